@@ -1,0 +1,1 @@
+"""Adapters: the database (SQLAlchemy Core on SQLite or PostgreSQL), clocks, stores."""

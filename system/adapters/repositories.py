@@ -1,0 +1,498 @@
+"""Repositories over SQLAlchemy Core: rows in, domain objects out.
+
+Each repository works on the connection of the unit of work that made it and
+never commits. Hot paths (population import, fan-out) are set-based: one
+statement for many rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, exists, func, insert, or_, select, update
+
+from system.adapters import tables as t
+from system.domain import geo
+from system.domain.area import Area, CircleArea, PolygonArea
+from system.domain.model import (
+    Agency,
+    Camera,
+    Case,
+    CaseStatus,
+    IncidentType,
+    ModerationDecision,
+    Officer,
+    OptOut,
+    RequestStatus,
+    Resident,
+    Role,
+    Staff,
+    VideoRequest,
+)
+
+
+class _Repository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def _insert(self, table: Any, **values: Any) -> int:
+        result = self.connection.execute(insert(table).returning(table.c.id), values)
+        return int(result.scalar_one())
+
+
+class AgencyRepository(_Repository):
+    def add(self, *, name: str, county: str, verified: bool, now: datetime) -> Agency:
+        new_id = self._insert(t.agencies, name=name, county=county, verified=verified, created_at=now)
+        return Agency(new_id, name, county, verified)
+
+    def get(self, agency_id: int) -> Agency | None:
+        row = self.connection.execute(
+            select(t.agencies).where(t.agencies.c.id == agency_id)
+        ).first()
+        return None if row is None else Agency(row.id, row.name, row.county, row.verified)
+
+    def by_name(self, name: str) -> Agency | None:
+        row = self.connection.execute(select(t.agencies).where(t.agencies.c.name == name)).first()
+        return None if row is None else Agency(row.id, row.name, row.county, row.verified)
+
+
+class OfficerRepository(_Repository):
+    def add(self, *, agency_id: int, name: str, email: str, role: Role, now: datetime) -> Officer:
+        new_id = self._insert(
+            t.officers,
+            agency_id=agency_id,
+            name=name,
+            email=email,
+            role=role.value,
+            active=True,
+            created_at=now,
+        )
+        return Officer(new_id, agency_id, name, email, role)
+
+    def get(self, officer_id: int) -> Officer | None:
+        row = self.connection.execute(
+            select(t.officers).where(t.officers.c.id == officer_id)
+        ).first()
+        if row is None:
+            return None
+        return Officer(row.id, row.agency_id, row.name, row.email, Role(row.role), row.active)
+
+    def email_taken(self, email: str) -> bool:
+        return _email_taken(self.connection, t.officers, email)
+
+
+class StaffRepository(_Repository):
+    def add(self, *, name: str, email: str, role: Role, now: datetime) -> Staff:
+        new_id = self._insert(
+            t.staff, name=name, email=email, role=role.value, active=True, created_at=now
+        )
+        return Staff(new_id, name, email, role)
+
+    def get(self, staff_id: int) -> Staff | None:
+        row = self.connection.execute(select(t.staff).where(t.staff.c.id == staff_id)).first()
+        if row is None:
+            return None
+        return Staff(row.id, row.name, row.email, Role(row.role), row.active)
+
+    def email_taken(self, email: str) -> bool:
+        return _email_taken(self.connection, t.staff, email)
+
+
+class CaseRepository(_Repository):
+    def add(
+        self,
+        *,
+        agency_id: int,
+        case_number: str,
+        incident_type: IncidentType,
+        opened_by: int,
+        now: datetime,
+    ) -> Case:
+        new_id = self._insert(
+            t.cases,
+            agency_id=agency_id,
+            case_number=case_number,
+            incident_type=incident_type.value,
+            opened_at=now,
+            opened_by=opened_by,
+            status=CaseStatus.OPEN.value,
+        )
+        self.assign(new_id, opened_by, now=now)
+        return Case(new_id, agency_id, case_number, incident_type, now, opened_by)
+
+    def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
+        query = select(t.cases).where(t.cases.c.id == case_id)
+        row = self.connection.execute(query.with_for_update() if for_update else query).first()
+        if row is None:
+            return None
+        return Case(
+            row.id,
+            row.agency_id,
+            row.case_number,
+            IncidentType(row.incident_type),
+            row.opened_at,
+            row.opened_by,
+            CaseStatus(row.status),
+        )
+
+    def number_taken(self, agency_id: int, case_number: str) -> bool:
+        query = select(
+            exists().where(
+                t.cases.c.agency_id == agency_id, t.cases.c.case_number == case_number
+            )
+        )
+        return bool(self.connection.execute(query).scalar())
+
+    def assign(self, case_id: int, officer_id: int, *, now: datetime) -> None:
+        self.connection.execute(
+            insert(t.case_assignments),
+            {"case_id": case_id, "officer_id": officer_id, "assigned_at": now},
+        )
+
+    def assigned_officers(self, case_id: int) -> list[int]:
+        rows = self.connection.execute(
+            select(t.case_assignments.c.officer_id)
+            .where(t.case_assignments.c.case_id == case_id)
+            .order_by(t.case_assignments.c.officer_id)
+        )
+        return [r.officer_id for r in rows]
+
+    def set_status(self, case_id: int, status: CaseStatus) -> None:
+        self.connection.execute(
+            update(t.cases).where(t.cases.c.id == case_id).values(status=status.value)
+        )
+
+
+class ResidentRepository(_Repository):
+    def add(self, *, name: str, email: str, home_lat: float, home_lon: float, now: datetime) -> Resident:
+        new_id = self._insert(
+            t.residents, name=name, email=email, home_lat=home_lat, home_lon=home_lon, created_at=now
+        )
+        return Resident(new_id, name, email, home_lat, home_lon)
+
+    def get(self, resident_id: int) -> Resident | None:
+        row = self.connection.execute(
+            select(t.residents).where(t.residents.c.id == resident_id)
+        ).first()
+        if row is None:
+            return None
+        return Resident(row.id, row.name, row.email, row.home_lat, row.home_lon)
+
+    def email_taken(self, email: str) -> bool:
+        return _email_taken(self.connection, t.residents, email)
+
+    def add_many(self, rows: Sequence[dict[str, Any]], *, now: datetime) -> list[int]:
+        """Insert many residents (``name``, ``email``, ``home_lat``, ``home_lon``); ids in order."""
+        if not rows:
+            return []
+        first = self._next_id(t.residents)
+        self.connection.execute(
+            insert(t.residents),
+            [{**row, "id": first + i, "created_at": now} for i, row in enumerate(rows)],
+        )
+        _advance_sequence(self.connection, t.residents)
+        return list(range(first, first + len(rows)))
+
+    def count(self) -> int:
+        return int(self.connection.execute(select(func.count()).select_from(t.residents)).scalar_one())
+
+    def _next_id(self, table: Any) -> int:
+        # Explicit ids make bulk inserts one statement and let callers know the ids.
+        # Safe because the unit of work holds the write lock (SQLite: BEGIN IMMEDIATE;
+        # PostgreSQL: the table lock taken in lock_for_bulk_insert).
+        lock_for_bulk_insert(self.connection, table)
+        current = self.connection.execute(select(func.max(table.c.id))).scalar()
+        return int(current or 0) + 1
+
+
+class CameraRepository(_Repository):
+    def add(
+        self, *, resident_id: int, lat: float, lon: float, retention_days: int, kind: str, now: datetime
+    ) -> Camera:
+        new_id = self._insert(
+            t.cameras,
+            resident_id=resident_id,
+            lat=lat,
+            lon=lon,
+            grid_cell=geo.grid_cell(lat, lon),
+            retention_days=retention_days,
+            kind=kind,
+            active=True,
+            created_at=now,
+        )
+        return Camera(new_id, resident_id, lat, lon, retention_days, kind)
+
+    def add_many(self, rows: Sequence[dict[str, Any]], *, now: datetime) -> None:
+        """Insert many cameras (``resident_id``, ``lat``, ``lon``, ``retention_days``, ``kind``)."""
+        if not rows:
+            return
+        self.connection.execute(
+            insert(t.cameras),
+            [
+                {
+                    **row,
+                    "grid_cell": geo.grid_cell(row["lat"], row["lon"]),
+                    "active": True,
+                    "created_at": now,
+                }
+                for row in rows
+            ],
+        )
+
+    def for_resident(self, resident_id: int) -> list[Camera]:
+        rows = self.connection.execute(
+            select(t.cameras).where(t.cameras.c.resident_id == resident_id).order_by(t.cameras.c.id)
+        )
+        return [Camera(r.id, r.resident_id, r.lat, r.lon, r.retention_days, r.kind) for r in rows]
+
+    def count(self) -> int:
+        return int(self.connection.execute(select(func.count()).select_from(t.cameras)).scalar_one())
+
+    def candidates_in(self, box: geo.BoundingBox, *, agency_id: int) -> list[tuple[int, float, float]]:
+        """Active cameras in ``box`` whose owner has not opted out (globally or of the agency).
+
+        Uses the location index (grid cell, then latitude/longitude inside the
+        index); the caller filters exactly on the sphere.
+        """
+        c, o = t.cameras.c, t.opt_outs.c
+        opted_out = exists().where(
+            o.resident_id == c.resident_id, or_(o.agency_id.is_(None), o.agency_id == agency_id)
+        )
+        query = select(c.resident_id, c.lat, c.lon).where(
+            c.grid_cell.in_(geo.grid_cells_covering(box)),
+            and_(c.lat >= box.min_lat, c.lat <= box.max_lat),
+            and_(c.lon >= box.min_lon, c.lon <= box.max_lon),
+            c.active.is_(True),
+            ~opted_out,
+        )
+        return [(r.resident_id, r.lat, r.lon) for r in self.connection.execute(query)]
+
+
+class OptOutRepository(_Repository):
+    def get(self, resident_id: int, agency_id: int | None) -> OptOut | None:
+        o = t.opt_outs.c
+        scope = o.agency_id.is_(None) if agency_id is None else o.agency_id == agency_id
+        row = self.connection.execute(
+            select(t.opt_outs).where(o.resident_id == resident_id, scope)
+        ).first()
+        return None if row is None else OptOut(row.resident_id, row.agency_id, row.opted_out_at)
+
+    def add(self, resident_id: int, agency_id: int | None, *, now: datetime) -> None:
+        self.connection.execute(
+            insert(t.opt_outs),
+            {"resident_id": resident_id, "agency_id": agency_id, "opted_out_at": now},
+        )
+
+    def remove(self, resident_id: int, agency_id: int | None) -> None:
+        o = t.opt_outs.c
+        scope = o.agency_id.is_(None) if agency_id is None else o.agency_id == agency_id
+        self.connection.execute(t.opt_outs.delete().where(o.resident_id == resident_id, scope))
+
+    def for_resident(self, resident_id: int) -> list[OptOut]:
+        rows = self.connection.execute(
+            select(t.opt_outs).where(t.opt_outs.c.resident_id == resident_id).order_by(t.opt_outs.c.id)
+        )
+        return [OptOut(r.resident_id, r.agency_id, r.opted_out_at) for r in rows]
+
+    def add_many(self, rows: Iterable[tuple[int, int | None]], *, now: datetime) -> None:
+        values = [{"resident_id": r, "agency_id": a, "opted_out_at": now} for r, a in rows]
+        if values:
+            self.connection.execute(insert(t.opt_outs), values)
+
+
+class RequestRepository(_Repository):
+    def add(self, request: VideoRequest) -> int:
+        request.id = self._insert(t.video_requests, **_request_row(request))
+        return request.id
+
+    def get(self, request_id: int) -> VideoRequest | None:
+        row = self.connection.execute(
+            select(t.video_requests).where(t.video_requests.c.id == request_id)
+        ).first()
+        return None if row is None else _request_from_row(row)
+
+    def get_for_update(self, request_id: int) -> VideoRequest | None:
+        """Read a request and lock its row until the transaction ends (PostgreSQL)."""
+        row = self.connection.execute(
+            select(t.video_requests).where(t.video_requests.c.id == request_id).with_for_update()
+        ).first()
+        return None if row is None else _request_from_row(row)
+
+    def save(self, request: VideoRequest) -> None:
+        row = _request_row(request)
+        self.connection.execute(
+            update(t.video_requests).where(t.video_requests.c.id == request.id).values(**row)
+        )
+
+    def count_for_case(self, case_id: int, statuses: Iterable[RequestStatus]) -> int:
+        c = t.video_requests.c
+        query = select(func.count()).where(
+            c.case_id == case_id, c.status.in_([s.value for s in statuses])
+        )
+        return int(self.connection.execute(query).scalar_one())
+
+    def count_for_agency_since(self, agency_id: int, since: datetime) -> int:
+        c = t.video_requests.c
+        query = select(func.count()).where(c.agency_id == agency_id, c.submitted_at >= since)
+        return int(self.connection.execute(query).scalar_one())
+
+    def with_status(self, status: RequestStatus, *, limit: int = 100) -> list[VideoRequest]:
+        rows = self.connection.execute(
+            select(t.video_requests)
+            .where(t.video_requests.c.status == status.value)
+            .order_by(t.video_requests.c.submitted_at, t.video_requests.c.id)
+            .limit(limit)
+        )
+        return [_request_from_row(r) for r in rows]
+
+
+class ModerationRepository(_Repository):
+    def add(self, decision: ModerationDecision) -> int:
+        return self._insert(
+            t.moderation_decisions,
+            request_id=decision.request_id,
+            moderator_id=decision.moderator_id,
+            decision=decision.decision.value,
+            reason=decision.reason,
+            checklist_json=json.dumps(decision.checklist, sort_keys=True),
+            lint_flags_json=json.dumps(list(decision.lint_flags)),
+            decided_at=decision.decided_at,
+        )
+
+    def for_request(self, request_id: int) -> list[dict[str, Any]]:
+        rows = self.connection.execute(
+            select(t.moderation_decisions)
+            .where(t.moderation_decisions.c.request_id == request_id)
+            .order_by(t.moderation_decisions.c.id)
+        )
+        return [
+            {
+                "moderator_id": r.moderator_id,
+                "decision": r.decision,
+                "reason": r.reason,
+                "checklist": json.loads(r.checklist_json),
+                "lint_flags": json.loads(r.lint_flags_json),
+                "decided_at": r.decided_at,
+            }
+            for r in rows
+        ]
+
+
+class NotificationRepository(_Repository):
+    def add_many(self, request_id: int, resident_ids: Sequence[int], *, now: datetime) -> None:
+        if resident_ids:
+            self.connection.execute(
+                insert(t.notifications),
+                [{"request_id": request_id, "resident_id": r, "notified_at": now} for r in resident_ids],
+            )
+
+    def residents_for(self, request_id: int) -> list[int]:
+        rows = self.connection.execute(
+            select(t.notifications.c.resident_id)
+            .where(t.notifications.c.request_id == request_id)
+            .order_by(t.notifications.c.resident_id)
+        )
+        return [r.resident_id for r in rows]
+
+    def count(self) -> int:
+        return int(
+            self.connection.execute(select(func.count()).select_from(t.notifications)).scalar_one()
+        )
+
+
+def lock_for_bulk_insert(connection: Connection, table: Any) -> None:
+    """On PostgreSQL, serialise bulk writers of ``table`` (SQLite's lock already does)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"LOCK TABLE {table.name} IN SHARE ROW EXCLUSIVE MODE")
+
+
+def _advance_sequence(connection: Connection, table: Any) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+            f"(SELECT COALESCE(MAX(id), 1) FROM {table.name}))"
+        )
+
+
+def _email_taken(connection: Connection, table: Any, email: str) -> bool:
+    query = select(exists().where(func.lower(table.c.email) == email.lower()))
+    return bool(connection.execute(query).scalar())
+
+
+def _area_columns(area: Area) -> dict[str, Any]:
+    if isinstance(area, CircleArea):
+        return {
+            "area_kind": "circle",
+            "center_lat": area.center_lat,
+            "center_lon": area.center_lon,
+            "radius_m": area.radius_m,
+            "polygon_json": None,
+        }
+    return {
+        "area_kind": "polygon",
+        "center_lat": None,
+        "center_lon": None,
+        "radius_m": None,
+        "polygon_json": json.dumps([[v.lat, v.lon] for v in area.vertices]),
+    }
+
+
+def _request_row(request: VideoRequest) -> dict[str, Any]:
+    return {
+        "agency_id": request.agency_id,
+        "case_id": request.case_id,
+        "officer_id": request.officer_id,
+        "incident_type": request.incident_type.value,
+        "description": request.description,
+        "investigator_contact": request.investigator_contact,
+        "incident_lat": request.incident_lat,
+        "incident_lon": request.incident_lon,
+        "window_start": request.window_start,
+        "window_end": request.window_end,
+        **_area_columns(request.area),
+        "message": request.message,
+        "status": request.status.value,
+        "lint_flags_json": json.dumps(list(request.lint_flags)),
+        "submitted_at": request.submitted_at,
+        "reviewed_at": request.reviewed_at,
+        "decided_at": request.decided_at,
+        "activated_at": request.activated_at,
+        "ended_at": request.ended_at,
+        "expires_at": request.expires_at,
+        "notified_count": request.notified_count,
+    }
+
+
+def _request_from_row(row: Any) -> VideoRequest:
+    area: Area
+    if row.area_kind == "circle":
+        area = CircleArea(row.center_lat, row.center_lon, row.radius_m)
+    else:
+        area = PolygonArea(tuple(geo.Point(a, b) for a, b in json.loads(row.polygon_json)))
+    return VideoRequest(
+        id=row.id,
+        agency_id=row.agency_id,
+        case_id=row.case_id,
+        officer_id=row.officer_id,
+        incident_type=IncidentType(row.incident_type),
+        description=row.description,
+        investigator_contact=row.investigator_contact,
+        incident_lat=row.incident_lat,
+        incident_lon=row.incident_lon,
+        window_start=row.window_start,
+        window_end=row.window_end,
+        area=area,
+        message=row.message,
+        submitted_at=row.submitted_at,
+        status=RequestStatus(row.status),
+        lint_flags=tuple(json.loads(row.lint_flags_json)),
+        reviewed_at=row.reviewed_at,
+        decided_at=row.decided_at,
+        activated_at=row.activated_at,
+        ended_at=row.ended_at,
+        expires_at=row.expires_at,
+        notified_count=row.notified_count,
+    )

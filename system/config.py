@@ -1,0 +1,30 @@
+"""The one settings object of the reference system.
+
+Values come from arguments, then ``CANVASS_*`` environment variables, then
+defaults. Build it with :func:`load_settings`; nothing reads the environment
+at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from system.adapters.db import DEFAULT_DATABASE_URL
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CANVASS_", frozen=True, extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    clock: str = "system"
+    max_requests_per_case: int = Field(2, ge=1)
+    agency_daily_request_quota: int = Field(50, ge=1)
+    response_period_days: float = Field(7.0, gt=0)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from ``overrides`` (None values ignored), the environment, then defaults."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,1 @@
+"""Use cases of the reference system: one function each, each owning its transaction."""

@@ -1,0 +1,42 @@
+"""What every use case needs: a way to open units of work, a clock and the policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from system.adapters.clock import make_clock
+from system.adapters.db import make_engine
+from system.config import Settings
+from system.domain.clock import Clock
+from system.domain.rules import RequestPolicy
+from system.service_layer.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    engine: Engine
+    clock: Clock
+    policy: RequestPolicy = field(default_factory=RequestPolicy)
+
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.engine, read_only=read_only)
+
+
+def policy_from(settings: Settings) -> RequestPolicy:
+    return RequestPolicy(
+        max_requests_per_case=settings.max_requests_per_case,
+        agency_daily_quota=settings.agency_daily_request_quota,
+        response_period=timedelta(days=settings.response_period_days),
+    )
+
+
+def build_context(settings: Settings, *, clock: Clock | None = None) -> ServiceContext:
+    """The one place that wires settings to an engine, a clock and a policy."""
+    return ServiceContext(
+        engine=make_engine(settings.database_url),
+        clock=clock if clock is not None else make_clock(settings.clock),
+        policy=policy_from(settings),
+    )

@@ -1,0 +1,43 @@
+"""Residents' own choices: opting out of requests and back in (CON-04)."""
+
+from __future__ import annotations
+
+from system.domain.errors import NotFound
+from system.domain.model import OptOut
+from system.service_layer.context import ServiceContext
+from system.service_layer.unit_of_work import UnitOfWork
+
+
+def _resident_exists(uow: UnitOfWork, resident_id: int) -> None:
+    if uow.residents.get(resident_id) is None:
+        raise NotFound(f"no resident {resident_id}", field="resident_id")
+
+
+def _agency_exists(uow: UnitOfWork, agency_id: int | None) -> None:
+    if agency_id is not None and uow.agencies.get(agency_id) is None:
+        raise NotFound(f"no agency {agency_id}", field="agency_id")
+
+
+def opt_out(ctx: ServiceContext, *, resident_id: int, agency_id: int | None = None) -> None:
+    """Stop all future requests (``agency_id`` None) or those of one agency. Idempotent."""
+    with ctx.uow() as uow:
+        _resident_exists(uow, resident_id)
+        _agency_exists(uow, agency_id)
+        if uow.opt_outs.get(resident_id, agency_id) is None:
+            uow.opt_outs.add(resident_id, agency_id, now=ctx.clock.now())
+        uow.commit()
+
+
+def opt_in(ctx: ServiceContext, *, resident_id: int, agency_id: int | None = None) -> None:
+    """Undo an opt-out of the same scope. Idempotent."""
+    with ctx.uow() as uow:
+        _resident_exists(uow, resident_id)
+        _agency_exists(uow, agency_id)
+        uow.opt_outs.remove(resident_id, agency_id)
+        uow.commit()
+
+
+def opt_outs(ctx: ServiceContext, *, resident_id: int) -> list[OptOut]:
+    with ctx.uow(read_only=True) as uow:
+        _resident_exists(uow, resident_id)
+        return uow.opt_outs.for_resident(resident_id)

@@ -1,0 +1,60 @@
+"""The unit of work: one database transaction and the repositories that share it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine
+
+from system.adapters import repositories as repo
+
+
+class UnitOfWork:
+    """``with uow: ...; uow.commit()``. Leaving the block without commit rolls back.
+
+    On SQLite every unit of work begins ``IMMEDIATE`` (it takes the write lock
+    at once and waits its turn); ``read_only=True`` begins ``DEFERRED`` instead.
+    """
+
+    connection: Connection
+
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+        self._engine = engine
+        self._read_only = read_only
+
+    def __enter__(self) -> Self:
+        connection = self._engine.connect()
+        if self._read_only:
+            connection = connection.execution_options(sqlite_begin="DEFERRED")
+        self.connection = connection
+        self._transaction = connection.begin()
+        self.agencies = repo.AgencyRepository(connection)
+        self.officers = repo.OfficerRepository(connection)
+        self.staff = repo.StaffRepository(connection)
+        self.cases = repo.CaseRepository(connection)
+        self.residents = repo.ResidentRepository(connection)
+        self.cameras = repo.CameraRepository(connection)
+        self.opt_outs = repo.OptOutRepository(connection)
+        self.requests = repo.RequestRepository(connection)
+        self.moderation = repo.ModerationRepository(connection)
+        self.notifications = repo.NotificationRepository(connection)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._transaction.is_active:
+                self._transaction.rollback()
+        finally:
+            self.connection.close()
+
+    def commit(self) -> None:
+        self._transaction.commit()
+
+    def rollback(self) -> None:
+        self._transaction.rollback()
