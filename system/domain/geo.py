@@ -57,12 +57,14 @@ def distance_m(a_lat: float, a_lon: float, b_lat: float, b_lon: float) -> float:
 
 def cap_area_m2(radius_m: float) -> float:
     """Area of a spherical cap (a circle on the sphere) of geodesic radius ``radius_m``."""
-    return 2 * math.pi * EARTH_RADIUS_M**2 * (1 - math.cos(radius_m / EARTH_RADIUS_M))
+    # 1 - cos(x) written as 2 sin²(x/2): no cancellation for the tiny angles of requests.
+    half = math.sin(radius_m / EARTH_RADIUS_M / 2)
+    return 4 * math.pi * EARTH_RADIUS_M**2 * half * half
 
 
 def cap_radius_for_area_m(area_m2: float) -> float:
     """Inverse of :func:`cap_area_m2`: the radius whose cap has ``area_m2``."""
-    return EARTH_RADIUS_M * math.acos(1 - area_m2 / (2 * math.pi * EARTH_RADIUS_M**2))
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(area_m2 / (4 * math.pi * EARTH_RADIUS_M**2)))
 
 
 def _unit_vector(lat: float, lon: float) -> tuple[float, float, float]:
