@@ -1,0 +1,3 @@
+from canvass.cli import main
+
+raise SystemExit(main())

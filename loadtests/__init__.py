@@ -1,0 +1,1 @@
+"""Locust users, journeys and load shapes against the live system (over HTTP only)."""
