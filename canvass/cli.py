@@ -81,7 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     demo.add_argument(
-        "--scale", type=_positive_fraction, default=0.02, help="fraction of the county (default 0.02)"
+        "--scale",
+        type=_positive_fraction,
+        default=0.02,
+        help="fraction of the county (default 0.02)",
     )
     demo.add_argument("--out", default="results/runs", help="folder for run folders")
     demo.add_argument("--quiet", action="store_true", help="print only the run folder")
@@ -90,13 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="manage the system's database")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     upgrade = db_sub.add_parser("upgrade", help="apply migrations")
-    upgrade.add_argument("--database-url", help="default: CANVASS_DATABASE_URL or sqlite:///canvass.db")
+    upgrade.add_argument(
+        "--database-url", help="default: CANVASS_DATABASE_URL or sqlite:///canvass.db"
+    )
     upgrade.set_defaults(handler=_db_upgrade)
 
     bench = sub.add_parser("bench", help="run a benchmark; prints its figures and writes JSON")
     bench_sub = bench.add_subparsers(dest="bench_name", required=True, metavar="NAME")
     system = bench_sub.add_parser(
-        "system", help="fan-out for the densest 0.5 sq mi of Nassau (SQLite, and PostgreSQL if given)"
+        "system",
+        help="fan-out for the densest 0.5 sq mi of Nassau (SQLite, and PostgreSQL if given)",
     )
     system.add_argument(
         "--database-url",

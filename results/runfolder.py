@@ -42,14 +42,21 @@ def new_run_dir(scenario: str, *, root: Path = DEFAULT_ROOT, now: datetime | Non
 def git_revision(cwd: Path | None = None) -> str | None:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5, check=False
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
 
 
-def versions(packages: Iterable[str] = ("canvass", "simpy", "numpy", "sqlalchemy")) -> dict[str, str]:
+def versions(
+    packages: Iterable[str] = ("canvass", "simpy", "numpy", "sqlalchemy"),
+) -> dict[str, str]:
     found = {"python": sys.version.split()[0], "platform": platform.platform()}
     for name in packages:
         try:
@@ -73,7 +80,9 @@ def write_manifest(run_dir: Path, **fields: Any) -> Path:
     return path
 
 
-def write_table(run_dir: Path, name: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> Path:
+def write_table(
+    run_dir: Path, name: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]
+) -> Path:
     """One flat CSV per record type, with a header even when there are no rows."""
     path = run_dir / f"{name}.csv"
     with path.open("w", newline="") as handle:

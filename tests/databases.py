@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 
-from system.adapters.db import make_engine
+from system.adapters.db import create_scratch_database, drop_scratch_database, make_engine
 from system.adapters.migrate import upgrade
 from system.adapters.tables import metadata
+from system.domain.audit import GENESIS_HASH
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -59,22 +58,11 @@ def skip_or_fail_without_postgres() -> None:
 
 def create_postgres_database(prefix: str = "canvass_test") -> str:
     """Create an empty database on the test server; returns its URL."""
-    admin = make_url(postgres_admin_url()).set(drivername="postgresql+psycopg")
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return admin.set(database=name).render_as_string(hide_password=False)
+    return create_scratch_database(postgres_admin_url(), prefix=prefix)
 
 
 def drop_postgres_database(url: str) -> None:
-    admin = make_url(postgres_admin_url()).set(drivername="postgresql+psycopg")
-    name = make_url(url).database
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    drop_scratch_database(url, server_url=postgres_admin_url())
 
 
 def migrated_sqlite_template(directory: Path) -> Path:
@@ -92,6 +80,11 @@ def fresh_sqlite_copy(template: Path, directory: Path) -> str:
 
 
 def truncate_all(engine: Engine) -> None:
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    """Empty every table, keeping the audit stream heads (reset to genesis) as migrated."""
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables if t.name != "audit_streams")
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        conn.execute(
+            text("UPDATE audit_streams SET last_seq = 0, last_hash = :genesis"),
+            {"genesis": GENESIS_HASH},
+        )

@@ -75,3 +75,35 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def create_scratch_database(server_url: str, *, prefix: str) -> str:
+    """Create an empty PostgreSQL database beside ``server_url``'s; returns its URL."""
+    import uuid
+
+    from sqlalchemy import text
+
+    admin = normalise_url(server_url)
+    if not admin.drivername.startswith("postgresql"):
+        raise DatabaseUrlError(f"scratch databases need a PostgreSQL URL, not {server_url!r}")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return admin.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_scratch_database(url: str, *, server_url: str) -> None:
+    """Drop a database made by :func:`create_scratch_database`, closing its sessions."""
+    from sqlalchemy import text
+
+    name = normalise_url(url).database
+    engine = create_engine(normalise_url(server_url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        engine.dispose()

@@ -45,7 +45,9 @@ class _Repository:
 
 class AgencyRepository(_Repository):
     def add(self, *, name: str, county: str, verified: bool, now: datetime) -> Agency:
-        new_id = self._insert(t.agencies, name=name, county=county, verified=verified, created_at=now)
+        new_id = self._insert(
+            t.agencies, name=name, county=county, verified=verified, created_at=now
+        )
         return Agency(new_id, name, county, verified)
 
     def get(self, agency_id: int) -> Agency | None:
@@ -140,9 +142,7 @@ class CaseRepository(_Repository):
 
     def number_taken(self, agency_id: int, case_number: str) -> bool:
         query = select(
-            exists().where(
-                t.cases.c.agency_id == agency_id, t.cases.c.case_number == case_number
-            )
+            exists().where(t.cases.c.agency_id == agency_id, t.cases.c.case_number == case_number)
         )
         return bool(self.connection.execute(query).scalar())
 
@@ -167,9 +167,16 @@ class CaseRepository(_Repository):
 
 
 class ResidentRepository(_Repository):
-    def add(self, *, name: str, email: str, home_lat: float, home_lon: float, now: datetime) -> Resident:
+    def add(
+        self, *, name: str, email: str, home_lat: float, home_lon: float, now: datetime
+    ) -> Resident:
         new_id = self._insert(
-            t.residents, name=name, email=email, home_lat=home_lat, home_lon=home_lon, created_at=now
+            t.residents,
+            name=name,
+            email=email,
+            home_lat=home_lat,
+            home_lon=home_lon,
+            created_at=now,
         )
         return Resident(new_id, name, email, home_lat, home_lon)
 
@@ -197,7 +204,9 @@ class ResidentRepository(_Repository):
         return list(range(first, first + len(rows)))
 
     def count(self) -> int:
-        return int(self.connection.execute(select(func.count()).select_from(t.residents)).scalar_one())
+        return int(
+            self.connection.execute(select(func.count()).select_from(t.residents)).scalar_one()
+        )
 
     def _next_id(self, table: Any) -> int:
         # Explicit ids make bulk inserts one statement and let callers know the ids.
@@ -210,7 +219,14 @@ class ResidentRepository(_Repository):
 
 class CameraRepository(_Repository):
     def add(
-        self, *, resident_id: int, lat: float, lon: float, retention_days: int, kind: str, now: datetime
+        self,
+        *,
+        resident_id: int,
+        lat: float,
+        lon: float,
+        retention_days: int,
+        kind: str,
+        now: datetime,
     ) -> Camera:
         new_id = self._insert(
             t.cameras,
@@ -249,9 +265,13 @@ class CameraRepository(_Repository):
         return [Camera(r.id, r.resident_id, r.lat, r.lon, r.retention_days, r.kind) for r in rows]
 
     def count(self) -> int:
-        return int(self.connection.execute(select(func.count()).select_from(t.cameras)).scalar_one())
+        return int(
+            self.connection.execute(select(func.count()).select_from(t.cameras)).scalar_one()
+        )
 
-    def candidates_in(self, box: geo.BoundingBox, *, agency_id: int) -> list[tuple[int, float, float]]:
+    def candidates_in(
+        self, box: geo.BoundingBox, *, agency_id: int
+    ) -> list[tuple[int, float, float]]:
         """Active cameras in ``box`` whose owner has not opted out (globally or of the agency).
 
         Uses the location index (grid cell, then latitude/longitude inside the
@@ -293,7 +313,9 @@ class OptOutRepository(_Repository):
 
     def for_resident(self, resident_id: int) -> list[OptOut]:
         rows = self.connection.execute(
-            select(t.opt_outs).where(t.opt_outs.c.resident_id == resident_id).order_by(t.opt_outs.c.id)
+            select(t.opt_outs)
+            .where(t.opt_outs.c.resident_id == resident_id)
+            .order_by(t.opt_outs.c.id)
         )
         return [OptOut(r.resident_id, r.agency_id, r.opted_out_at) for r in rows]
 
@@ -386,7 +408,10 @@ class NotificationRepository(_Repository):
         if resident_ids:
             self.connection.execute(
                 insert(t.notifications),
-                [{"request_id": request_id, "resident_id": r, "notified_at": now} for r in resident_ids],
+                [
+                    {"request_id": request_id, "resident_id": r, "notified_at": now}
+                    for r in resident_ids
+                ],
             )
 
     def residents_for(self, request_id: int) -> list[int]:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -206,4 +207,118 @@ notifications = Table(
     Column("resident_id", Integer, ForeignKey("residents.id"), nullable=False, index=True),
     Column("notified_at", UTCDateTime, nullable=False),
     UniqueConstraint("request_id", "resident_id", name="uq_notifications_request_resident"),
+)
+
+# --- migration 0003: clips, consent, jobs, transfers, evidence, audit -----------------
+
+clips = Table(
+    "clips",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("camera_id", Integer, ForeignKey("cameras.id"), nullable=False),
+    Column("resident_id", Integer, ForeignKey("residents.id"), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=True),  # from the clip's metadata (XFR-06)
+    Column("duration_s", Float, nullable=True),
+    Column("has_audio", Boolean, nullable=False),
+    Column("flags_json", Text, nullable=False),
+    Column("uploaded_at", UTCDateTime, nullable=False),
+    Column("delete_after", UTCDateTime, nullable=True),  # camera retention
+    Column("status", String(20), nullable=False),  # stored | deleted | quarantined
+    Index("ix_clips_resident_recorded", "resident_id", "recorded_at"),
+)
+
+responses = Table(
+    "responses",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("notification_id", Integer, ForeignKey("notifications.id"), nullable=False, unique=True),
+    Column("request_id", Integer, ForeignKey("video_requests.id"), nullable=False, index=True),
+    Column("resident_id", Integer, ForeignKey("residents.id"), nullable=False),
+    Column("decision", String(10), nullable=False),  # share | decline
+    Column("share_identity", Boolean, nullable=False),
+    Column("include_audio", Boolean, nullable=False),
+    Column("responded_at", UTCDateTime, nullable=False),
+)
+
+shared_clips = Table(
+    "shared_clips",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("response_id", Integer, ForeignKey("responses.id"), nullable=False, index=True),
+    Column("clip_id", Integer, ForeignKey("clips.id"), nullable=False),
+    # pending → transferring → delivered, or withdrawn (before transfer) / quarantined / failed
+    Column("status", String(20), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("response_id", "clip_id", name="uq_shared_clips_response_clip"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("payload_json", Text, nullable=False),
+    Column("dedupe_key", String(120), nullable=True, unique=True),
+    Column("status", String(20), nullable=False),  # queued | running | done | dead
+    Column("attempts", Integer, nullable=False),
+    Column("max_attempts", Integer, nullable=False),
+    Column("run_after", UTCDateTime, nullable=False),
+    Column("locked_by", String(120), nullable=True),
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Index("ix_jobs_claim", "status", "run_after"),
+)
+
+evidence_items = Table(
+    "evidence_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("agency_id", Integer, ForeignKey("agencies.id"), nullable=False),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, index=True),
+    Column("request_id", Integer, ForeignKey("video_requests.id"), nullable=True),
+    # Exactly-once: one evidence item per delivered share (XFR-02).
+    Column("source_ref", String(80), nullable=False, unique=True),
+    Column("parent_id", Integer, ForeignKey("evidence_items.id"), nullable=True),  # XFR-04
+    Column("derivation", String(40), nullable=True),
+    Column("sha256", String(64), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=True),
+    Column("has_audio", Boolean, nullable=False),
+    Column("contributor_json", Text, nullable=True),  # only when the resident chose (CON-05)
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("retention_category", String(40), nullable=False),
+    Column("retain_until", UTCDateTime, nullable=True),
+    Column("legal_hold", Boolean, nullable=False),
+    Column("status", String(20), nullable=False),  # stored | purged | deleted
+)
+
+audit_streams = Table(
+    "audit_streams",
+    metadata,
+    Column("stream", String(40), primary_key=True),
+    Column("last_seq", Integer, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+)
+
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("stream", String(40), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("source_ip", String(64), nullable=True),
+    Column("object", String(120), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("details_json", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+    UniqueConstraint("stream", "seq", name="uq_audit_entries_stream_seq"),
 )

@@ -125,7 +125,10 @@ def _orient(p: tuple[float, float], q: tuple[float, float], r: tuple[float, floa
 
 
 def _segments_cross(
-    p1: tuple[float, float], p2: tuple[float, float], q1: tuple[float, float], q2: tuple[float, float]
+    p1: tuple[float, float],
+    p2: tuple[float, float],
+    q1: tuple[float, float],
+    q2: tuple[float, float],
 ) -> bool:
     d1, d2 = _orient(q1, q2, p1), _orient(q1, q2, p2)
     d3, d4 = _orient(p1, p2, q1), _orient(p1, p2, q2)
@@ -183,8 +186,14 @@ def grid_cell(lat: float, lon: float) -> int:
 
 def grid_cells_covering(box: BoundingBox) -> list[int]:
     """Every index cell that meets ``box``: the candidates for an area query."""
-    lat_lo, lat_hi = math.floor(box.min_lat / GRID_CELL_DEG), math.floor(box.max_lat / GRID_CELL_DEG)
-    lon_lo, lon_hi = math.floor(box.min_lon / GRID_CELL_DEG), math.floor(box.max_lon / GRID_CELL_DEG)
+    lat_lo, lat_hi = (
+        math.floor(box.min_lat / GRID_CELL_DEG),
+        math.floor(box.max_lat / GRID_CELL_DEG),
+    )
+    lon_lo, lon_hi = (
+        math.floor(box.min_lon / GRID_CELL_DEG),
+        math.floor(box.max_lon / GRID_CELL_DEG),
+    )
     return [
         (i + 9_001) * _LON_CELLS + (j + 18_001)
         for i in range(lat_lo, lat_hi + 1)

@@ -257,4 +257,3 @@ class Notification:
     request_id: int
     resident_id: int
     notified_at: datetime
-

@@ -8,6 +8,7 @@ who has not opted out, globally or of the requesting agency, at fan-out time
 from __future__ import annotations
 
 from system.domain.area import Area
+from system.domain.audit import AuditEvent
 from system.domain.errors import InvalidTransition, NotFound
 from system.domain.model import RequestStatus
 from system.service_layer.context import ServiceContext
@@ -44,5 +45,15 @@ def fan_out(ctx: ServiceContext, *, request_id: int) -> int:
             now, notified_count=len(residents), response_period=ctx.policy.response_period
         )
         uow.requests.save(request)
+        uow.audit.record(
+            AuditEvent(
+                actor="system:fan-out",
+                role="system",
+                object=f"request:{request.id}",
+                action="notifications.sent",
+                details={"notified": len(residents)},  # a count only (SEC-04)
+            ),
+            now=now,
+        )
         uow.commit()
     return len(residents)

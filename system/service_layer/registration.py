@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from system.domain import geo
+from system.domain.audit import AuditEvent
 from system.domain.errors import InvalidInput, NotFound, PermissionDenied, Problem, RuleViolation
 from system.domain.model import (
     AGENCY_ROLES,
@@ -108,7 +109,9 @@ def register_resident(
     return resident
 
 
-def _camera_problems(lat: object, lon: object, retention_days: object, kind: object) -> list[Problem]:
+def _camera_problems(
+    lat: object, lon: object, retention_days: object, kind: object
+) -> list[Problem]:
     found: list[Problem] = []
     if not geo.coordinates_ok(lat, lon):  # type: ignore[arg-type]
         found.append(Problem("location", "SEC-06", "camera location must be valid coordinates"))
@@ -239,6 +242,15 @@ def open_case(
             case_number=case_number.strip(),
             incident_type=IncidentType(incident_type),
             opened_by=officer.id,
+            now=ctx.clock.now(),
+        )
+        uow.audit.record(
+            AuditEvent(
+                actor=f"officer:{officer.id}",
+                role=officer.role.value,
+                object=f"case:{case.id}",
+                action="case.open",
+            ),
             now=ctx.clock.now(),
         )
         uow.commit()

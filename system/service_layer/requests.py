@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from system.domain.audit import AuditEvent
 from system.domain.errors import (
     InvalidInput,
     NotFound,
@@ -17,7 +18,6 @@ from system.domain.errors import (
     Problem,
     RuleViolation,
 )
-from system.domain.moderation import checklist_problems, lint
 from system.domain.model import (
     COUNTED_STATUSES,
     PUBLISHED_STATUSES,
@@ -30,6 +30,7 @@ from system.domain.model import (
     Staff,
     VideoRequest,
 )
+from system.domain.moderation import checklist_problems, lint
 from system.domain.rules import RequestDraft, check_draft, check_text
 from system.service_layer.context import ServiceContext
 from system.service_layer.registration import active_officer
@@ -85,6 +86,16 @@ def submit_request(ctx: ServiceContext, *, officer_id: int, draft: RequestDraft)
             lint_flags=lint(draft.description, draft.message),
         )
         request_id = uow.requests.add(request)
+        uow.audit.record(
+            AuditEvent(
+                actor=f"officer:{officer.id}",
+                role=officer.role.value,
+                object=f"request:{request_id}",
+                action="request.submit",
+                details={"case_id": case.id, "lint_flags": len(request.lint_flags)},
+            ),
+            now=now,
+        )
         uow.commit()
     return request_id
 
@@ -116,9 +127,7 @@ def _moderator(uow: UnitOfWork, moderator_id: int) -> Staff:
 
 
 def _request(uow: UnitOfWork, request_id: int, *, for_update: bool = False) -> VideoRequest:
-    found = (
-        uow.requests.get_for_update(request_id) if for_update else uow.requests.get(request_id)
-    )
+    found = uow.requests.get_for_update(request_id) if for_update else uow.requests.get(request_id)
     if found is None:
         raise NotFound(f"no request {request_id}", field="request_id")
     return found
@@ -127,10 +136,19 @@ def _request(uow: UnitOfWork, request_id: int, *, for_update: bool = False) -> V
 def start_review(ctx: ServiceContext, *, moderator_id: int, request_id: int) -> None:
     """A moderator takes a submitted request into review."""
     with ctx.uow() as uow:
-        _moderator(uow, moderator_id)
+        moderator = _moderator(uow, moderator_id)
         request = _request(uow, request_id, for_update=True)
         request.start_review(ctx.clock.now())
         uow.requests.save(request)
+        uow.audit.record(
+            AuditEvent(
+                actor=f"staff:{moderator.id}",
+                role=moderator.role.value,
+                object=f"request:{request.id}",
+                action="request.review_started",
+            ),
+            now=ctx.clock.now(),
+        )
         uow.commit()
 
 
@@ -183,6 +201,16 @@ def moderate(
                 decided_at=now,
             )
         )
+        uow.audit.record(
+            AuditEvent(
+                actor=f"staff:{moderator.id}",
+                role=moderator.role.value,
+                object=f"request:{request.id}",
+                action=f"request.{decision.value}",
+                details={"reason": reason, "checklist": dict(checklist)},
+            ),
+            now=now,
+        )
         uow.commit()
 
 
@@ -209,8 +237,14 @@ def review_queue(ctx: ServiceContext, *, moderator_id: int, limit: int = 50) -> 
     pending.sort(key=lambda r: (r.submitted_at, r.id))
     return [
         ReviewItem(
-            r.id, r.agency_id, r.status, r.incident_type, r.description, r.message,
-            r.submitted_at, r.lint_flags,
+            r.id,
+            r.agency_id,
+            r.status,
+            r.incident_type,
+            r.description,
+            r.message,
+            r.submitted_at,
+            r.lint_flags,
         )
         for r in pending[:limit]
     ]
@@ -262,4 +296,13 @@ def close_request(ctx: ServiceContext, *, officer_id: int, request_id: int) -> N
             raise NotFound(f"no request {request_id} in your agency", field="request_id")
         request.close(ctx.clock.now())
         uow.requests.save(request)
+        uow.audit.record(
+            AuditEvent(
+                actor=f"officer:{officer.id}",
+                role=officer.role.value,
+                object=f"request:{request.id}",
+                action="request.close",
+            ),
+            now=ctx.clock.now(),
+        )
         uow.commit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from system.domain.audit import AuditEvent
 from system.domain.errors import NotFound
 from system.domain.model import OptOut
 from system.service_layer.context import ServiceContext
@@ -25,6 +26,7 @@ def opt_out(ctx: ServiceContext, *, resident_id: int, agency_id: int | None = No
         _agency_exists(uow, agency_id)
         if uow.opt_outs.get(resident_id, agency_id) is None:
             uow.opt_outs.add(resident_id, agency_id, now=ctx.clock.now())
+            _audit(uow, ctx, resident_id, agency_id, "opt_out")
         uow.commit()
 
 
@@ -33,7 +35,9 @@ def opt_in(ctx: ServiceContext, *, resident_id: int, agency_id: int | None = Non
     with ctx.uow() as uow:
         _resident_exists(uow, resident_id)
         _agency_exists(uow, agency_id)
-        uow.opt_outs.remove(resident_id, agency_id)
+        if uow.opt_outs.get(resident_id, agency_id) is not None:
+            uow.opt_outs.remove(resident_id, agency_id)
+            _audit(uow, ctx, resident_id, agency_id, "opt_in")
         uow.commit()
 
 
@@ -41,3 +45,19 @@ def opt_outs(ctx: ServiceContext, *, resident_id: int) -> list[OptOut]:
     with ctx.uow(read_only=True) as uow:
         _resident_exists(uow, resident_id)
         return uow.opt_outs.for_resident(resident_id)
+
+
+def _audit(
+    uow: UnitOfWork, ctx: ServiceContext, resident_id: int, agency_id: int | None, action: str
+) -> None:
+    scope = "all agencies" if agency_id is None else f"agency:{agency_id}"
+    uow.audit.record(
+        AuditEvent(
+            actor=f"resident:{resident_id}",
+            role="resident",
+            object=f"resident:{resident_id}",
+            action=f"consent.{action}",
+            details={"scope": scope},
+        ),
+        now=ctx.clock.now(),
+    )

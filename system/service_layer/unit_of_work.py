@@ -8,6 +8,8 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from system.adapters import repositories as repo
+from system.adapters.audit_log import AuditLog
+from system.adapters.evidence_repo import EvidenceRepository
 
 
 class UnitOfWork:
@@ -39,6 +41,8 @@ class UnitOfWork:
         self.requests = repo.RequestRepository(connection)
         self.moderation = repo.ModerationRepository(connection)
         self.notifications = repo.NotificationRepository(connection)
+        self.evidence = EvidenceRepository(connection)
+        self.audit = AuditLog(connection)
         return self
 
     def __exit__(

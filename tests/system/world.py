@@ -22,10 +22,14 @@ CENTRE = (40.7062, -73.6187)
 APPROVE_ALL = dict.fromkeys(CHECKLIST_ITEMS, True)
 
 
-def offset(metres_north: float, metres_east: float, origin: tuple[float, float] = CENTRE) -> tuple[float, float]:
+def offset(
+    metres_north: float, metres_east: float, origin: tuple[float, float] = CENTRE
+) -> tuple[float, float]:
     """A point ``metres_north`` and ``metres_east`` of ``origin`` (exact enough below 1 km)."""
     lat = origin[0] + math.degrees(metres_north / EARTH_RADIUS_M)
-    lon = origin[1] + math.degrees(metres_east / (EARTH_RADIUS_M * math.cos(math.radians(origin[0]))))
+    lon = origin[1] + math.degrees(
+        metres_east / (EARTH_RADIUS_M * math.cos(math.radians(origin[0])))
+    )
     return lat, lon
 
 
@@ -43,7 +47,11 @@ class World:
     def add_resident(self, label: str, north_m: float, east_m: float, *, cameras: int = 1) -> int:
         lat, lon = offset(north_m, east_m)
         resident = registration.register_resident(
-            self.ctx, name=label.title(), email=f"{label}@residents.example", home_lat=lat, home_lon=lon
+            self.ctx,
+            name=label.title(),
+            email=f"{label}@residents.example",
+            home_lat=lat,
+            home_lon=lon,
         )
         for _ in range(cameras):
             registration.register_camera(self.ctx, resident_id=resident.id, lat=lat, lon=lon)
@@ -62,13 +70,17 @@ class World:
             "window_start": now - timedelta(hours=5),
             "window_end": now - timedelta(hours=2),
             "area": CircleArea(CENTRE[0], CENTRE[1], 400.0),
-            "message": "Police are looking for video of a package theft nearby. Sharing is optional.",
+            "message": (
+                "Police are looking for video of a package theft nearby. Sharing is optional."
+            ),
         }
         values.update(changes)
         return RequestDraft(**values)
 
     def submit(self, **changes: Any) -> int:
-        return requests.submit_request(self.ctx, officer_id=self.detective_id, draft=self.draft(**changes))
+        return requests.submit_request(
+            self.ctx, officer_id=self.detective_id, draft=self.draft(**changes)
+        )
 
     def approve(self, request_id: int) -> None:
         requests.moderate(
@@ -84,8 +96,12 @@ class World:
 def build_world(ctx: ServiceContext) -> World:
     """Two verified agencies with a detective each, a moderator, and an open case."""
     world = World(ctx)
-    agency = registration.register_agency(ctx, name="Nassau County PD", county="Nassau", verified=True)
-    other = registration.register_agency(ctx, name="Suffolk County PD", county="Suffolk", verified=True)
+    agency = registration.register_agency(
+        ctx, name="Nassau County PD", county="Nassau", verified=True
+    )
+    other = registration.register_agency(
+        ctx, name="Suffolk County PD", county="Suffolk", verified=True
+    )
     world.agency_id, world.other_agency_id = agency.id, other.id
     world.detective_id = registration.register_officer(
         ctx, agency_id=agency.id, name="Ana Rivera", email="rivera@ncpd.example", role="detective"
@@ -97,6 +113,9 @@ def build_world(ctx: ServiceContext) -> World:
         ctx, name="Mo Derator", email="mod@platform.example", role="moderator"
     ).id
     world.case_id = registration.open_case(
-        ctx, officer_id=world.detective_id, case_number="2026-PT-0001", incident_type="package_theft"
+        ctx,
+        officer_id=world.detective_id,
+        case_number="2026-PT-0001",
+        incident_type="package_theft",
     ).id
     return world

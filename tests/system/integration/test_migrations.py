@@ -36,7 +36,8 @@ def test_migrated_schema_matches_the_tables(database_url: str) -> None:
 
 
 def test_con04_opt_outs_survive_restart_and_upgrade_from_the_first_migration(
-    database_url: str, tmp_path  # type: ignore[no-untyped-def]
+    database_url: str,
+    tmp_path,  # type: ignore[no-untyped-def]
 ) -> None:
     backend = "sqlite" if database_url.startswith("sqlite") else "postgres"
     url = empty_database(backend, tmp_path)
@@ -48,22 +49,43 @@ def test_con04_opt_outs_survive_restart_and_upgrade_from_the_first_migration(
         with engine.begin() as conn:
             conn.execute(
                 insert(t.agencies),
-                [{"id": 1, "name": "Old PD", "county": "Nassau", "verified": True, "created_at": created}],
+                [
+                    {
+                        "id": 1,
+                        "name": "Old PD",
+                        "county": "Nassau",
+                        "verified": True,
+                        "created_at": created,
+                    }
+                ],
             )
             residents = []
             for i, (north, east) in enumerate([(0, 0), (50, 50), (-80, 20), (5000, 0)], start=1):
                 lat, lon = offset(north, east)
                 residents.append(
-                    {"id": i, "name": f"R{i}", "email": f"r{i}@old.example", "home_lat": lat,
-                     "home_lon": lon, "created_at": created}
+                    {
+                        "id": i,
+                        "name": f"R{i}",
+                        "email": f"r{i}@old.example",
+                        "home_lat": lat,
+                        "home_lon": lon,
+                        "created_at": created,
+                    }
                 )
             conn.execute(insert(t.residents), residents)
             conn.execute(
                 insert(t.cameras),
                 [
-                    {"resident_id": r["id"], "lat": r["home_lat"], "lon": r["home_lon"],
-                     "grid_cell": grid_cell(r["home_lat"], r["home_lon"]),
-                     "retention_days": 60, "kind": "doorbell", "active": True, "created_at": created}
+                    {
+                        "resident_id": r["id"],
+                        "lat": r["home_lat"],
+                        "lon": r["home_lon"],
+                        "grid_cell": grid_cell(r["home_lat"], r["home_lon"]),
+                        "retention_days": 60,
+                        "kind": "doorbell",
+                        "active": True,
+                        "created_at": created,
+                    }
                     for r in residents
                 ],
             )
@@ -76,7 +98,9 @@ def test_con04_opt_outs_survive_restart_and_upgrade_from_the_first_migration(
             )
             if backend == "postgres":
                 for table in ("agencies", "residents"):
-                    conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 10)"))
+                    conn.execute(
+                        text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 10)")
+                    )
         engine.dispose()
 
         # A restart: a new engine on the same database, then the upgrade to head.
@@ -95,8 +119,14 @@ def test_con04_opt_outs_survive_restart_and_upgrade_from_the_first_migration(
         world = build_world(ctx)
         draft = world.draft()
         request_id = requests.submit_request(ctx, officer_id=world.detective_id, draft=draft)
-        requests.moderate(ctx, moderator_id=world.moderator_id, request_id=request_id,
-                          decision="approve", reason="", checklist=APPROVE_ALL)
+        requests.moderate(
+            ctx,
+            moderator_id=world.moderator_id,
+            request_id=request_id,
+            decision="approve",
+            reason="",
+            checklist=APPROVE_ALL,
+        )
         fanout.fan_out(ctx, request_id=request_id)
         with ctx.uow(read_only=True) as uow:
             # 2 opted out of everything; 3 only of "Old PD", not of the requesting agency.

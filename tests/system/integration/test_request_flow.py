@@ -31,9 +31,13 @@ def world(ctx: ServiceContext) -> World:
     world.add_resident("opted_out_of_other_agency", 60, -60)
     world.add_resident("no_camera", 10, 10, cameras=0)
     residents.opt_out(ctx, resident_id=world.residents["opted_out"])
-    residents.opt_out(ctx, resident_id=world.residents["opted_out_of_agency"], agency_id=world.agency_id)
     residents.opt_out(
-        ctx, resident_id=world.residents["opted_out_of_other_agency"], agency_id=world.other_agency_id
+        ctx, resident_id=world.residents["opted_out_of_agency"], agency_id=world.agency_id
+    )
+    residents.opt_out(
+        ctx,
+        resident_id=world.residents["opted_out_of_other_agency"],
+        agency_id=world.other_agency_id,
     )
     return world
 
@@ -72,7 +76,10 @@ def test_con01_polygon_area_notifies_residents_inside_the_polygon(world: World) 
     world.approve(request_id)
     fanout.fan_out(world.ctx, request_id=request_id)
     assert notified(world, request_id) == {
-        "inside_a", "inside_b", "two_cameras", "opted_out_of_other_agency"
+        "inside_a",
+        "inside_b",
+        "two_cameras",
+        "opted_out_of_other_agency",
     }
 
 
@@ -100,7 +107,9 @@ def test_req08_rejected_request_notifies_no_one(world: World) -> None:
     with pytest.raises(InvalidTransition):
         fanout.fan_out(world.ctx, request_id=request_id)
     assert count_notifications(world) == 0
-    status = requests.request_status(world.ctx, officer_id=world.detective_id, request_id=request_id)
+    status = requests.request_status(
+        world.ctx, officer_id=world.detective_id, request_id=request_id
+    )
     assert status.status is RequestStatus.REJECTED
     assert status.rejection_reason == "Area larger than the incident needs."
 
@@ -143,7 +152,10 @@ def test_con04_opt_out_applies_to_later_requests_and_opt_in_restores(world: Worl
 
     residents.opt_in(ctx, resident_id=world.residents["opted_out"])
     other_case = registration.open_case(
-        ctx, officer_id=world.detective_id, case_number="2026-PT-0002", incident_type="package_theft"
+        ctx,
+        officer_id=world.detective_id,
+        case_number="2026-PT-0002",
+        incident_type="package_theft",
     )
     third = world.submit(case_id=other_case.id)
     world.approve(third)

@@ -23,7 +23,9 @@ def world(ctx: ServiceContext) -> World:
     return build_world(ctx)
 
 
-def window(world: World, length: timedelta, *, ends_ago: timedelta = timedelta(hours=1)) -> dict[str, Any]:
+def window(
+    world: World, length: timedelta, *, ends_ago: timedelta = timedelta(hours=1)
+) -> dict[str, Any]:
     end = world.ctx.clock.now() - ends_ago
     return {"window_start": end - length, "window_end": end}
 
@@ -45,7 +47,9 @@ def radius_for_sq_mi(sq_mi: float) -> float:
     ],
     ids=["14m59s", "15m00s", "12h00m00s", "12h00m01s"],
 )
-def test_req02_window_length_limits_are_inclusive(world: World, length: timedelta, accepted: bool) -> None:
+def test_req02_window_length_limits_are_inclusive(
+    world: World, length: timedelta, accepted: bool
+) -> None:
     if accepted:
         assert world.submit(**window(world, length)) > 0
     else:
@@ -128,7 +132,9 @@ def test_req03_self_crossing_polygon_is_refused(world: World) -> None:
 
 
 @pytest.mark.parametrize(("distance_m", "accepted"), [(399.5, True), (400.5, False)])
-def test_req03_incident_must_lie_inside_the_area(world: World, distance_m: float, accepted: bool) -> None:
+def test_req03_incident_must_lie_inside_the_area(
+    world: World, distance_m: float, accepted: bool
+) -> None:
     lat, lon = offset(distance_m, 0)
     if accepted:
         assert world.submit(incident_lat=lat, incident_lon=lon) > 0
@@ -169,7 +175,9 @@ def test_req04_agency_daily_quota(ctx: ServiceContext) -> None:
     )
     world = build_world(tight)
     cases = [
-        registration.open_case(tight, officer_id=world.detective_id, case_number=f"Q-{i}", incident_type="burglary").id
+        registration.open_case(
+            tight, officer_id=world.detective_id, case_number=f"Q-{i}", incident_type="burglary"
+        ).id
         for i in range(2)
     ]
     world.submit(case_id=cases[0])
@@ -210,21 +218,81 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], type[DomainError], str, str]] = [
     ("case id not a number", {"case_id": "abc"}, InvalidInput, "case_id", "REQ-01"),
     ("window in the future", {"window_end": "FUTURE"}, InvalidInput, "window_end", "REQ-02"),
     ("window older than 180 days", {"window_start": "OLD"}, InvalidInput, "window_start", "REQ-02"),
-    ("window ends before it starts", {"window_end": "BEFORE"}, InvalidInput, "window_end", "REQ-02"),
-    ("radius zero", {"area": CircleArea(CENTRE[0], CENTRE[1], 0.0)}, InvalidInput, "area.radius_m", "REQ-03"),
-    ("radius negative", {"area": CircleArea(CENTRE[0], CENTRE[1], -5.0)}, InvalidInput, "area.radius_m", "REQ-03"),
-    ("radius NaN", {"area": CircleArea(CENTRE[0], CENTRE[1], math.nan)}, InvalidInput, "area.radius_m", "REQ-03"),
-    ("centre NaN", {"area": CircleArea(math.nan, CENTRE[1], 400)}, InvalidInput, "area.center", "REQ-03"),
-    ("centre latitude 91", {"area": CircleArea(91.0, CENTRE[1], 400)}, InvalidInput, "area.center", "REQ-03"),
-    ("incident longitude inf", {"incident_lon": math.inf}, InvalidInput, "incident_location", "REQ-01"),
+    (
+        "window ends before it starts",
+        {"window_end": "BEFORE"},
+        InvalidInput,
+        "window_end",
+        "REQ-02",
+    ),
+    (
+        "radius zero",
+        {"area": CircleArea(CENTRE[0], CENTRE[1], 0.0)},
+        InvalidInput,
+        "area.radius_m",
+        "REQ-03",
+    ),
+    (
+        "radius negative",
+        {"area": CircleArea(CENTRE[0], CENTRE[1], -5.0)},
+        InvalidInput,
+        "area.radius_m",
+        "REQ-03",
+    ),
+    (
+        "radius NaN",
+        {"area": CircleArea(CENTRE[0], CENTRE[1], math.nan)},
+        InvalidInput,
+        "area.radius_m",
+        "REQ-03",
+    ),
+    (
+        "centre NaN",
+        {"area": CircleArea(math.nan, CENTRE[1], 400)},
+        InvalidInput,
+        "area.center",
+        "REQ-03",
+    ),
+    (
+        "centre latitude 91",
+        {"area": CircleArea(91.0, CENTRE[1], 400)},
+        InvalidInput,
+        "area.center",
+        "REQ-03",
+    ),
+    (
+        "incident longitude inf",
+        {"incident_lon": math.inf},
+        InvalidInput,
+        "incident_location",
+        "REQ-01",
+    ),
     ("incident latitude -95", {"incident_lat": -95.0}, InvalidInput, "incident_location", "REQ-01"),
     ("empty description", {"description": "   "}, InvalidInput, "description", "REQ-01"),
     ("oversized description", {"description": "x" * 4001}, InvalidInput, "description", "REQ-01"),
     ("empty message", {"message": ""}, InvalidInput, "message", "REQ-01"),
     ("oversized message", {"message": "y" * 1001}, InvalidInput, "message", "REQ-01"),
-    ("NUL in contact", {"investigator_contact": "a\x00b"}, InvalidInput, "investigator_contact", "REQ-01"),
-    ("unknown incident type", {"incident_type": "protest"}, InvalidInput, "incident_type", "REQ-01"),
-    ("polygon with two vertices", {"area": PolygonArea((Point(*CENTRE), Point(40.71, -73.61)))}, InvalidInput, "area.vertices", "REQ-03"),
+    (
+        "NUL in contact",
+        {"investigator_contact": "a\x00b"},
+        InvalidInput,
+        "investigator_contact",
+        "REQ-01",
+    ),
+    (
+        "unknown incident type",
+        {"incident_type": "protest"},
+        InvalidInput,
+        "incident_type",
+        "REQ-01",
+    ),
+    (
+        "polygon with two vertices",
+        {"area": PolygonArea((Point(*CENTRE), Point(40.71, -73.61)))},
+        InvalidInput,
+        "area.vertices",
+        "REQ-03",
+    ),
 ]
 
 
@@ -234,7 +302,12 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], type[DomainError], str, str]] = [
     ids=[case[0] for case in BAD_INPUTS],
 )
 def test_bad_input_gets_a_typed_error_naming_field_and_rule(
-    world: World, engine: Engine, changes: dict[str, Any], error: type[DomainError], field: str, rule: str
+    world: World,
+    engine: Engine,
+    changes: dict[str, Any],
+    error: type[DomainError],
+    field: str,
+    rule: str,
 ) -> None:
     now = world.ctx.clock.now()
     resolved = dict(changes)
@@ -258,9 +331,7 @@ def test_bad_input_gets_a_typed_error_naming_field_and_rule(
 def test_another_agencys_case_is_refused_and_nothing_changes(world: World, engine: Engine) -> None:
     before = table_counts(engine)
     with pytest.raises(PermissionDenied) as err:
-        requests.submit_request(
-            world.ctx, officer_id=world.other_detective_id, draft=world.draft()
-        )
+        requests.submit_request(world.ctx, officer_id=world.other_detective_id, draft=world.draft())
     assert (err.value.field, err.value.rule) == ("case_id", "REQ-05")
     assert "another agency" in str(err.value)
     assert table_counts(engine) == before

@@ -36,10 +36,17 @@ def test_req03_polygon_area_of_a_square_matches_its_side_squared() -> None:
     dlon = dlat / math.cos(math.radians(lat0))
     square = tuple(
         geo.Point(lat, lon)
-        for lat, lon in [(lat0, lon0), (lat0, lon0 + dlon), (lat0 + dlat, lon0 + dlon), (lat0 + dlat, lon0)]
+        for lat, lon in [
+            (lat0, lon0),
+            (lat0, lon0 + dlon),
+            (lat0 + dlat, lon0 + dlon),
+            (lat0 + dlat, lon0),
+        ]
     )
     assert geo.polygon_area_m2(square) == pytest.approx(side * side, rel=2e-3)
-    assert geo.polygon_area_m2(tuple(reversed(square))) == pytest.approx(geo.polygon_area_m2(square))
+    assert geo.polygon_area_m2(tuple(reversed(square))) == pytest.approx(
+        geo.polygon_area_m2(square)
+    )
 
 
 @given(
@@ -106,7 +113,8 @@ def test_req06_approval_needs_every_checklist_item_affirmed() -> None:
     assert checklist_problems(all_true, approving=True) == []
     one_false = {**all_true, "lawful_purpose": False}
     [problem] = checklist_problems(one_false, approving=True)
-    assert problem.rule == "REQ-06" and "lawful_purpose" in problem.message
+    assert problem.rule == "REQ-06"
+    assert "lawful_purpose" in problem.message
     assert checklist_problems(one_false, approving=False) == []
     missing = dict(all_true)
     del missing["no_pressure"]
@@ -116,10 +124,20 @@ def test_req06_approval_needs_every_checklist_item_affirmed() -> None:
 
 def make_request() -> VideoRequest:
     return VideoRequest(
-        id=1, agency_id=1, case_id=1, officer_id=1, incident_type=IncidentType.BURGLARY,
-        description="d", investigator_contact="c", incident_lat=40.7, incident_lon=-73.6,
-        window_start=T0 - timedelta(hours=3), window_end=T0 - timedelta(hours=1),
-        area=CircleArea(40.7, -73.6, 300), message="m", submitted_at=T0,
+        id=1,
+        agency_id=1,
+        case_id=1,
+        officer_id=1,
+        incident_type=IncidentType.BURGLARY,
+        description="d",
+        investigator_contact="c",
+        incident_lat=40.7,
+        incident_lon=-73.6,
+        window_start=T0 - timedelta(hours=3),
+        window_end=T0 - timedelta(hours=1),
+        area=CircleArea(40.7, -73.6, 300),
+        message="m",
+        submitted_at=T0,
     )
 
 
@@ -153,4 +171,4 @@ def test_manual_clock_never_runs_backwards() -> None:
     with pytest.raises(ValueError, match="backwards"):
         clock.set(T0)
     with pytest.raises(ValueError, match="timezone"):
-        ManualClock(datetime(2026, 1, 1))  # noqa: DTZ001
+        ManualClock(datetime(2026, 1, 1))

@@ -72,9 +72,7 @@ def upgrade() -> None:
     op.create_table(
         "moderation_decisions",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column(
-            "request_id", sa.Integer, sa.ForeignKey("video_requests.id"), nullable=False
-        ),
+        sa.Column("request_id", sa.Integer, sa.ForeignKey("video_requests.id"), nullable=False),
         sa.Column("moderator_id", sa.Integer, sa.ForeignKey("staff.id"), nullable=False),
         sa.Column("decision", sa.String(10), nullable=False),
         sa.Column("reason", sa.Text, nullable=False),
@@ -82,15 +80,11 @@ def upgrade() -> None:
         sa.Column("lint_flags_json", sa.Text, nullable=False),
         sa.Column("decided_at", UTCDateTime, nullable=False),
     )
-    op.create_index(
-        "ix_moderation_decisions_request_id", "moderation_decisions", ["request_id"]
-    )
+    op.create_index("ix_moderation_decisions_request_id", "moderation_decisions", ["request_id"])
     op.create_table(
         "notifications",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column(
-            "request_id", sa.Integer, sa.ForeignKey("video_requests.id"), nullable=False
-        ),
+        sa.Column("request_id", sa.Integer, sa.ForeignKey("video_requests.id"), nullable=False),
         sa.Column("resident_id", sa.Integer, sa.ForeignKey("residents.id"), nullable=False),
         sa.Column("notified_at", UTCDateTime, nullable=False),
         sa.UniqueConstraint("request_id", "resident_id", name="uq_notifications_request_resident"),

@@ -1,0 +1,126 @@
+"""The audit chain in the database: append under a per-stream row lock, verify all."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from system.adapters import tables as t
+from system.domain.audit import (
+    STREAMS,
+    AuditEntry,
+    AuditEvent,
+    VerifyResult,
+    canonical_details,
+    entry_hash,
+    stream_for,
+    verify_stream,
+)
+
+
+class AuditLog:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def record(self, event: AuditEvent, *, now: datetime) -> None:
+        """Append one entry to its stream; the head row lock orders writers of that stream."""
+        at = now.astimezone(UTC)
+        stream = stream_for(event.object)
+        s = t.audit_streams.c
+        head = self.connection.execute(
+            select(s.last_seq, s.last_hash).where(s.stream == stream).with_for_update()
+        ).one()
+        seq = head.last_seq + 1
+        details_json = canonical_details(event.details)
+        digest = entry_hash(
+            stream=stream,
+            seq=seq,
+            at=at,
+            actor=event.actor,
+            role=event.role,
+            source_ip=event.source_ip,
+            object=event.object,
+            action=event.action,
+            outcome=event.outcome,
+            details_json=details_json,
+            prev_hash=head.last_hash,
+        )
+        self.connection.execute(
+            insert(t.audit_entries),
+            {
+                "stream": stream,
+                "seq": seq,
+                "at": at,
+                "actor": event.actor,
+                "role": event.role,
+                "source_ip": event.source_ip,
+                "object": event.object,
+                "action": event.action,
+                "outcome": event.outcome,
+                "details_json": details_json,
+                "prev_hash": head.last_hash,
+                "entry_hash": digest,
+            },
+        )
+        self.connection.execute(
+            update(t.audit_streams).where(s.stream == stream).values(last_seq=seq, last_hash=digest)
+        )
+
+    def entries(self, *, obj: str | None = None, limit: int = 1000) -> list[AuditEntry]:
+        """Entries in time order, optionally only those about ``obj``."""
+        query = select(t.audit_entries).order_by(t.audit_entries.c.at, t.audit_entries.c.id)
+        if obj is not None:
+            query = query.where(t.audit_entries.c.object == obj)
+        return [_entry(row) for row in self.connection.execute(query.limit(limit))]
+
+    def verify(self) -> VerifyResult:
+        """Walk every stream; the first broken entry is named in the result."""
+        heads = {
+            row.stream: row
+            for row in self.connection.execute(
+                select(t.audit_streams).order_by(t.audit_streams.c.stream)
+            )
+        }
+        total = 0
+        e = t.audit_entries.c
+        orphan = self.connection.execute(
+            select(e.id, e.stream).where(e.stream.not_in(list(heads))).limit(1)
+        ).first()
+        if orphan is not None:
+            return VerifyResult(
+                False, 0, f"entry id {orphan.id} is in unknown stream {orphan.stream}", orphan.id
+            )
+        missing = sorted(set(STREAMS) - set(heads))
+        if missing:
+            return VerifyResult(False, 0, f"stream heads were removed: {', '.join(missing)}")
+        for stream, head in heads.items():
+            rows = self.connection.execute(
+                select(t.audit_entries).where(e.stream == stream).order_by(e.seq, e.id)
+            )
+            count, failure = verify_stream(
+                stream, (_entry(r) for r in rows), head_seq=head.last_seq, head_hash=head.last_hash
+            )
+            total += count
+            if failure is not None:
+                return VerifyResult(False, total, failure.problem, failure.bad_entry_id)
+        return VerifyResult(True, total)
+
+
+def _entry(r: Any) -> AuditEntry:
+    return AuditEntry(
+        r.id,
+        r.stream,
+        r.seq,
+        r.at,
+        r.actor,
+        r.role,
+        r.source_ip,
+        r.object,
+        r.action,
+        r.outcome,
+        r.details_json,
+        r.prev_hash,
+        r.entry_hash,
+    )
