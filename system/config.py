@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     max_requests_per_case: int = Field(2, ge=1)
     agency_daily_request_quota: int = Field(50, ge=1)
     response_period_days: float = Field(7.0, gt=0)
+    data_dir: str = "canvass-data"
+    platform_keys: str | None = None
+    agency_keys: str | None = None
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from system.adapters.db import make_engine
 from system.adapters.migrate import upgrade
+from system.adapters.stores import ContentStores, make_stores
 from system.domain.clock import ManualClock
 from system.service_layer.context import ServiceContext
 from tests import databases
@@ -65,3 +66,15 @@ def clock() -> ManualClock:
 @pytest.fixture
 def ctx(engine: Engine, clock: ManualClock) -> ServiceContext:
     return ServiceContext(engine=engine, clock=clock)
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> ContentStores:
+    """Real encrypted filesystem stores in a temporary folder (fsync off for speed)."""
+    return make_stores(tmp_path / "data", durable=False)
+
+
+@pytest.fixture
+def full_ctx(engine: Engine, clock: ManualClock, stores: ContentStores) -> ServiceContext:
+    """A context with content stores: for consent, transfer and evidence."""
+    return ServiceContext(engine=engine, clock=clock, content=stores)

@@ -322,3 +322,94 @@ audit_entries = Table(
     Column("entry_hash", String(64), nullable=False),
     UniqueConstraint("stream", "seq", name="uq_audit_entries_stream_seq"),
 )
+
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),  # consent | emergency
+    Column("shared_clip_id", Integer, ForeignKey("shared_clips.id"), nullable=True, unique=True),
+    Column("emergency_id", Integer, ForeignKey("emergency_disclosures.id"), nullable=True),
+    Column("clip_id", Integer, ForeignKey("clips.id"), nullable=False),
+    Column("agency_id", Integer, ForeignKey("agencies.id"), nullable=False),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("request_id", Integer, ForeignKey("video_requests.id"), nullable=True),
+    Column("include_audio", Boolean, nullable=False),
+    Column("contributor_json", Text, nullable=True),
+    # queued → started → delivered | quarantined | failed
+    Column("status", String(20), nullable=False, index=True),
+    Column("evidence_id", Integer, ForeignKey("evidence_items.id"), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    UniqueConstraint("emergency_id", "clip_id", name="uq_transfers_emergency_clip"),
+)
+
+evidence_shares = Table(
+    "evidence_shares",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("evidence_id", Integer, ForeignKey("evidence_items.id"), nullable=False, index=True),
+    Column("granted_by", Integer, ForeignKey("officers.id"), nullable=False),
+    Column("grantee_name", String(200), nullable=False),
+    Column("grantee_email", String(254), nullable=False),
+    Column("grantee_org", String(200), nullable=False),
+    Column("outside_agency", Boolean, nullable=False),
+    Column("justification", Text, nullable=True),
+    Column("access_level", String(20), nullable=False),  # view | download
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("revoked_by", Integer, ForeignKey("officers.id"), nullable=True),
+)
+
+evidence_tombstones = Table(
+    "evidence_tombstones",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("evidence_id", Integer, ForeignKey("evidence_items.id"), nullable=False, unique=True),
+    Column("sha256", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),  # deleted | purged
+    Column("actor", String(120), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("removed_at", UTCDateTime, nullable=False),
+)
+
+emergency_disclosures = Table(
+    "emergency_disclosures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("agency_id", Integer, ForeignKey("agencies.id"), nullable=False),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("officer_id", Integer, ForeignKey("officers.id"), nullable=False),
+    Column("attestation", Text, nullable=False),
+    Column("narrative", Text, nullable=False),
+    Column("locations_json", Text, nullable=False),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("window_end", UTCDateTime, nullable=False),
+    # submitted → supervisor_approved → approved | rejected (at either step)
+    Column("status", String(30), nullable=False),
+    Column("supervisor_id", Integer, ForeignKey("officers.id"), nullable=True),
+    Column("supervisor_decided_at", UTCDateTime, nullable=True),
+    Column("reviewer_id", Integer, ForeignKey("staff.id"), nullable=True),
+    Column("reviewer_decided_at", UTCDateTime, nullable=True),
+    Column("decision_reason", Text, nullable=True),
+    Column("camera_ids_json", Text, nullable=True),  # platform side only (PRV-02)
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("owner_notice_due_at", UTCDateTime, nullable=True),
+)
+
+resident_messages = Table(
+    "resident_messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("resident_id", Integer, ForeignKey("residents.id"), nullable=False, index=True),
+    Column("kind", String(40), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("ref", String(80), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("resident_id", "kind", "ref", name="uq_resident_messages_once"),
+)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine
 
 from system.adapters.clock import make_clock
 from system.adapters.db import make_engine
+from system.adapters.stores import ContentStores, make_stores
 from system.config import Settings
 from system.domain.clock import Clock
 from system.domain.rules import RequestPolicy
@@ -20,9 +22,17 @@ class ServiceContext:
     engine: Engine
     clock: Clock
     policy: RequestPolicy = field(default_factory=RequestPolicy)
+    content: ContentStores | None = None
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
         return UnitOfWork(self.engine, read_only=read_only)
+
+    @property
+    def stores(self) -> ContentStores:
+        """The content stores; use cases that move clips need them configured."""
+        if self.content is None:
+            raise RuntimeError("this ServiceContext was built without content stores")
+        return self.content
 
 
 def policy_from(settings: Settings) -> RequestPolicy:
@@ -39,4 +49,9 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> ServiceC
         engine=make_engine(settings.database_url),
         clock=clock if clock is not None else make_clock(settings.clock),
         policy=policy_from(settings),
+        content=make_stores(
+            Path(settings.data_dir),
+            platform_keys=settings.platform_keys,
+            agency_keys=settings.agency_keys,
+        ),
     )
