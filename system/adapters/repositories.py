@@ -361,6 +361,17 @@ class RequestRepository(_Repository):
         query = select(func.count()).where(c.agency_id == agency_id, c.submitted_at >= since)
         return int(self.connection.execute(query).scalar_one())
 
+    def due_to_expire(self, now: datetime, *, limit: int = 1000) -> list[int]:
+        """Ids of active requests whose response period has ended."""
+        c = t.video_requests.c
+        rows = self.connection.execute(
+            select(c.id)
+            .where(c.status == RequestStatus.ACTIVE.value, c.expires_at <= now)
+            .order_by(c.expires_at, c.id)
+            .limit(limit)
+        )
+        return [r.id for r in rows]
+
     def with_status(self, status: RequestStatus, *, limit: int = 100) -> list[VideoRequest]:
         rows = self.connection.execute(
             select(t.video_requests)

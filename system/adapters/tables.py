@@ -283,7 +283,7 @@ evidence_items = Table(
     # Exactly-once: one evidence item per delivered share (XFR-02).
     Column("source_ref", String(80), nullable=False, unique=True),
     Column("parent_id", Integer, ForeignKey("evidence_items.id"), nullable=True),  # XFR-04
-    Column("derivation", String(40), nullable=True),
+    Column("derivation", String(120), nullable=True),
     Column("sha256", String(64), nullable=False),
     Column("size_bytes", BigInteger, nullable=False),
     Column("recorded_at", UTCDateTime, nullable=True),

@@ -201,6 +201,11 @@ def moderate(
                 decided_at=now,
             )
         )
+        if approving:
+            # Fan-out runs in the background; nothing is sent inside this transaction.
+            uow.jobs.enqueue(
+                "fan_out", {"request_id": request.id}, now=now, dedupe_key=f"fan_out:{request.id}"
+            )
         uow.audit.record(
             AuditEvent(
                 actor=f"staff:{moderator.id}",

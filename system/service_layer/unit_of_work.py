@@ -9,7 +9,9 @@ from sqlalchemy import Connection, Engine
 
 from system.adapters import repositories as repo
 from system.adapters.audit_log import AuditLog
+from system.adapters.consent_repo import ClipRepository, ResponseRepository, TransferRepository
 from system.adapters.evidence_repo import EvidenceRepository
+from system.adapters.jobs_repo import JobQueue
 
 
 class UnitOfWork:
@@ -43,6 +45,10 @@ class UnitOfWork:
         self.notifications = repo.NotificationRepository(connection)
         self.evidence = EvidenceRepository(connection)
         self.audit = AuditLog(connection)
+        self.jobs = JobQueue(connection)
+        self.clips = ClipRepository(connection)
+        self.responses = ResponseRepository(connection)
+        self.transfers = TransferRepository(connection)
         return self
 
     def __exit__(

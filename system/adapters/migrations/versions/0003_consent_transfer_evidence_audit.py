@@ -166,7 +166,7 @@ def upgrade() -> None:
         sa.Column("request_id", sa.Integer(), nullable=True),
         sa.Column("source_ref", sa.String(length=80), nullable=False),
         sa.Column("parent_id", sa.Integer(), nullable=True),
-        sa.Column("derivation", sa.String(length=40), nullable=True),
+        sa.Column("derivation", sa.String(length=120), nullable=True),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("size_bytes", sa.BigInteger(), nullable=False),
         sa.Column("recorded_at", UTCDateTime(), nullable=True),

@@ -1,0 +1,396 @@
+"""Residents' side of a request: clips, the consent screen, answers, withdrawal.
+
+Rules: consent is per clip and only clips that overlap the window can be
+attached (CON-02); identity is shared only when ticked, off by default
+(CON-05); audio only when ticked (PRV-03); a share can be withdrawn until its
+transfer starts (CON-07); the first answer stands (CON-09); after the response
+period answers are refused (CON-08). Nothing here is visible to the agency:
+a decline and silence leave the agency-facing state identical (CON-03).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from system.adapters import tables as t
+from system.domain.audit import AuditEvent
+from system.domain.clip import read_metadata
+from system.domain.errors import Conflict, InvalidInput, NotFound, Problem, RuleViolation
+from system.domain.evidence import DEFAULT_RETENTION, RetentionCategory
+from system.domain.model import RequestStatus, VideoRequest
+from system.service_layer.context import ServiceContext
+from system.service_layer.residents import opt_out
+from system.service_layer.transfer import MAX_CLIP_BYTES, enqueue_transfer
+from system.service_layer.unit_of_work import UnitOfWork
+
+MAX_CLIPS_PER_RESPONSE = 16  # XFR-05 (design)
+
+
+def upload_clip(
+    ctx: ServiceContext,
+    *,
+    camera_id: int,
+    content: bytes | Iterable[bytes],
+    expected_sha256: str | None = None,
+) -> int:
+    """A camera uploads a clip; its metadata is read from the clip itself (XFR-06).
+
+    The SHA-256 is recorded at upload (XFR-01); a clip without a recorded-at
+    time is stored but flagged, never stamped with the receipt time.
+    """
+    chunks = [content] if isinstance(content, bytes | bytearray) else content
+    iterator = iter(chunks)
+    head = b""
+    buffered: list[bytes] = []
+    for chunk in iterator:
+        buffered.append(bytes(chunk))
+        head += bytes(chunk)
+        if b"\n" in head[5:] or len(head) > 4096:
+            break
+    meta = read_metadata(head)
+
+    def everything() -> Iterable[bytes]:
+        yield from buffered
+        yield from iterator
+
+    with ctx.uow(read_only=True) as uow:
+        camera = _camera(uow, camera_id)
+    stored = ctx.stores.clips.put(
+        everything(), expected_sha256=expected_sha256, max_bytes=MAX_CLIP_BYTES
+    )
+    now = ctx.clock.now()
+    base = meta.recorded_at or now
+    with ctx.uow() as uow:
+        clip_id = uow.clips.add(
+            camera_id=camera_id,
+            resident_id=camera.resident_id,
+            sha256=stored.sha256,
+            size_bytes=stored.size,
+            recorded_at=meta.recorded_at,
+            duration_s=meta.duration_s,
+            has_audio=meta.has_audio,
+            flags=meta.flags,
+            uploaded_at=now,
+            delete_after=base + timedelta(days=camera.retention_days),
+            status="stored",
+        )
+        uow.audit.record(
+            AuditEvent(
+                actor=f"device:{camera_id}",
+                role="device",
+                object=f"clip:{clip_id}",
+                action="clip.upload",
+                details={"sha256": stored.sha256, "flags": list(meta.flags)},
+            ),
+            now=now,
+        )
+        uow.commit()
+    return clip_id
+
+
+def _camera(uow: UnitOfWork, camera_id: int):  # type: ignore[no-untyped-def]
+    row = uow.connection.execute(select(t.cameras).where(t.cameras.c.id == camera_id)).first()
+    if row is None or not row.active:
+        raise NotFound(f"no active camera {camera_id}", field="camera_id")
+    return row
+
+
+@dataclass(frozen=True)
+class EligibleClip:
+    clip_id: int
+    camera_id: int
+    recorded_at: datetime
+    duration_s: float | None
+    has_audio: bool
+
+
+@dataclass(frozen=True)
+class ConsentScreen:
+    """What the resident is shown before answering (CON-07)."""
+
+    notification_id: int
+    request_id: int
+    agency_name: str
+    case_number: str
+    incident_type: str
+    message: str
+    window_start: datetime
+    window_end: datetime
+    respond_by: datetime | None
+    retention_statement: str
+    recall_statement: str
+    identity_statement: str
+    eligible_clips: tuple[EligibleClip, ...]
+    answered: str | None  # None, "share" or "decline"
+    open_for_responses: bool
+
+
+def _notification(
+    uow: UnitOfWork, resident_id: int, notification_id: int
+) -> tuple[int, VideoRequest]:
+    row = uow.connection.execute(
+        select(t.notifications).where(t.notifications.c.id == notification_id)
+    ).first()
+    if row is None or row.resident_id != resident_id:
+        raise NotFound(f"no notification {notification_id} for you", field="notification_id")
+    request = uow.requests.get(row.request_id)
+    assert request is not None
+    return row.id, request
+
+
+def _eligible(uow: UnitOfWork, resident_id: int, request: VideoRequest) -> list[EligibleClip]:
+    """The resident's stored clips that overlap the request's window (CON-02)."""
+    found = []
+    for clip in uow.clips.for_resident(resident_id):
+        if clip.recorded_at is None:
+            continue  # flagged: no trustworthy time, so it cannot be matched to a window
+        end = clip.recorded_at + timedelta(seconds=clip.duration_s or 0.0)
+        if clip.recorded_at <= request.window_end and end >= request.window_start:
+            found.append(
+                EligibleClip(
+                    clip.id, clip.camera_id, clip.recorded_at, clip.duration_s, clip.has_audio
+                )
+            )
+    return found
+
+
+def consent_screen(ctx: ServiceContext, *, resident_id: int, notification_id: int) -> ConsentScreen:
+    now = ctx.clock.now()
+    with ctx.uow(read_only=True) as uow:
+        nid, request = _notification(uow, resident_id, notification_id)
+        agency = uow.agencies.get(request.agency_id)
+        case = uow.cases.get(request.case_id)
+        assert agency is not None and case is not None
+        response = uow.responses.for_notification(nid)
+        eligible = _eligible(uow, resident_id, request)
+    years = DEFAULT_RETENTION[RetentionCategory.STANDARD]
+    kept = f"{years.days // 365} years" if years else "until the case ends"
+    return ConsentScreen(
+        notification_id=nid,
+        request_id=request.id,
+        agency_name=agency.name,
+        case_number=case.case_number,
+        incident_type=request.incident_type.value,
+        message=request.message,
+        window_start=request.window_start,
+        window_end=request.window_end,
+        respond_by=request.expires_at,
+        retention_statement=(
+            f"{agency.name} may keep shared clips for up to {kept} from receipt under case "
+            f"{case.case_number}, less if they prove to have no investigative value."
+        ),
+        recall_statement=(
+            "Clips already delivered cannot be recalled. You can withdraw a share until its "
+            "transfer starts."
+        ),
+        identity_statement="Your name and contact are shared only if you tick 'share my identity'.",
+        eligible_clips=tuple(eligible),
+        answered=None if response is None else response.decision,
+        open_for_responses=request.accepts_responses(now),
+    )
+
+
+@dataclass(frozen=True)
+class Receipt:
+    response_id: int
+    decision: str
+    shared_clip_ids: tuple[int, ...]
+
+
+def respond(
+    ctx: ServiceContext,
+    *,
+    resident_id: int,
+    notification_id: int,
+    clip_ids: Sequence[int] = (),
+    share_identity: bool = False,
+    include_audio: bool = False,
+    opt_out_scope: str | None = None,
+) -> Receipt:
+    """Answer a request: share the chosen clips (possibly none = decline). Once only."""
+    clip_ids = list(clip_ids)
+    problems = _clip_id_problems(clip_ids)
+    if opt_out_scope not in (None, "agency", "all"):
+        problems.append(Problem("opt_out", "CON-04", "must be 'agency', 'all' or absent"))
+    if problems:
+        raise InvalidInput(problems)
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        nid, request = _notification(uow, resident_id, notification_id)
+        if uow.responses.for_notification(nid) is not None:
+            raise Conflict(
+                "you have already answered this request; your first answer stands",
+                rule="CON-09",
+                field="notification_id",
+            )
+        if not request.accepts_responses(now):
+            raise RuleViolation(
+                "this request is no longer open for responses"
+                + (
+                    " (it has expired)"
+                    if request.status is RequestStatus.EXPIRED
+                    or (request.expires_at is not None and now >= request.expires_at)
+                    else ""
+                ),
+                rule="CON-08",
+                field="notification_id",
+            )
+        eligible = {c.clip_id for c in _eligible(uow, resident_id, request)}
+        outside = [c for c in clip_ids if c not in eligible]
+        if outside:
+            raise InvalidInput(
+                [
+                    Problem(
+                        "clip_ids",
+                        "CON-02",
+                        f"clips {outside} are not yours or do not overlap the request's window",
+                    )
+                ]
+            )
+        decision = "share" if clip_ids else "decline"
+        response_id = uow.responses.add(
+            notification_id=nid,
+            request_id=request.id,
+            resident_id=resident_id,
+            decision=decision,
+            share_identity=share_identity,
+            include_audio=include_audio,
+            responded_at=now,
+        )
+        shared = uow.responses.add_shared_clips(response_id, clip_ids, now=now)
+        contributor = _contributor(uow, resident_id) if share_identity else None
+        for shared_id, clip_id in zip(shared, clip_ids, strict=True):
+            enqueue_transfer(
+                uow,
+                kind="consent",
+                clip_id=clip_id,
+                agency_id=request.agency_id,
+                case_id=request.case_id,
+                request_id=request.id,
+                include_audio=include_audio,
+                contributor=contributor,
+                now=now,
+                shared_clip_id=shared_id,
+            )
+        uow.audit.record(
+            AuditEvent(
+                actor=f"resident:{resident_id}",
+                role="resident",
+                object=f"request:{request.id}",
+                action=f"consent.{decision}",
+                details={"clips": len(clip_ids)},
+            ),
+            now=now,
+        )
+        uow.commit()
+    if opt_out_scope is not None:
+        opt_out(
+            ctx,
+            resident_id=resident_id,
+            agency_id=request.agency_id if opt_out_scope == "agency" else None,
+        )
+    return Receipt(response_id, decision, tuple(shared))
+
+
+def _clip_id_problems(clip_ids: list[int]) -> list[Problem]:
+    if any(not isinstance(c, int) or isinstance(c, bool) for c in clip_ids):
+        return [Problem("clip_ids", "CON-02", "must be a list of clip ids")]
+    if len(set(clip_ids)) != len(clip_ids):
+        return [Problem("clip_ids", "CON-02", "lists a clip more than once")]
+    if len(clip_ids) > MAX_CLIPS_PER_RESPONSE:
+        return [
+            Problem(
+                "clip_ids",
+                "XFR-05",
+                f"at most {MAX_CLIPS_PER_RESPONSE} clips per response (got {len(clip_ids)})",
+            )
+        ]
+    return []
+
+
+def _contributor(uow: UnitOfWork, resident_id: int) -> dict[str, str]:
+    resident = uow.residents.get(resident_id)
+    assert resident is not None
+    return {"name": resident.name, "email": resident.email}
+
+
+def withdraw(ctx: ServiceContext, *, resident_id: int, notification_id: int) -> int:
+    """Withdraw every share of this answer whose transfer has not started; returns how many.
+
+    Raises Conflict when every shared clip is already on its way (CON-07).
+    """
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        nid, request = _notification(uow, resident_id, notification_id)
+        response = uow.responses.for_notification(nid)
+        if response is None or response.decision != "share":
+            raise NotFound("there is no share to withdraw", rule="CON-07", field="notification_id")
+        withdrawn = 0
+        for shared in uow.responses.shared_clips(response.id):
+            row = uow.responses.shared_clip_for_update(shared.id)
+            if row.status == "pending":
+                uow.responses.set_shared_clip_status(shared.id, "withdrawn", now=now)
+                transfer = uow.transfers.for_shared_clip(shared.id)
+                if transfer is not None and transfer.status == "queued":
+                    uow.transfers.update(transfer.id, status="withdrawn")
+                withdrawn += 1
+        if withdrawn == 0:
+            raise Conflict(
+                "these clips are already being delivered; delivered clips cannot be recalled",
+                rule="CON-07",
+                field="notification_id",
+            )
+        uow.audit.record(
+            AuditEvent(
+                actor=f"resident:{resident_id}",
+                role="resident",
+                object=f"request:{request.id}",
+                action="consent.withdraw",
+                details={"clips": withdrawn},
+            ),
+            now=now,
+        )
+        uow.commit()
+    return withdrawn
+
+
+@dataclass(frozen=True)
+class NotificationSummary:
+    notification_id: int
+    request_id: int
+    agency_name: str
+    incident_type: str
+    notified_at: datetime
+    answered: str | None
+    status: str
+
+
+def my_notifications(ctx: ServiceContext, *, resident_id: int) -> list[NotificationSummary]:
+    """Every request this resident was sent, newest first (PRV-04)."""
+    n, r, a, resp = t.notifications.c, t.video_requests.c, t.agencies.c, t.responses.c
+    query = (
+        select(n.id, n.request_id, n.notified_at, a.name, r.incident_type, r.status, resp.decision)
+        .join(t.video_requests, r.id == n.request_id)
+        .join(t.agencies, a.id == r.agency_id)
+        .outerjoin(t.responses, resp.notification_id == n.id)
+        .where(n.resident_id == resident_id)
+        .order_by(n.notified_at.desc(), n.id.desc())
+    )
+    with ctx.uow(read_only=True) as uow:
+        rows = uow.connection.execute(query).all()
+    return [
+        NotificationSummary(
+            row.id,
+            row.request_id,
+            row.name,
+            row.incident_type,
+            row.notified_at,
+            row.decision,
+            row.status,
+        )
+        for row in rows
+    ]

@@ -1,0 +1,193 @@
+"""The job runner: one call, :func:`run_pending_jobs`, drives every background task.
+
+The HTTP server's embedded worker, ``canvass worker`` processes and the
+simulation's in-process driver all call it. Each job is claimed in its own
+short transaction (a lease), run by its handler (which owns its own
+transactions and is idempotent), then completed; a failure is retried with
+exponential backoff until ``max_attempts``, then dead-lettered.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from system.adapters.jobs_repo import Job, JobStatus
+from system.domain.audit import AuditEvent
+from system.domain.errors import DomainError
+from system.domain.model import RequestStatus
+from system.service_layer import fanout, transfer
+from system.service_layer.context import ServiceContext
+from system.service_layer.unit_of_work import UnitOfWork
+
+Handler = Callable[[ServiceContext, dict[str, Any]], object]
+Scheduler = Callable[[UnitOfWork, datetime], int]
+
+LEASE = timedelta(minutes=5)
+MAX_BACKOFF = timedelta(hours=1)
+
+
+def fan_out_job(ctx: ServiceContext, payload: dict[str, Any]) -> None:
+    """Fan out an approved request; a request already sent (or closed) is left alone."""
+    with ctx.uow(read_only=True) as uow:
+        request = uow.requests.get(int(payload["request_id"]))
+    if request is not None and request.status is RequestStatus.APPROVED:
+        fanout.fan_out(ctx, request_id=request.id)
+
+
+def transfer_job(ctx: ServiceContext, payload: dict[str, Any]) -> None:
+    transfer.run_transfer(ctx, transfer_id=int(payload["transfer_id"]))
+
+
+def expire_request_job(ctx: ServiceContext, payload: dict[str, Any]) -> None:
+    """End a request's response period (CON-08); idempotent."""
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        request = uow.requests.get_for_update(int(payload["request_id"]))
+        if request is None or request.status is not RequestStatus.ACTIVE:
+            return
+        if request.expires_at is None or now < request.expires_at:
+            return
+        request.expire(now)
+        uow.requests.save(request)
+        uow.audit.record(
+            AuditEvent(
+                actor="system:expiry",
+                role="system",
+                object=f"request:{request.id}",
+                action="request.expired",
+            ),
+            now=now,
+        )
+        uow.commit()
+
+
+def delete_expired_clips_job(ctx: ServiceContext, payload: dict[str, Any]) -> None:
+    """Delete a platform clip whose camera retention has run out."""
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        clip = uow.clips.get(int(payload["clip_id"]))
+        if (
+            clip is None
+            or clip.status != "stored"
+            or clip.delete_after is None
+            or clip.delete_after > now
+        ):
+            return
+        uow.clips.set_status(clip.id, "deleted")
+        uow.commit()
+    ctx.stores.clips.delete(clip.sha256)
+
+
+def schedule_expiries(uow: UnitOfWork, now: datetime) -> int:
+    due = uow.requests.due_to_expire(now)
+    return sum(
+        uow.jobs.enqueue("expire_request", {"request_id": r}, now=now, dedupe_key=f"expire:{r}")
+        is not None
+        for r in due
+    )
+
+
+def schedule_clip_deletions(uow: UnitOfWork, now: datetime) -> int:
+    return sum(
+        uow.jobs.enqueue(
+            "delete_clip", {"clip_id": c.id}, now=now, dedupe_key=f"delete_clip:{c.id}"
+        )
+        is not None
+        for c in uow.clips.due_for_deletion(now)
+    )
+
+
+def default_handlers() -> dict[str, Handler]:
+    return {
+        "fan_out": fan_out_job,
+        "transfer": transfer_job,
+        "expire_request": expire_request_job,
+        "delete_clip": delete_expired_clips_job,
+    }
+
+
+def default_schedulers() -> list[Scheduler]:
+    return [schedule_expiries, schedule_clip_deletions]
+
+
+@dataclass
+class RunReport:
+    done: int = 0
+    retried: int = 0
+    dead: int = 0
+    scheduled: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ran(self) -> int:
+        return self.done + self.retried + self.dead
+
+
+def backoff(attempts: int) -> timedelta:
+    delay: timedelta = timedelta(seconds=30) * (2 ** max(attempts - 1, 0))
+    return min(delay, MAX_BACKOFF)
+
+
+def schedule_due_work(ctx: ServiceContext, schedulers: list[Scheduler] | None = None) -> int:
+    """Enqueue time-driven work that has come due (expiries, purges, notices)."""
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        added = sum(
+            s(uow, now) for s in (schedulers if schedulers is not None else default_schedulers())
+        )
+        uow.commit()
+    return added
+
+
+def run_pending_jobs(
+    ctx: ServiceContext,
+    *,
+    worker_id: str = "inprocess",
+    limit: int = 1000,
+    handlers: dict[str, Handler] | None = None,
+    schedule: bool = True,
+) -> RunReport:
+    """Run due jobs until none is left or ``limit`` have run; returns what happened."""
+    handlers = handlers if handlers is not None else default_handlers()
+    report = RunReport()
+    if schedule:
+        report.scheduled = schedule_due_work(ctx)
+    while report.ran < limit:
+        with ctx.uow() as uow:
+            claimed = uow.jobs.claim(worker_id, now=ctx.clock.now(), lease=LEASE, limit=1)
+            uow.commit()
+        if not claimed:
+            break
+        _run_one(ctx, claimed[0], handlers, report)
+    return report
+
+
+def _run_one(
+    ctx: ServiceContext, job: Job, handlers: dict[str, Handler], report: RunReport
+) -> None:
+    handler = handlers.get(job.kind)
+    try:
+        if handler is None:
+            raise LookupError(f"no handler for job kind {job.kind!r}")
+        handler(ctx, job.payload)
+    except Exception as exc:  # a failed job must never stop the worker
+        detail = f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, DomainError | transfer.TransferFailed):
+            detail += "\n" + traceback.format_exc(limit=5)
+        with ctx.uow() as uow:
+            status = uow.jobs.fail(job, detail, now=ctx.clock.now(), backoff=backoff(job.attempts))
+            uow.commit()
+        report.errors.append(f"job {job.id} ({job.kind}): {type(exc).__name__}: {exc}")
+        if status == JobStatus.DEAD:
+            report.dead += 1
+        else:
+            report.retried += 1
+        return
+    with ctx.uow() as uow:
+        uow.jobs.complete(job.id, now=ctx.clock.now())
+        uow.commit()
+    report.done += 1

@@ -1,0 +1,281 @@
+"""Transfers: a shared (or emergency-disclosed) clip travels to the agency's evidence store.
+
+Steps, each safe to repeat (XFR-01..03):
+
+1. *start*: the transfer is marked started; from now on the resident can no
+   longer withdraw the share (CON-07).
+2. *read*: the original is read from the platform's clip store, its SHA-256
+   verified against the hash recorded at upload, and a transient copy is put
+   in the platform's outbox (audio removed unless the resident ticked
+   "include audio": a derived copy with its own hash, PRV-03/XFR-04).
+3. *write*: the transient copy is read, verified, and written to the agency's
+   evidence store, which verifies the hash again as it writes.
+4. *acknowledge*: one transaction creates the evidence item (unique per
+   transfer, so a retry can never make a second one, XFR-02) and marks the
+   transfer delivered. This commit is the agency's confirmation of receipt.
+5. *clean up*: the platform's transient copy is deleted (XFR-03).
+
+A worker that dies at any point leaves the job to be retried; because every
+step is idempotent the retry ends with exactly one evidence item. A hash
+mismatch quarantines the bad object, is audited, and the next attempt reads
+again from the source; a corrupt original is quarantined and the transfer
+fails for good (the camera's upload is gone).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+
+from system.domain.audit import AuditEvent
+from system.domain.clip import read_metadata, without_audio
+from system.domain.errors import NotFound
+from system.domain.evidence import EvidenceItem, EvidenceStatus, RetentionCategory, retain_until
+from system.domain.stores import IntegrityError, ObjectNotFound
+from system.service_layer.context import ServiceContext
+from system.service_layer.unit_of_work import UnitOfWork
+
+MAX_CLIP_BYTES = 2 * 1024**3  # XFR-05 (design)
+
+Fault = Callable[[str], None]
+"""A test hook called with a step name: ``after_read``, ``after_write``, ``before_ack``."""
+
+
+def _no_fault(_step: str) -> None:
+    return None
+
+
+def enqueue_transfer(
+    uow: UnitOfWork,
+    *,
+    kind: str,
+    clip_id: int,
+    agency_id: int,
+    case_id: int,
+    request_id: int | None,
+    include_audio: bool,
+    contributor: dict[str, str] | None,
+    now: datetime,
+    shared_clip_id: int | None = None,
+    emergency_id: int | None = None,
+) -> int:
+    """Record a transfer and queue the job that performs it (in the caller's transaction)."""
+    transfer_id = uow.transfers.add(
+        kind=kind,
+        shared_clip_id=shared_clip_id,
+        emergency_id=emergency_id,
+        clip_id=clip_id,
+        agency_id=agency_id,
+        case_id=case_id,
+        request_id=request_id,
+        include_audio=include_audio,
+        contributor=contributor,
+        status="queued",
+        created_at=now,
+    )
+    uow.jobs.enqueue(
+        "transfer", {"transfer_id": transfer_id}, now=now, dedupe_key=f"transfer:{transfer_id}"
+    )
+    return transfer_id
+
+
+class TransferFailed(Exception):
+    """The transfer cannot complete now; the job runner retries it later."""
+
+
+def run_transfer(ctx: ServiceContext, *, transfer_id: int, fault: Fault = _no_fault) -> str:
+    """Perform one transfer; returns its final status. Idempotent."""
+    plan = _start(ctx, transfer_id)
+    if plan is None:
+        return _finished_status(ctx, transfer_id)
+    transfer_sha = _copy_to_outbox(ctx, transfer_id, plan)
+    if transfer_sha is None:
+        return "quarantined"
+    fault("after_read")
+    _copy_to_evidence(ctx, transfer_id, transfer_sha)
+    fault("after_write")
+    _acknowledge(ctx, transfer_id, plan, transfer_sha, fault)
+    ctx.stores.outbox.delete(transfer_sha)
+    return "delivered"
+
+
+class _Plan:
+    def __init__(self, clip_sha: str, include_audio: bool, has_audio: bool, kind: str) -> None:
+        self.clip_sha = clip_sha
+        self.strip_audio = has_audio and not include_audio
+        self.kind = kind
+        self.size = 0
+        self.recorded_at: datetime | None = None
+
+
+def _start(ctx: ServiceContext, transfer_id: int) -> _Plan | None:
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        transfer = uow.transfers.get(transfer_id, for_update=True)
+        if transfer is None:
+            raise NotFound(f"no transfer {transfer_id}", field="transfer_id")
+        if transfer.status in ("delivered", "quarantined", "withdrawn", "failed"):
+            return None
+        if transfer.shared_clip_id is not None:
+            shared = uow.responses.shared_clip_for_update(transfer.shared_clip_id)
+            if shared.status == "withdrawn":
+                uow.transfers.update(transfer_id, status="withdrawn")
+                uow.commit()
+                return None
+            uow.responses.set_shared_clip_status(transfer.shared_clip_id, "transferring", now=now)
+        clip = uow.clips.get(transfer.clip_id)
+        assert clip is not None
+        if transfer.status == "queued":
+            uow.transfers.update(transfer_id, status="started", started_at=now)
+        uow.commit()
+    return _Plan(clip.sha256, transfer.include_audio, clip.has_audio, transfer.kind)
+
+
+def _finished_status(ctx: ServiceContext, transfer_id: int) -> str:
+    with ctx.uow(read_only=True) as uow:
+        transfer = uow.transfers.get(transfer_id)
+    assert transfer is not None
+    if transfer.status == "delivered":
+        # A retry after the acknowledgement: make sure the transient copy is gone.
+        with ctx.uow(read_only=True) as uow:
+            item = uow.evidence.get(transfer.evidence_id) if transfer.evidence_id else None
+        if item is not None:
+            ctx.stores.outbox.delete(item.sha256)
+    return transfer.status
+
+
+def _copy_to_outbox(ctx: ServiceContext, transfer_id: int, plan: _Plan) -> str | None:
+    """Read and verify the original; put the transient copy; returns its hash."""
+    clips = ctx.stores.clips
+    try:
+        head = next(iter(clips.read(plan.clip_sha)), b"")
+        meta = read_metadata(head)
+        plan.recorded_at = meta.recorded_at
+        source = clips.read(plan.clip_sha)  # verified chunk by chunk and in full at the end
+        content = without_audio(meta, source) if plan.strip_audio else source
+        stored = ctx.stores.outbox.put(content, max_bytes=MAX_CLIP_BYTES)
+    except (IntegrityError, ObjectNotFound) as exc:
+        _quarantine_original(ctx, transfer_id, plan.clip_sha, str(exc))
+        return None
+    plan.size = stored.size
+    return stored.sha256
+
+
+def _copy_to_evidence(ctx: ServiceContext, transfer_id: int, transfer_sha: str) -> None:
+    try:
+        ctx.stores.evidence.put(
+            ctx.stores.outbox.read(transfer_sha),
+            expected_sha256=transfer_sha,
+            max_bytes=MAX_CLIP_BYTES,
+        )
+    except IntegrityError as exc:
+        # The transient copy is bad: set it aside, audit, and retry from the source.
+        ctx.stores.outbox.quarantine(transfer_sha, str(exc))
+        _audit(ctx, transfer_id, "transfer.integrity_failure", "quarantined", {"stage": "outbox"})
+        raise TransferFailed(f"transient copy failed verification: {exc}") from exc
+
+
+def _acknowledge(
+    ctx: ServiceContext, transfer_id: int, plan: _Plan, transfer_sha: str, fault: Fault
+) -> None:
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        transfer = uow.transfers.get(transfer_id, for_update=True)
+        assert transfer is not None
+        if transfer.status == "delivered":
+            return
+        source_ref = f"transfer:{transfer_id}"
+        existing = uow.evidence.by_source_ref(source_ref)
+        if existing is not None:
+            evidence_id = existing.id
+        else:
+            derivation = f"audio_removed_from:{plan.clip_sha}" if plan.strip_audio else None
+            evidence_id = uow.evidence.add(
+                EvidenceItem(
+                    id=0,
+                    agency_id=transfer.agency_id,
+                    case_id=transfer.case_id,
+                    request_id=transfer.request_id,
+                    source_ref=source_ref,
+                    sha256=transfer_sha,
+                    size_bytes=plan.size or ctx.stores.evidence.size(transfer_sha),
+                    recorded_at=plan.recorded_at,
+                    has_audio=not plan.strip_audio and _has_audio(ctx, transfer_sha),
+                    received_at=now,
+                    retention_category=RetentionCategory.STANDARD,
+                    retain_until=retain_until(now, RetentionCategory.STANDARD),
+                    legal_hold=False,
+                    status=EvidenceStatus.STORED,
+                    derivation=derivation,
+                    contributor=transfer.contributor,
+                )
+            )
+        uow.transfers.update(
+            transfer_id, status="delivered", delivered_at=now, evidence_id=evidence_id
+        )
+        if transfer.shared_clip_id is not None:
+            uow.responses.set_shared_clip_status(transfer.shared_clip_id, "delivered", now=now)
+        uow.audit.record(
+            AuditEvent(
+                actor="system:transfer",
+                role="system",
+                object=f"transfer:{transfer_id}",
+                action="transfer.delivered",
+                details={"evidence_id": evidence_id, "sha256": transfer_sha, "kind": plan.kind},
+            ),
+            now=now,
+        )
+        fault("before_ack")
+        uow.commit()
+
+
+def _has_audio(ctx: ServiceContext, sha: str) -> bool:
+    head = next(iter(ctx.stores.evidence.read(sha)), b"")
+    return read_metadata(head).has_audio
+
+
+def _quarantine_original(ctx: ServiceContext, transfer_id: int, clip_sha: str, reason: str) -> None:
+    ctx.stores.clips.quarantine(clip_sha, reason)
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        transfer = uow.transfers.get(transfer_id, for_update=True)
+        assert transfer is not None
+        uow.transfers.update(transfer_id, status="quarantined", last_error=reason[:2000])
+        uow.clips.set_status(transfer.clip_id, "quarantined")
+        if transfer.shared_clip_id is not None:
+            uow.responses.set_shared_clip_status(transfer.shared_clip_id, "quarantined", now=now)
+        uow.audit.record(
+            AuditEvent(
+                actor="system:transfer",
+                role="system",
+                object=f"transfer:{transfer_id}",
+                action="transfer.integrity_failure",
+                outcome="quarantined",
+                details={"stage": "clip_store", "clip_sha256": clip_sha},
+            ),
+            now=now,
+        )
+        uow.commit()
+
+
+def _audit(
+    ctx: ServiceContext, transfer_id: int, action: str, outcome: str, details: dict[str, str]
+) -> None:
+    with ctx.uow() as uow:
+        uow.audit.record(
+            AuditEvent(
+                actor="system:transfer",
+                role="system",
+                object=f"transfer:{transfer_id}",
+                action=action,
+                outcome=outcome,
+                details=details,
+            ),
+            now=ctx.clock.now(),
+        )
+        uow.commit()
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
