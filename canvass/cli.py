@@ -33,6 +33,20 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _audit_verify(args: argparse.Namespace) -> int:
+    from system.config import load_settings
+    from system.service_layer.audit import verify_audit_chain
+    from system.service_layer.context import build_context
+
+    ctx = build_context(load_settings(database_url=args.database_url))
+    result = verify_audit_chain(ctx)
+    if not result.ok:
+        print(f"canvass: {result}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(result)
+    return EXIT_OK
+
+
 def _bench_system(args: argparse.Namespace) -> int:
     from sim.drivers.bench_system import bench_system_command
 
@@ -97,6 +111,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--database-url", help="default: CANVASS_DATABASE_URL or sqlite:///canvass.db"
     )
     upgrade.set_defaults(handler=_db_upgrade)
+
+    audit = sub.add_parser("audit", help="the audit chain")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    verify = audit_sub.add_parser(
+        "verify", help="verify the audit chain; names the first bad entry"
+    )
+    verify.add_argument(
+        "--database-url", help="default: CANVASS_DATABASE_URL or sqlite:///canvass.db"
+    )
+    verify.set_defaults(handler=_audit_verify)
 
     bench = sub.add_parser("bench", help="run a benchmark; prints its figures and writes JSON")
     bench_sub = bench.add_subparsers(dest="bench_name", required=True, metavar="NAME")

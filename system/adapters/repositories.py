@@ -180,10 +180,9 @@ class ResidentRepository(_Repository):
         )
         return Resident(new_id, name, email, home_lat, home_lon)
 
-    def get(self, resident_id: int) -> Resident | None:
-        row = self.connection.execute(
-            select(t.residents).where(t.residents.c.id == resident_id)
-        ).first()
+    def get(self, resident_id: int, *, for_update: bool = False) -> Resident | None:
+        query = select(t.residents).where(t.residents.c.id == resident_id)
+        row = self.connection.execute(query.with_for_update() if for_update else query).first()
         if row is None:
             return None
         return Resident(row.id, row.name, row.email, row.home_lat, row.home_lon)

@@ -130,11 +130,11 @@ class ConsentScreen:
 
 
 def _notification(
-    uow: UnitOfWork, resident_id: int, notification_id: int
+    uow: UnitOfWork, resident_id: int, notification_id: int, *, lock: bool = False
 ) -> tuple[int, VideoRequest]:
-    row = uow.connection.execute(
-        select(t.notifications).where(t.notifications.c.id == notification_id)
-    ).first()
+    query = select(t.notifications).where(t.notifications.c.id == notification_id)
+    # Answering locks the notification so two concurrent answers cannot both pass CON-09.
+    row = uow.connection.execute(query.with_for_update() if lock else query).first()
     if row is None or row.resident_id != resident_id:
         raise NotFound(f"no notification {notification_id} for you", field="notification_id")
     request = uow.requests.get(row.request_id)
@@ -164,7 +164,8 @@ def consent_screen(ctx: ServiceContext, *, resident_id: int, notification_id: in
         nid, request = _notification(uow, resident_id, notification_id)
         agency = uow.agencies.get(request.agency_id)
         case = uow.cases.get(request.case_id)
-        assert agency is not None and case is not None
+        assert agency is not None
+        assert case is not None
         response = uow.responses.for_notification(nid)
         eligible = _eligible(uow, resident_id, request)
     years = DEFAULT_RETENTION[RetentionCategory.STANDARD]
@@ -220,7 +221,7 @@ def respond(
         raise InvalidInput(problems)
     now = ctx.clock.now()
     with ctx.uow() as uow:
-        nid, request = _notification(uow, resident_id, notification_id)
+        nid, request = _notification(uow, resident_id, notification_id, lock=True)
         if uow.responses.for_notification(nid) is not None:
             raise Conflict(
                 "you have already answered this request; your first answer stands",

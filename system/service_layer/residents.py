@@ -9,8 +9,10 @@ from system.service_layer.context import ServiceContext
 from system.service_layer.unit_of_work import UnitOfWork
 
 
-def _resident_exists(uow: UnitOfWork, resident_id: int) -> None:
-    if uow.residents.get(resident_id) is None:
+def _resident_exists(uow: UnitOfWork, resident_id: int, *, lock: bool = False) -> None:
+    # Locking the resident's row serialises their own consent changes, so two
+    # concurrent opt-outs cannot both insert (the second sees the first).
+    if uow.residents.get(resident_id, for_update=lock) is None:
         raise NotFound(f"no resident {resident_id}", field="resident_id")
 
 
@@ -22,7 +24,7 @@ def _agency_exists(uow: UnitOfWork, agency_id: int | None) -> None:
 def opt_out(ctx: ServiceContext, *, resident_id: int, agency_id: int | None = None) -> None:
     """Stop all future requests (``agency_id`` None) or those of one agency. Idempotent."""
     with ctx.uow() as uow:
-        _resident_exists(uow, resident_id)
+        _resident_exists(uow, resident_id, lock=True)
         _agency_exists(uow, agency_id)
         if uow.opt_outs.get(resident_id, agency_id) is None:
             uow.opt_outs.add(resident_id, agency_id, now=ctx.clock.now())
@@ -33,7 +35,7 @@ def opt_out(ctx: ServiceContext, *, resident_id: int, agency_id: int | None = No
 def opt_in(ctx: ServiceContext, *, resident_id: int, agency_id: int | None = None) -> None:
     """Undo an opt-out of the same scope. Idempotent."""
     with ctx.uow() as uow:
-        _resident_exists(uow, resident_id)
+        _resident_exists(uow, resident_id, lock=True)
         _agency_exists(uow, agency_id)
         if uow.opt_outs.get(resident_id, agency_id) is not None:
             uow.opt_outs.remove(resident_id, agency_id)
