@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from sim.core.population import (
     Population,
@@ -43,16 +43,21 @@ from sim.core.population import (
     nassau,
     resident_rows,
 )
+from system.adapters import tables as t
 from system.adapters.db import create_scratch_database, drop_scratch_database, make_engine
 from system.adapters.migrate import upgrade
+from system.adapters.stores import make_stores
 from system.domain import geo
 from system.domain.area import CircleArea
+from system.domain.clip import encode_clip
 from system.domain.clock import ManualClock
 from system.domain.model import Role
 from system.domain.moderation import CHECKLIST_ITEMS
 from system.domain.rules import RequestDraft, RequestPolicy
+from system.service_layer.consent import respond, upload_clip
 from system.service_layer.context import ServiceContext
 from system.service_layer.fanout import fan_out
+from system.service_layer.jobs import run_pending_jobs
 from system.service_layer.registration import (
     PopulationRows,
     import_population,
@@ -213,14 +218,21 @@ def _server_version(engine: Engine) -> str:
 
 
 def bench_backend(
-    backend: str, url: str, county: BenchCounty, say: Callable[[str], None]
+    backend: str,
+    url: str,
+    county: BenchCounty,
+    say: Callable[[str], None],
+    *,
+    stores_dir: Path,
 ) -> tuple[dict[str, float], dict[str, float], str]:
     """Measure one backend; returns (measured, baseline, server version)."""
     engine = make_engine(url)
     try:
         say(f"{backend}: migrating")
         upgrade(engine)
-        ctx = ServiceContext(engine=engine, clock=ManualClock(BENCH_NOW))
+        ctx = ServiceContext(
+            engine=engine, clock=ManualClock(BENCH_NOW), content=make_stores(stores_dir)
+        )
         n_rows = len(county.rows.residents) + len(county.rows.cameras)
         say(f"{backend}: importing {n_rows} resident and camera rows")
         started = time.perf_counter()
@@ -235,6 +247,7 @@ def bench_backend(
         now: object = BENCH_NOW.isoformat(sep=" ") if engine.dialect.name == "sqlite" else BENCH_NOW
         rows = [(request_id, resident_ids[i], now) for i in county.owners_in_circle]
         bulk_s = _bare_bulk_insert(engine, rows)
+        consent_measured, consent_baseline = _bench_consent(ctx, backend, request_id, say)
         version = _server_version(engine)
     finally:
         engine.dispose()
@@ -249,7 +262,74 @@ def bench_backend(
         f"bulk_insert_s_{backend}": bulk_s,
         f"bulk_insert_rows_per_s_{backend}": _per_s(len(rows), bulk_s),
     }
-    return measured, baseline, version
+    return measured | consent_measured, baseline | consent_baseline, version
+
+
+CONSENT_SAMPLE = 400
+"""Notified residents who answer in the consent benchmark (half share one clip)."""
+CLIP_BYTES = 256 * 1024
+
+
+def _bench_consent(
+    ctx: ServiceContext, backend: str, request_id: int, say: Callable[[str], None]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Responses recorded per second and transfers per second, beside bare inserts."""
+    with ctx.uow(read_only=True) as uow:
+        rows = uow.connection.execute(
+            select(t.notifications.c.id, t.notifications.c.resident_id, t.cameras.c.id)
+            .join(t.cameras, t.cameras.c.resident_id == t.notifications.c.resident_id)
+            .where(t.notifications.c.request_id == request_id)
+            .order_by(t.notifications.c.id, t.cameras.c.id)
+        ).all()
+    first_camera: dict[int, tuple[int, int]] = {}
+    for notification_id, resident_id, camera_id in rows:
+        first_camera.setdefault(resident_id, (notification_id, camera_id))
+    sample = list(first_camera.items())[:CONSENT_SAMPLE]
+    recorded = BENCH_NOW - timedelta(hours=2)
+    say(f"{backend}: {len(sample)} residents upload a clip each")
+    rng = np.random.default_rng(7)
+    clips = {
+        resident: upload_clip(
+            ctx,
+            camera_id=camera,
+            content=encode_clip(
+                recorded_at=recorded, duration_s=30.0, video=rng.bytes(CLIP_BYTES), audio=None
+            ),
+        )
+        for resident, (_n, camera) in sample
+    }
+    say(f"{backend}: {len(sample)} residents answer (half share, half decline)")
+    started = time.perf_counter()
+    for i, (resident, (notification_id, _camera)) in enumerate(sample):
+        share = (clips[resident],) if i % 2 == 0 else ()
+        respond(ctx, resident_id=resident, notification_id=notification_id, clip_ids=share)
+    responses_s = time.perf_counter() - started
+    shared = (len(sample) + 1) // 2
+    say(f"{backend}: transferring {shared} shared clips")
+    started = time.perf_counter()
+    report = run_pending_jobs(ctx, schedule=False)
+    transfers_s = time.perf_counter() - started
+    if report.errors:
+        raise RuntimeError(f"transfers failed in the benchmark: {report.errors[:3]}")
+    stamp: object = (
+        BENCH_NOW.isoformat(sep=" ") if ctx.engine.dialect.name == "sqlite" else BENCH_NOW
+    )
+    bare_responses_s = _bare_bulk_insert(ctx.engine, [(request_id, r, stamp) for r, _ in sample])
+    bare_transfers_s = _bare_bulk_insert(
+        ctx.engine, [(request_id, r, stamp) for r, _ in sample[:shared]]
+    )
+    measured = {
+        f"responses_{backend}": float(len(sample)),
+        f"responses_per_s_{backend}": _per_s(len(sample), responses_s),
+        f"transfers_{backend}": float(report.done),
+        f"transfers_per_s_{backend}": _per_s(report.done, transfers_s),
+        f"transfer_clip_bytes_{backend}": float(CLIP_BYTES),
+    }
+    baseline = {
+        f"bare_insert_responses_per_s_{backend}": _per_s(len(sample), bare_responses_s),
+        f"bare_insert_transfers_per_s_{backend}": _per_s(shared, bare_transfers_s),
+    }
+    return measured, baseline
 
 
 def _per_s(count: int, seconds: float) -> float:
@@ -319,7 +399,10 @@ def run_bench_system(
     baseline: dict[str, float] = {}
     machine = machine_info()
     for backend, url in database_urls.items():
-        backend_measured, backend_baseline, version = bench_backend(backend, url, county, say)
+        with tempfile.TemporaryDirectory(prefix=f"canvass-bench-{backend}-") as stores_dir:
+            backend_measured, backend_baseline, version = bench_backend(
+                backend, url, county, say, stores_dir=Path(stores_dir)
+            )
         measured |= backend_measured
         baseline |= backend_baseline
         machine[f"{backend}_version"] = version
