@@ -38,7 +38,7 @@ def _audit_verify(args: argparse.Namespace) -> int:
     from system.service_layer.audit import verify_audit_chain
     from system.service_layer.context import build_context
 
-    ctx = build_context(load_settings(database_url=args.database_url))
+    ctx = build_context(load_settings(database_url=args.database_url), with_stores=False)
     result = verify_audit_chain(ctx)
     if not result.ok:
         print(f"canvass: {result}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Evidence items in the agency's store: rows in, :class:`EvidenceItem` out."""
+"""Evidence items, their shares and tombstones: rows in, domain objects out."""
 
 from __future__ import annotations
 
@@ -7,15 +7,26 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, exists, insert, select, update
 
 from system.adapters import tables as t
-from system.domain.evidence import EvidenceItem, EvidenceStatus, RetentionCategory
+from system.domain.evidence import (
+    AccessLevel,
+    EvidenceItem,
+    EvidenceShare,
+    EvidenceStatus,
+    RetentionCategory,
+    Tombstone,
+    TombstoneKind,
+)
+from system.domain.model import CaseStatus
 
 
 class EvidenceRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+
+    # --- items -----------------------------------------------------------------
 
     def add(self, item: EvidenceItem) -> int:
         values = _row(item)
@@ -24,10 +35,9 @@ class EvidenceRepository:
         )
         return int(result.scalar_one())
 
-    def get(self, evidence_id: int) -> EvidenceItem | None:
-        row = self.connection.execute(
-            select(t.evidence_items).where(t.evidence_items.c.id == evidence_id)
-        ).first()
+    def get(self, evidence_id: int, *, for_update: bool = False) -> EvidenceItem | None:
+        query = select(t.evidence_items).where(t.evidence_items.c.id == evidence_id)
+        row = self.connection.execute(query.with_for_update() if for_update else query).first()
         return None if row is None else _item(row)
 
     def by_source_ref(self, source_ref: str) -> EvidenceItem | None:
@@ -36,33 +46,135 @@ class EvidenceRepository:
         ).first()
         return None if row is None else _item(row)
 
-    def for_case(self, case_id: int) -> list[EvidenceItem]:
-        rows = self.connection.execute(
-            select(t.evidence_items)
-            .where(t.evidence_items.c.case_id == case_id)
-            .order_by(t.evidence_items.c.id)
-        )
-        return [_item(r) for r in rows]
+    def for_case(self, case_id: int, *, stored_only: bool = False) -> list[EvidenceItem]:
+        e = t.evidence_items.c
+        query = select(t.evidence_items).where(e.case_id == case_id).order_by(e.id)
+        if stored_only:
+            query = query.where(e.status == EvidenceStatus.STORED.value)
+        return [_item(r) for r in self.connection.execute(query)]
 
     def update(self, evidence_id: int, **values: Any) -> None:
         self.connection.execute(
             update(t.evidence_items).where(t.evidence_items.c.id == evidence_id).values(**values)
         )
 
-    def due_for_purge(self, now: datetime, *, limit: int = 500) -> list[EvidenceItem]:
+    def sha256_in_use(self, sha256: str) -> bool:
+        """Whether a stored item still refers to this content (the store is content-addressed)."""
         e = t.evidence_items.c
-        rows = self.connection.execute(
+        query = select(exists().where(e.sha256 == sha256, e.status == EvidenceStatus.STORED.value))
+        return bool(self.connection.execute(query).scalar())
+
+    def due_for_purge(self, now: datetime, *, limit: int | None = 500) -> list[EvidenceItem]:
+        """Stored items past retention, not on legal hold, of a closed case (EVD-03, EVD-04)."""
+        e = t.evidence_items.c
+        query = (
             select(t.evidence_items)
-            .where(
-                e.status == EvidenceStatus.STORED.value,
-                e.legal_hold.is_(False),
-                e.retain_until.is_not(None),
-                e.retain_until <= now,
-            )
+            .join(t.cases, t.cases.c.id == e.case_id)
+            .where(*_due(now))
             .order_by(e.retain_until, e.id)
-            .limit(limit)
         )
-        return [_item(r) for r in rows]
+        if limit is not None:
+            query = query.limit(limit)
+        return [_item(r) for r in self.connection.execute(query)]
+
+    def due_ids_for_purge(self, now: datetime) -> list[int]:
+        e = t.evidence_items.c
+        query = (
+            select(e.id)
+            .join(t.cases, t.cases.c.id == e.case_id)
+            .where(*_due(now))
+            .order_by(e.retain_until, e.id)
+        )
+        return [int(i) for i in self.connection.execute(query).scalars()]
+
+    # --- shares (EVD-02) ---------------------------------------------------------
+
+    def add_share(self, share: EvidenceShare, *, token_hash: str) -> int:
+        result = self.connection.execute(
+            insert(t.evidence_shares).returning(t.evidence_shares.c.id),
+            {
+                "evidence_id": share.evidence_id,
+                "granted_by": share.granted_by,
+                "grantee_name": share.grantee_name,
+                "grantee_email": share.grantee_email,
+                "grantee_org": share.grantee_org,
+                "outside_agency": share.outside_agency,
+                "justification": share.justification,
+                "access_level": share.access_level.value,
+                "token_hash": token_hash,
+                "created_at": share.created_at,
+                "expires_at": share.expires_at,
+                "revoked_at": None,
+                "revoked_by": None,
+            },
+        )
+        return int(result.scalar_one())
+
+    def get_share(self, share_id: int, *, for_update: bool = False) -> EvidenceShare | None:
+        query = select(t.evidence_shares).where(t.evidence_shares.c.id == share_id)
+        row = self.connection.execute(query.with_for_update() if for_update else query).first()
+        return None if row is None else _share(row)
+
+    def share_by_token_hash(self, token_hash: str) -> EvidenceShare | None:
+        row = self.connection.execute(
+            select(t.evidence_shares).where(t.evidence_shares.c.token_hash == token_hash)
+        ).first()
+        return None if row is None else _share(row)
+
+    def shares_for(self, evidence_id: int) -> list[EvidenceShare]:
+        s = t.evidence_shares.c
+        rows = self.connection.execute(
+            select(t.evidence_shares).where(s.evidence_id == evidence_id).order_by(s.id)
+        )
+        return [_share(r) for r in rows]
+
+    def revoke_share(self, share_id: int, *, by: int, now: datetime) -> None:
+        self.connection.execute(
+            update(t.evidence_shares)
+            .where(t.evidence_shares.c.id == share_id)
+            .values(revoked_at=now, revoked_by=by)
+        )
+
+    # --- tombstones (EVD-04) -----------------------------------------------------
+
+    def add_tombstone(self, tombstone: Tombstone) -> None:
+        self.connection.execute(
+            insert(t.evidence_tombstones),
+            {
+                "evidence_id": tombstone.evidence_id,
+                "sha256": tombstone.sha256,
+                "kind": tombstone.kind.value,
+                "actor": tombstone.actor,
+                "reason": tombstone.reason,
+                "removed_at": tombstone.removed_at,
+            },
+        )
+
+    def tombstone(self, evidence_id: int) -> Tombstone | None:
+        row = self.connection.execute(
+            select(t.evidence_tombstones).where(t.evidence_tombstones.c.evidence_id == evidence_id)
+        ).first()
+        if row is None:
+            return None
+        return Tombstone(
+            evidence_id=row.evidence_id,
+            sha256=row.sha256,
+            kind=TombstoneKind(row.kind),
+            actor=row.actor,
+            reason=row.reason,
+            removed_at=row.removed_at,
+        )
+
+
+def _due(now: datetime) -> tuple[Any, ...]:
+    e = t.evidence_items.c
+    return (
+        e.status == EvidenceStatus.STORED.value,
+        e.legal_hold.is_(False),
+        e.retain_until.is_not(None),
+        e.retain_until <= now,
+        t.cases.c.status == CaseStatus.CLOSED.value,
+    )
 
 
 def _row(item: EvidenceItem) -> dict[str, Any]:
@@ -108,4 +220,22 @@ def _item(row: Any) -> EvidenceItem:
         parent_id=row.parent_id,
         derivation=row.derivation,
         contributor=None if contributor is None else dict(contributor),
+    )
+
+
+def _share(row: Any) -> EvidenceShare:
+    return EvidenceShare(
+        id=row.id,
+        evidence_id=row.evidence_id,
+        granted_by=row.granted_by,
+        grantee_name=row.grantee_name,
+        grantee_email=row.grantee_email,
+        grantee_org=row.grantee_org,
+        outside_agency=row.outside_agency,
+        justification=row.justification,
+        access_level=AccessLevel(row.access_level),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        revoked_by=row.revoked_by,
     )

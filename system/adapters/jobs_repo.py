@@ -49,7 +49,7 @@ class JobQueue:
         dedupe_key: str | None = None,
         max_attempts: int = 8,
     ) -> int | None:
-        """Add a job; with ``dedupe_key``, a second enqueue of the same key adds nothing."""
+        """Add a job; while one with the same ``dedupe_key`` is pending, adding it again does nothing."""
         if dedupe_key is not None:
             existing = self.connection.execute(
                 select(t.jobs.c.id).where(t.jobs.c.dedupe_key == dedupe_key)
@@ -104,7 +104,15 @@ class JobQueue:
         self.connection.execute(
             update(t.jobs)
             .where(t.jobs.c.id == job_id)
-            .values(status=JobStatus.DONE, finished_at=now, locked_by=None, locked_until=None)
+            # Releasing the dedupe key lets a scheduler enqueue the same work again later
+            # (e.g. a purge that found the item on hold); it dedupes only pending work.
+            .values(
+                status=JobStatus.DONE,
+                finished_at=now,
+                locked_by=None,
+                locked_until=None,
+                dedupe_key=None,
+            )
         )
 
     def fail(self, job: Job, error: str, *, now: datetime, backoff: timedelta) -> str:
@@ -121,6 +129,7 @@ class JobQueue:
                 locked_by=None,
                 locked_until=None,
                 finished_at=now if dead else None,
+                dedupe_key=None if dead else t.jobs.c.dedupe_key,
             )
         )
         return status

@@ -43,8 +43,13 @@ def policy_from(settings: Settings) -> RequestPolicy:
     )
 
 
-def build_context(settings: Settings, *, clock: Clock | None = None) -> ServiceContext:
-    """The one place that wires settings to an engine, a clock and a policy."""
+def build_context(
+    settings: Settings, *, clock: Clock | None = None, with_stores: bool = True
+) -> ServiceContext:
+    """The one place that wires settings to an engine, a clock, a policy and the stores.
+
+    ``with_stores=False`` is for tools that only touch the database (``audit verify``).
+    """
     return ServiceContext(
         engine=make_engine(settings.database_url),
         clock=clock if clock is not None else make_clock(settings.clock),
@@ -53,5 +58,7 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> ServiceC
             Path(settings.data_dir),
             platform_keys=settings.platform_keys,
             agency_keys=settings.agency_keys,
-        ),
+        )
+        if with_stores
+        else None,
     )

@@ -19,7 +19,7 @@ from system.adapters.jobs_repo import Job, JobStatus
 from system.domain.audit import AuditEvent
 from system.domain.errors import DomainError
 from system.domain.model import RequestStatus
-from system.service_layer import fanout, transfer
+from system.service_layer import evidence, fanout, transfer
 from system.service_layer.context import ServiceContext
 from system.service_layer.unit_of_work import UnitOfWork
 
@@ -107,11 +107,12 @@ def default_handlers() -> dict[str, Handler]:
         "transfer": transfer_job,
         "expire_request": expire_request_job,
         "delete_clip": delete_expired_clips_job,
+        evidence.PURGE_JOB: evidence.purge_evidence_job,
     }
 
 
 def default_schedulers() -> list[Scheduler]:
-    return [schedule_expiries, schedule_clip_deletions]
+    return [schedule_expiries, schedule_clip_deletions, evidence.schedule_purges]
 
 
 @dataclass

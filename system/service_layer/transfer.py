@@ -31,12 +31,18 @@ from datetime import datetime
 from system.domain.audit import AuditEvent
 from system.domain.clip import read_metadata, without_audio
 from system.domain.errors import NotFound
-from system.domain.evidence import EvidenceItem, EvidenceStatus, RetentionCategory, retain_until
+from system.domain.evidence import (
+    MAX_EVIDENCE_BYTES,
+    EvidenceItem,
+    EvidenceStatus,
+    RetentionCategory,
+    retain_until,
+)
 from system.domain.stores import IntegrityError, ObjectNotFound
 from system.service_layer.context import ServiceContext
 from system.service_layer.unit_of_work import UnitOfWork
 
-MAX_CLIP_BYTES = 2 * 1024**3  # XFR-05 (design)
+MAX_CLIP_BYTES = MAX_EVIDENCE_BYTES  # XFR-05 (design): one limit for clips and evidence
 
 Fault = Callable[[str], None]
 """A test hook called with a step name: ``after_read``, ``after_write``, ``before_ack``."""
