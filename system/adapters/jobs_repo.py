@@ -49,7 +49,7 @@ class JobQueue:
         dedupe_key: str | None = None,
         max_attempts: int = 8,
     ) -> int | None:
-        """Add a job; while one with the same ``dedupe_key`` is pending, adding it again does nothing."""
+        """Add a job; while one with the same ``dedupe_key`` is pending, a second adds nothing."""
         if dedupe_key is not None:
             existing = self.connection.execute(
                 select(t.jobs.c.id).where(t.jobs.c.dedupe_key == dedupe_key)

@@ -19,7 +19,7 @@ from system.adapters.jobs_repo import Job, JobStatus
 from system.domain.audit import AuditEvent
 from system.domain.errors import DomainError
 from system.domain.model import RequestStatus
-from system.service_layer import evidence, fanout, transfer
+from system.service_layer import emergency, evidence, fanout, transfer
 from system.service_layer.context import ServiceContext
 from system.service_layer.unit_of_work import UnitOfWork
 
@@ -108,11 +108,17 @@ def default_handlers() -> dict[str, Handler]:
         "expire_request": expire_request_job,
         "delete_clip": delete_expired_clips_job,
         evidence.PURGE_JOB: evidence.purge_evidence_job,
+        "owner_notice": emergency.owner_notice_job,
     }
 
 
 def default_schedulers() -> list[Scheduler]:
-    return [schedule_expiries, schedule_clip_deletions, evidence.schedule_purges]
+    return [
+        schedule_expiries,
+        schedule_clip_deletions,
+        evidence.schedule_purges,
+        emergency.schedule_owner_notices,
+    ]
 
 
 @dataclass

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine
 from system.adapters import repositories as repo
 from system.adapters.audit_log import AuditLog
 from system.adapters.consent_repo import ClipRepository, ResponseRepository, TransferRepository
+from system.adapters.emergency_repo import EmergencyRepository
 from system.adapters.evidence_repo import EvidenceRepository
 from system.adapters.jobs_repo import JobQueue
 
@@ -49,6 +50,7 @@ class UnitOfWork:
         self.clips = ClipRepository(connection)
         self.responses = ResponseRepository(connection)
         self.transfers = TransferRepository(connection)
+        self.emergencies = EmergencyRepository(connection)
         return self
 
     def __exit__(
