@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from system.adapters import tables as t
 from system.domain.clip import read_metadata
-from system.domain.errors import Conflict, InvalidInput, RuleViolation
+from system.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from system.domain.model import RequestStatus
-from system.service_layer import consent, jobs
+from system.service_layer import consent, evidence, jobs, requests
 from system.service_layer.context import ServiceContext
 from tests.system.consent_world import ConsentWorld, build_consent_world
 
@@ -68,6 +68,21 @@ def test_core_flow_shared_clips_reach_evidence_with_matching_hash(cw: ConsentWor
         assert row.sha256 in originals  # type: ignore[attr-defined]  # audio kept: same bytes
         assert not ctx.stores.outbox.exists(row.sha256)  # type: ignore[attr-defined]  # XFR-03
         assert row.contributor_json is None  # type: ignore[attr-defined]  # CON-05 default
+    # Only the case's detectives read the evidence, and each read is audited (EVD-01, SEC-04).
+    detective = cw.world.detective_id
+    for item in evidence.list_evidence(ctx, officer_id=detective, case_id=cw.world.case_id):
+        data = b"".join(evidence.download_evidence(ctx, officer_id=detective, evidence_id=item.id))
+        assert hashlib.sha256(data).hexdigest() == item.sha256
+        with ctx.uow(read_only=True) as uow:
+            actions = [e.action for e in uow.audit.entries(obj=f"evidence:{item.id}")]
+        assert actions == ["evidence.download"]
+        with pytest.raises(NotFound):
+            evidence.view_evidence(ctx, officer_id=cw.world.other_detective_id, evidence_id=item.id)
+    # The request expires after its response period.
+    ctx.clock.advance(ctx.policy.response_period)  # type: ignore[attr-defined]
+    jobs.run_pending_jobs(ctx)
+    status = requests.request_status(ctx, officer_id=detective, request_id=cw.request_id)
+    assert status.status is RequestStatus.EXPIRED
 
 
 def test_prv03_audio_is_removed_unless_ticked_as_a_derived_copy(cw: ConsentWorld) -> None:
