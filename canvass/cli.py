@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from system.adapters.clock import ClockSpecError
 from system.adapters.db import DatabaseUrlError
+from scenarios.schema import ScenarioError
 from system.domain.errors import DomainError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_GATE = 0, 1, 2, 3
@@ -59,6 +60,67 @@ def _bench_system(args: argparse.Namespace) -> int:
     )
 
 
+def _run(args: argparse.Namespace) -> int:
+    from scenarios.loader import load_scenario
+    from sim.runner import RunOptions, run_scenario
+
+    scenario = load_scenario(args.scenario, args.set or ())
+    if args.driver != "inprocess":
+        raise UsageError(
+            f"driver {args.driver!r} is not available yet: use --driver inprocess (the default)"
+        )
+    options = RunOptions(
+        scenario=scenario,
+        replications=args.replications or scenario.run.replications,
+        seed=scenario.run.seed if args.seed is None else args.seed,
+        scale=args.scale or scenario.run.scale,
+        horizon_days=args.horizon_days or scenario.run.horizon_days,
+        workers=args.workers,
+    )
+    echo = _echo(args)
+    echo(
+        f"running {scenario.name}: {options.replications} replication(s), seed {options.seed}, "
+        f"scale {options.scale}, {options.horizon_days:g} days, {options.workers} process(es)"
+    )
+    run_dir, summary = run_scenario(
+        options,
+        out_root=Path(args.out),
+        progress=lambda line: print(line, file=sys.stderr) if not args.quiet else None,
+        command=" ".join(sys.argv),
+    )
+    echo(_summary_table(summary))
+    print(run_dir)
+    return EXIT_OK
+
+
+def _summary_table(summary: dict[str, dict[str, object]]) -> str:
+    lines = [f"{'metric':40} {'mean':>14} {'95% CI':>29} unit"]
+    for name, m in summary.items():
+        mean, ci = m["mean"], m["ci95"]
+        mean_text = "n/a" if mean is None else f"{mean:14.4g}"
+        ci_text = "" if not isinstance(ci, list) else f"[{ci[0]:.4g}, {ci[1]:.4g}]"
+        lines.append(f"{name:40} {mean_text:>14} {ci_text:>29} {m['unit']}")
+    return "\n".join(lines)
+
+
+def _scenarios_list(args: argparse.Namespace) -> int:
+    from scenarios.loader import list_scenarios
+
+    for name, description in list_scenarios():
+        print(f"{name:28} {description}")
+    return EXIT_OK
+
+
+def _scenarios_show(args: argparse.Namespace) -> int:
+    import tomli_w
+
+    from scenarios.loader import load_scenario, resolved_dict
+
+    scenario = load_scenario(args.scenario, args.set or ())
+    print(tomli_w.dumps(resolved_dict(scenario)), end="")
+    return EXIT_OK
+
+
 def _demo(args: argparse.Namespace) -> int:
     from sim.drivers.demo import run_demo
 
@@ -83,12 +145,58 @@ def _positive_fraction(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive number")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="canvass",
         description="Simulate and load-test police video requests to doorbell-camera owners.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a scenario; the run folder's path is the last line")
+    run.add_argument(
+        "scenario", metavar="SCENARIO", help="a shipped scenario's name or a TOML path"
+    )
+    run.add_argument("--replications", type=_positive_int, help="independent replications")
+    run.add_argument("--seed", type=int, help="the run's seed (default: the scenario's)")
+    run.add_argument("--scale", type=_positive_fraction, help="fraction of the county (0, 1]")
+    run.add_argument("--horizon-days", type=_positive_float, help="simulated days")
+    run.add_argument("--driver", choices=["inprocess", "http"], default="inprocess")
+    run.add_argument("--url", help="the system's URL for --driver http")
+    run.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a scenario key (TOML literal)"
+    )
+    run.add_argument("--workers", type=_positive_int, default=1, help="parallel processes")
+    run.add_argument("--out", default="results/runs", help="folder for run folders")
+    run.add_argument("--quiet", action="store_true", help="print only the run folder")
+    run.set_defaults(handler=_run)
+
+    scen = sub.add_parser("scenarios", help="list or show scenarios")
+    scen_sub = scen.add_subparsers(dest="scenarios_command", required=True, metavar="ACTION")
+    scen_sub.add_parser("list", help="the shipped scenarios").set_defaults(handler=_scenarios_list)
+    show = scen_sub.add_parser("show", help="print a scenario fully resolved, as TOML")
+    show.add_argument("scenario", metavar="SCENARIO")
+    show.add_argument("--set", action="append", metavar="KEY=VALUE")
+    show.set_defaults(handler=_scenarios_show)
 
     demo = sub.add_parser(
         "demo", help="run a scripted demonstration of the reference system on a slice of Nassau"
@@ -144,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
-    except (DomainError, DatabaseUrlError, ClockSpecError, UsageError) as exc:
+    except (DomainError, DatabaseUrlError, ClockSpecError, UsageError, ScenarioError) as exc:
         print(f"canvass: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OperationalError as exc:

@@ -42,7 +42,7 @@ def check_system_invariants(ctx: ServiceContext) -> list[str]:
                     or_(o.agency_id.is_(None), o.agency_id == vr.agency_id),
                 ),
             )
-            .where(n.notified_at >= o.opted_out_at)
+            .where(n.notified_at > o.opted_out_at)  # equal stamps: same instant, order unknown
         ).scalar_one()
         if after_opt_out:
             problems.append(f"{after_opt_out} notifications went to residents who had opted out")

@@ -1,0 +1,201 @@
+"""The runner: replications of a scenario, in parallel processes, into a run folder.
+
+Each replication draws its own seed from one ``SeedSequence(seed)``, builds its
+own population and its own system (a scratch database and stores), runs the
+county model through the in-process driver, checks the system's invariants on
+the system's own database, and returns flat records. The parent writes one CSV
+per record type (with a ``replication`` column), ``summary.json`` (mean, sd and
+95% t-interval over replications) and ``manifest.json``. The same seed gives
+byte-identical tables whatever the number of worker processes.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time as dtime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from results.runfolder import metric, new_run_dir, write_manifest, write_summary, write_table
+from scenarios.loader import resolved_dict
+from scenarios.schema import Scenario
+from sim.core.metrics import METRIC_UNITS, replication_metrics
+from sim.core.model import CountyModel
+from sim.core.params import params_from_scenario
+from sim.core.population import CountySpec, generate_population, nassau, suffolk
+from sim.core.records import ModelResult
+from sim.drivers.inprocess import InProcessDriver
+from sim.drivers.invariants import check_system_invariants
+
+MIN_PER_DAY = 24 * 60
+
+
+class InvariantBroken(RuntimeError):
+    """The system's own records contradict a rule the model relies on."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    scenario: Scenario
+    replications: int
+    seed: int
+    scale: float
+    horizon_days: float
+    workers: int = 1
+    byte_scale: float = 1e-3
+
+
+@dataclass(frozen=True)
+class ReplicationOutput:
+    index: int
+    seed: int
+    tables: dict[str, list[dict[str, Any]]]
+    columns: dict[str, tuple[str, ...]]
+    metrics: dict[str, float]
+    invariant_problems: tuple[str, ...]
+    wall_s: float
+
+
+def county_spec(scenario: Scenario) -> CountySpec:
+    """The population generator's county: the town layout of the named county, the rest
+    from the scenario."""
+    layouts = {"nassau": nassau, "suffolk": suffolk}
+    c = scenario.county
+    base = layouts.get(c.name, nassau)()
+    return replace(
+        base,
+        name=c.name,
+        households=c.households,
+        land_area_sq_mi=c.land_area_sq_mi,
+        center_lat=c.center_lat,
+        center_lon=c.center_lon,
+        aspect_ratio=c.aspect_ratio,
+        background_weight=c.background_weight,
+        camera_adoption_share=c.camera_adoption_share,
+        extra_camera_share=c.extra_camera_share,
+        retention_days_options=tuple(c.retention_days_options),
+        retention_days_weights=tuple(c.retention_days_weights),
+    )
+
+
+def replication_seeds(seed: int, replications: int) -> list[int]:
+    """One independent seed per replication, from the run's single seed."""
+    children = np.random.SeedSequence(seed).spawn(replications)
+    return [int(child.generate_state(1, dtype=np.uint64)[0] % (2**63)) for child in children]
+
+
+def run_replication(options: RunOptions, index: int, seed: int) -> ReplicationOutput:
+    started = time.perf_counter()
+    scenario = options.scenario
+    population = generate_population(county_spec(scenario), seed=seed, scale=options.scale)
+    params = params_from_scenario(scenario, scale=options.scale)
+    start = datetime.combine(scenario.run.start_date, dtime(0, 0), tzinfo=UTC)
+    with tempfile.TemporaryDirectory(prefix=f"canvass-rep{index}-") as scratch:
+        driver = InProcessDriver(Path(scratch), start=start, byte_scale=options.byte_scale)
+        try:
+            model = CountyModel(population, params, driver, seed=seed)
+            result = model.run(options.horizon_days * MIN_PER_DAY)
+            problems = tuple(check_system_invariants(driver.ctx))
+        finally:
+            driver.close()
+    tables, columns = _tables(result)
+    return ReplicationOutput(
+        index,
+        seed,
+        tables,
+        columns,
+        replication_metrics(result),
+        problems,
+        time.perf_counter() - started,
+    )
+
+
+def _tables(
+    result: ModelResult,
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, tuple[str, ...]]]:
+    tables: dict[str, list[dict[str, Any]]] = {}
+    columns: dict[str, tuple[str, ...]] = {}
+    for name in ModelResult.TABLES:
+        records = getattr(result, name)
+        record_type = type(records[0]) if records else None
+        columns[name] = record_type.COLUMNS if record_type is not None else ()
+        tables[name] = [r.to_row() for r in records]
+    return tables, columns
+
+
+def _run_all(
+    options: RunOptions, seeds: list[int], progress: Callable[[str], None]
+) -> list[ReplicationOutput]:
+    outputs: list[ReplicationOutput] = []
+    total = len(seeds)
+    if options.workers <= 1 or total == 1:
+        for index, seed in enumerate(seeds):
+            outputs.append(run_replication(options, index, seed))
+            progress(_progress_line(len(outputs), total, outputs[-1]))
+        return outputs
+    with ProcessPoolExecutor(max_workers=min(options.workers, total)) as pool:
+        futures = [pool.submit(run_replication, options, i, s) for i, s in enumerate(seeds)]
+        for future in as_completed(futures):
+            outputs.append(future.result())
+            progress(_progress_line(len(outputs), total, outputs[-1]))
+    return sorted(outputs, key=lambda o: o.index)
+
+
+def _progress_line(done: int, total: int, output: ReplicationOutput) -> str:
+    width = 20
+    filled = round(width * done / total)
+    bar = "#" * filled + "." * (width - filled)
+    return f"[{bar}] replication {done}/{total} done ({output.wall_s:.1f} s)"
+
+
+def run_scenario(
+    options: RunOptions, *, out_root: Path, progress: Callable[[str], None], command: str = ""
+) -> tuple[Path, dict[str, dict[str, Any]]]:
+    """Run every replication and write the run folder; returns it and the summary metrics."""
+    seeds = replication_seeds(options.seed, options.replications)
+    started = time.perf_counter()
+    outputs = _run_all(options, seeds, progress)
+    run_dir = new_run_dir(options.scenario.name, root=out_root)
+    for name in ModelResult.TABLES:
+        columns = next((o.columns[name] for o in outputs if o.columns[name]), ())
+        rows = [{"replication": o.index, **row} for o in outputs for row in o.tables[name]]
+        write_table(run_dir, name, rows, ("replication", *columns))
+    summary = {
+        name: metric(
+            [o.metrics[name] for o in outputs if not math.isnan(o.metrics.get(name, math.nan))],
+            unit,
+        )
+        for name, unit in METRIC_UNITS.items()
+    }
+    write_summary(
+        run_dir, scenario=options.scenario.name, replications=len(outputs), metrics=summary
+    )
+    problems = [f"replication {o.index}: {p}" for o in outputs for p in o.invariant_problems]
+    write_manifest(
+        run_dir,
+        scenario=options.scenario.name,
+        scenario_resolved=resolved_dict(options.scenario),
+        seed=options.seed,
+        replication_seeds=seeds,
+        replications=options.replications,
+        scale=options.scale,
+        horizon_days=options.horizon_days,
+        workers=options.workers,
+        driver="inprocess",
+        byte_scale=options.byte_scale,
+        wall_s=time.perf_counter() - started,
+        invariant_problems=problems,
+        command=command,
+    )
+    if problems:
+        raise InvariantBroken(
+            f"{len(problems)} invariant(s) broken, first: {problems[0]} ({run_dir})"
+        )
+    return run_dir, summary
