@@ -13,9 +13,9 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
+from scenarios.schema import ScenarioError
 from system.adapters.clock import ClockSpecError
 from system.adapters.db import DatabaseUrlError
-from scenarios.schema import ScenarioError
 from system.domain.errors import DomainError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_GATE = 0, 1, 2, 3

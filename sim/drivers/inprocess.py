@@ -11,6 +11,7 @@ for the nominal size).
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -269,14 +270,12 @@ class InProcessDriver:
                     t.transfers.c.evidence_id.in_([i.id for i in items])
                 )
             ).all()
-        clip_of = {evidence_id: clip_id for evidence_id, clip_id in rows}
+        clip_of: dict[int, int] = {int(e): int(c) for e, c in rows}
         return tuple(EvidenceSeen(i.id, clip_of[i.id], i.size_bytes) for i in items)
 
     def close_request(self, *, at_min: float, detective: int, request_id: int) -> None:
         self._at(at_min)
-        try:
+        with contextlib.suppress(DomainError):  # already expired: nothing to close
             requests.close_request(
                 self.ctx, officer_id=self.detectives[detective], request_id=request_id
             )
-        except DomainError:
-            pass  # already expired: nothing to close
