@@ -20,6 +20,9 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE_URL
     clock: str = "system"
+    # Wall time (Unix seconds) at which a scaled clock stood at its EPOCH. Give every
+    # API and worker process the same value so they share one timeline.
+    clock_anchor: float | None = None
     max_requests_per_case: int = Field(2, ge=1)
     agency_daily_request_quota: int = Field(50, ge=1)
     response_period_days: float = Field(7.0, gt=0)

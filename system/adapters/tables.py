@@ -413,3 +413,6 @@ resident_messages = Table(
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("resident_id", "kind", "ref", name="uq_resident_messages_once"),
 )
+
+# Accounts and tokens live in their own module on this metadata (migration 0004).
+from system.adapters import tables_accounts as _tables_accounts  # noqa: E402, F401

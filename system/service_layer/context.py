@@ -52,7 +52,9 @@ def build_context(
     """
     return ServiceContext(
         engine=make_engine(settings.database_url),
-        clock=clock if clock is not None else make_clock(settings.clock),
+        clock=clock
+        if clock is not None
+        else make_clock(settings.clock, started_at_wall=settings.clock_anchor),
         policy=policy_from(settings),
         content=make_stores(
             Path(settings.data_dir),

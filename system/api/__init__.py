@@ -1,0 +1,1 @@
+"""The HTTP API of the reference system: build it with :func:`system.api.app.create_app`."""

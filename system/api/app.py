@@ -1,0 +1,100 @@
+"""The one place that builds the HTTP application: :func:`create_app`.
+
+Nothing happens at import. ``create_app(settings)`` wires a
+:class:`~system.service_layer.context.ServiceContext` from the settings (or
+uses the one passed, e.g. with a test clock), the service runner, rate
+limits, metrics, middleware, error handlers and the routers under ``/api/v1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import NamedTuple
+
+from fastapi import APIRouter, FastAPI
+from starlette.routing import BaseRoute
+
+from system.api.errors import install_error_handlers
+from system.api.metrics import Metrics
+from system.api.middleware import BodyLimitMiddleware, RequestMiddleware
+from system.api.ratelimit import RateLimiter, RateLimits
+from system.api.routes import admin, agency, auth, devices, moderation, ops, resident
+from system.api.runner import RunMode, ServiceRunner
+from system.api.security import Services
+from system.config import Settings
+from system.service_layer.context import ServiceContext, build_context
+from system.service_layer.transfer import MAX_CLIP_BYTES
+
+API_PREFIX = "/api/v1"
+JSON_BODY_LIMIT_BYTES = 64 * 1024
+CLIP_UPLOAD_PATH = f"{API_PREFIX}/devices/clips"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    ctx: ServiceContext | None = None,
+    limits: RateLimits | None = None,
+    run_mode: RunMode = "threadpool",
+    threads: int = 40,
+    body_limit_bytes: int = JSON_BODY_LIMIT_BYTES,
+    clip_limit_bytes: int = MAX_CLIP_BYTES,
+) -> FastAPI:
+    """Build the API. A ``ctx`` passed in is the caller's to dispose; one built here is ours."""
+    owned = ctx is None
+    context = build_context(settings) if ctx is None else ctx
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            context.engine.dispose()
+
+    app = FastAPI(
+        title="Canvass reference system",
+        version="1",
+        summary="Police video requests, resident consent and evidence transfer.",
+        lifespan=lifespan,
+    )
+    app.state.services = Services(context, ServiceRunner(mode=run_mode, threads=threads))
+    app.state.limiter = RateLimiter(limits or RateLimits())
+    app.state.metrics = Metrics()
+
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (auth, agency, moderation, resident, devices, admin):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(ops.router)
+    # Evidence, emergency and transparency routers join here once their services land.
+
+    install_error_handlers(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default_bytes=body_limit_bytes,
+        limits_by_path={CLIP_UPLOAD_PATH: clip_limit_bytes},
+    )
+    templates = {id(entry.route): entry.path for entry in route_table(app)}
+    app.add_middleware(RequestMiddleware, metrics=app.state.metrics, templates=templates)
+    return app
+
+
+class RouteEntry(NamedTuple):
+    method: str
+    path: str  # the full path template, e.g. /api/v1/requests/{request_id}
+    route: BaseRoute  # the object the router puts in scope["route"]
+
+
+def route_table(app: FastAPI) -> Iterator[RouteEntry]:
+    """Every (method, path) the app serves, with routers' prefixes applied; HEAD omitted."""
+    try:
+        from fastapi.routing import iter_route_contexts  # FastAPI with lazily included routers
+    except ImportError:  # older FastAPI: app.routes is already flat
+        contexts = [(r, getattr(r, "path", ""), getattr(r, "methods", None)) for r in app.routes]
+    else:
+        contexts = [
+            (rc.original_route, rc.path or "", rc.methods) for rc in iter_route_contexts(app.routes)
+        ]
+    for route, path, methods in contexts:
+        for method in sorted(set(methods or ()) - {"HEAD"}):
+            yield RouteEntry(method, path, route)

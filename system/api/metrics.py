@@ -1,0 +1,77 @@
+"""A small Prometheus registry: request counts, a latency histogram, job queue depth.
+
+Hand-written (text exposition format 0.0.4) to avoid a dependency. Counts are
+per API process. ``/metrics`` is for operators only (SEC-01): per-route counts
+of resident answers would let an agency watch one request's responses (CON-03).
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections import defaultdict
+from collections.abc import Mapping
+
+LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels(pairs: Mapping[str, str]) -> str:
+    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in pairs.items()) + "}"
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: dict[tuple[str, str, str], int] = defaultdict(int)
+        self._buckets: dict[str, list[int]] = {}
+        self._sums: dict[str, float] = defaultdict(float)
+        self._counts: dict[str, int] = defaultdict(int)
+
+    def observe(self, *, method: str, route: str, status: int, seconds: float) -> None:
+        with self._lock:
+            self._requests[(method, route, str(status))] += 1
+            buckets = self._buckets.setdefault(route, [0] * (len(LATENCY_BUCKETS_S) + 1))
+            buckets[bisect.bisect_left(LATENCY_BUCKETS_S, seconds)] += 1
+            self._sums[route] += seconds
+            self._counts[route] += 1
+
+    def render(self, *, jobs: Mapping[str, int]) -> str:
+        lines = [
+            "# HELP canvass_http_requests_total HTTP requests by method, route and status.",
+            "# TYPE canvass_http_requests_total counter",
+        ]
+        with self._lock:
+            for (method, route, status), n in sorted(self._requests.items()):
+                labels = _labels({"method": method, "route": route, "status": status})
+                lines.append(f"canvass_http_requests_total{labels} {n}")
+            lines += [
+                "# HELP canvass_http_request_duration_seconds HTTP request latency by route.",
+                "# TYPE canvass_http_request_duration_seconds histogram",
+            ]
+            for route, buckets in sorted(self._buckets.items()):
+                cumulative = 0
+                for bound, n in zip((*LATENCY_BUCKETS_S, float("inf")), buckets, strict=True):
+                    cumulative += n
+                    le = "+Inf" if bound == float("inf") else repr(bound)
+                    labels = _labels({"route": route, "le": le})
+                    lines.append(
+                        f"canvass_http_request_duration_seconds_bucket{labels} {cumulative}"
+                    )
+                labels = _labels({"route": route})
+                lines.append(
+                    f"canvass_http_request_duration_seconds_sum{labels} {self._sums[route]}"
+                )
+                lines.append(
+                    f"canvass_http_request_duration_seconds_count{labels} {self._counts[route]}"
+                )
+        lines += [
+            "# HELP canvass_jobs Jobs in the queue by status.",
+            "# TYPE canvass_jobs gauge",
+        ]
+        for status in sorted({"queued", "running", "dead", *jobs}):
+            lines.append(f"canvass_jobs{_labels({'status': status})} {jobs.get(status, 0)}")
+        return "\n".join(lines) + "\n"

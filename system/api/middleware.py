@@ -1,0 +1,153 @@
+"""ASGI middleware: request id, secure headers, metrics, access log, catch-all, body limits.
+
+Pure ASGI (not ``BaseHTTPMiddleware``) so streamed uploads pass through
+without buffering and every response, errors included, gets the headers.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from system.api.errors import BodyTooLarge, body_too_large, internal_error
+from system.api.logs import api_logger, request_id_var
+from system.api.metrics import Metrics
+
+API_HEADERS: Mapping[str, str] = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "Cache-Control": "no-store",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+# Swagger UI and ReDoc load their scripts and styles from a CDN.
+_DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "img-src 'self' data: https://fastapi.tiangolo.com; frame-ancestors 'none'"
+)
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+class RequestMiddleware:
+    """Outermost: names the request, times it, adds headers, turns any crash into a 500."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, templates: Mapping[int, str]) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.templates = templates  # id(route object) -> full path template
+        self.log = api_logger()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-request-id")
+        request_id = incoming if incoming and _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+        docs = scope["path"] in DOCS_PATHS
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                for name, value in API_HEADERS.items():
+                    headers[name] = value
+                if docs:
+                    headers["Content-Security-Policy"] = _DOCS_CSP
+                headers["X-Request-ID"] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except BodyTooLarge as exc:
+            if not response_started:
+                await body_too_large(exc.limit_bytes)(scope, receive, send_with_headers)
+        except Exception:
+            self.log.exception("unhandled error", extra={"method": scope["method"]})
+            if not response_started:
+                await internal_error()(scope, receive, send_with_headers)
+        finally:
+            seconds = time.perf_counter() - started
+            route = self._route_template(scope)
+            self.metrics.observe(
+                method=scope["method"], route=route, status=status, seconds=seconds
+            )
+            self.log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 2),
+                },
+            )
+            request_id_var.reset(token)
+
+    def _route_template(self, scope: Scope) -> str:
+        """The matched route's full template; unmatched paths share one label (few series)."""
+        route: Any = scope.get("route")
+        if route is None:
+            return "unmatched"
+        return self.templates.get(id(route)) or str(getattr(route, "path", "unmatched"))
+
+
+class BodyLimitMiddleware:
+    """Refuses bodies over a limit with 413: by Content-Length up front, else while streaming.
+
+    ``limits_by_path`` gives larger limits to exact paths (clip uploads).
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, default_bytes: int, limits_by_path: Mapping[str, int]
+    ) -> None:
+        self.app = app
+        self.default_bytes = default_bytes
+        self.limits_by_path = dict(limits_by_path)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limits_by_path.get(scope["path"], self.default_bytes)
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                await body_too_large(limit)(scope, receive, send)  # unreadable length: refuse
+                return
+            if int(declared) > limit:
+                await body_too_large(limit)(scope, receive, send)
+                return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None

@@ -1,0 +1,35 @@
+"""Operational endpoints: liveness, readiness, Prometheus metrics (operators only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from system.api.metrics import Metrics
+from system.api.security import OperatorAccount, ServicesDep
+from system.service_layer import accounts
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up (no database call)."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(svc: ServicesDep) -> JSONResponse:
+    """The database answers and its schema is at the newest migration (else 503)."""
+    state = await svc(accounts.readiness)
+    body = {"ready": state.ready, "database": state.database, "revision": state.revision}
+    return JSONResponse(body, status_code=200 if state.ready else 503)
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+async def metrics(request: Request, _: OperatorAccount, svc: ServicesDep) -> PlainTextResponse:
+    registry: Metrics = request.app.state.metrics
+    jobs = await svc(accounts.job_counts)
+    return PlainTextResponse(
+        registry.render(jobs=jobs), media_type="text/plain; version=0.0.4; charset=utf-8"
+    )

@@ -1,0 +1,241 @@
+"""Request and response bodies: ``*Create`` (what clients send) and ``*Public`` (what they get).
+
+Every inbound model forbids unknown fields (422 naming the field) and
+non-finite numbers (NaN and infinities are 422). Business rules stay in the
+domain; these models only give the input its shape.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from system.domain.area import Area, CircleArea, PolygonArea
+from system.domain.geo import Point
+from system.domain.rules import RequestDraft
+
+Text = Annotated[str, Field(max_length=10_000)]
+Id = Annotated[int, Field(ge=1, le=2**62)]
+
+
+class Inbound(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+
+class Outbound(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+# --- auth and accounts -----------------------------------------------------------------
+
+
+class TokenPublic(Outbound):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime
+
+
+class AccountCreate(Inbound):
+    username: Annotated[str, Field(min_length=1, max_length=254)]
+    password: Annotated[str, Field(max_length=256)]
+    role: Literal["detective", "supervisor", "moderator", "resident", "auditor", "admin"]
+    subject_id: Id
+    with_totp: bool = False
+
+
+class AccountPublic(Outbound):
+    account_id: int
+    username: str
+    role: str
+    totp_secret: str | None = Field(description="Shown once, at creation; store it in an app.")
+    totp_uri: str | None
+
+
+class RevokedPublic(Outbound):
+    revoked: int
+
+
+class DeviceTokenPublic(Outbound):
+    camera_id: int
+    device_token: str
+
+
+class AuditVerifyPublic(Outbound):
+    ok: bool
+    entries: int
+    problem: str | None
+    bad_entry_id: int | None
+
+
+# --- agency ----------------------------------------------------------------------------
+
+
+class CaseCreate(Inbound):
+    case_number: Annotated[str, Field(max_length=200)]
+    incident_type: Annotated[str, Field(max_length=60)]
+
+
+class CasePublic(Outbound):
+    case_id: int
+    case_number: str
+    incident_type: str
+    status: str
+    opened_at: datetime
+
+
+class PointIn(Inbound):
+    lat: float
+    lon: float
+
+
+class CircleIn(Inbound):
+    kind: Literal["circle"]
+    center: PointIn
+    radius_m: float
+
+
+class PolygonIn(Inbound):
+    kind: Literal["polygon"]
+    vertices: Annotated[list[PointIn], Field(max_length=256)]
+
+
+class WindowIn(Inbound):
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class RequestCreate(Inbound):
+    case_id: Id
+    incident_type: Annotated[str, Field(max_length=60)]
+    description: Text
+    investigator_contact: Text
+    incident_location: PointIn
+    window: WindowIn
+    area: Annotated[CircleIn | PolygonIn, Field(discriminator="kind")]
+    message: Text
+
+    def draft(self) -> RequestDraft:
+        area: Area
+        if isinstance(self.area, CircleIn):
+            area = CircleArea(self.area.center.lat, self.area.center.lon, self.area.radius_m)
+        else:
+            area = PolygonArea(tuple(Point(v.lat, v.lon) for v in self.area.vertices))
+        return RequestDraft(
+            case_id=self.case_id,
+            incident_type=self.incident_type,
+            description=self.description,
+            investigator_contact=self.investigator_contact,
+            incident_lat=self.incident_location.lat,
+            incident_lon=self.incident_location.lon,
+            window_start=self.window.start,
+            window_end=self.window.end,
+            area=area,
+            message=self.message,
+        )
+
+
+class RequestCreatedPublic(Outbound):
+    request_id: int
+    status: str = "submitted"
+
+
+class RequestStatusPublic(Outbound):
+    """Deliberately no notification or response counts (CON-03, PRV-02)."""
+
+    request_id: int
+    case_id: int
+    status: str
+    submitted_at: datetime
+    decided_at: datetime | None
+    expires_at: datetime | None
+    ended_at: datetime | None
+    rejection_reason: str | None
+
+
+# --- moderation ------------------------------------------------------------------------
+
+
+class ReviewItemPublic(Outbound):
+    request_id: int
+    agency_id: int
+    status: str
+    incident_type: str
+    description: str
+    message: str
+    submitted_at: datetime
+    lint_flags: list[str]
+
+
+class DecisionCreate(Inbound):
+    decision: Literal["approve", "reject"]
+    reason: Annotated[str, Field(max_length=2000)] = ""
+    checklist: Annotated[dict[Annotated[str, Field(max_length=60)], bool], Field(max_length=32)]
+
+
+# --- residents -------------------------------------------------------------------------
+
+
+class NotificationPublic(Outbound):
+    notification_id: int
+    request_id: int
+    agency_name: str
+    incident_type: str
+    notified_at: datetime
+    answered: str | None
+    status: str
+
+
+class EligibleClipPublic(Outbound):
+    clip_id: int
+    camera_id: int
+    recorded_at: datetime
+    duration_s: float | None
+    has_audio: bool
+
+
+class ConsentScreenPublic(Outbound):
+    notification_id: int
+    request_id: int
+    agency_name: str
+    case_number: str
+    incident_type: str
+    message: str
+    window_start: datetime
+    window_end: datetime
+    respond_by: datetime | None
+    retention_statement: str
+    recall_statement: str
+    identity_statement: str
+    eligible_clips: list[EligibleClipPublic]
+    answered: str | None
+    open_for_responses: bool
+
+
+class ResponseCreate(Inbound):
+    clip_ids: Annotated[list[Id], Field(max_length=64)] = []
+    share_identity: bool = False
+    include_audio: bool = False
+    opt_out: Literal["agency", "all"] | None = None
+
+
+class ReceiptPublic(Outbound):
+    response_id: int
+    decision: str
+    shared_clip_ids: list[int]
+
+
+class WithdrawnPublic(Outbound):
+    withdrawn: int
+
+
+class OptOutCreate(Inbound):
+    agency_id: Id | None = None
+
+
+# --- devices ---------------------------------------------------------------------------
+
+
+class ClipPublic(Outbound):
+    clip_id: int

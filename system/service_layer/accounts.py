@@ -1,0 +1,443 @@
+"""Accounts and sessions: create, log in, authenticate a bearer token, revoke (SEC-02, SEC-03).
+
+Passwords are hashed with Argon2id; staff accounts need a TOTP code as well.
+Five failed logins lock an account for ten minutes; a session token ends after
+30 idle minutes, after its lifetime, or when revoked. Every login, success or
+failure, is audited (SEC-04) without the password, the code or the token
+(SEC-07); a failed attempt on an unknown username does not record the name
+typed, since people sometimes type their password there.
+
+Tokens are ``secrets.token_urlsafe(32)``; only their SHA-256 is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import SQLAlchemyError
+
+from system.adapters.accounts_repo import AccountRecord, AccountRepository
+from system.adapters.migrate import current_revision, head_revision
+from system.domain.accounts import (
+    AGENCY_ACCOUNT_ROLES,
+    TOTP_REQUIRED_ROLES,
+    TOTP_SECRET_BYTES,
+    AccountRole,
+    AuthenticationFailed,
+    LoginPolicy,
+    Principal,
+    after_failure,
+    decode_totp_secret,
+    encode_totp_secret,
+    is_locked,
+    needs_touch,
+    provisioning_uri,
+    session_ended,
+    verify_totp,
+)
+from system.domain.audit import AuditEvent
+from system.domain.errors import InvalidInput, NotFound, Problem
+from system.domain.rules import check_text
+from system.service_layer.context import ServiceContext
+from system.service_layer.unit_of_work import UnitOfWork
+
+POLICY = LoginPolicy()
+MAX_TOKEN_CHARS = 128
+
+
+@cache
+def _hasher() -> PasswordHasher:
+    return PasswordHasher()  # Argon2id with the library's current recommended parameters
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against for unknown usernames, so timing does not reveal them."""
+    return _hasher().hash(secrets.token_urlsafe(16))
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """A created account. ``totp_secret`` is shown once and never again."""
+
+    account_id: int
+    username: str
+    role: AccountRole
+    totp_secret: str | None
+    totp_uri: str | None
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_at: datetime
+
+
+def create_account(
+    ctx: ServiceContext,
+    *,
+    username: str,
+    password: str,
+    role: AccountRole | str,
+    subject_id: int,
+    with_totp: bool = False,
+    created_by: str = "operator:cli",
+    source_ip: str | None = None,
+) -> NewAccount:
+    """Create a login for an existing officer, staff member or resident.
+
+    Staff roles always get a TOTP secret (SEC-02); residents get one when
+    ``with_totp``. The secret is returned here once, for enrolment.
+    """
+    problems = check_text(username, field="username", rule="SEC-02", max_chars=254)
+    problems += _password_problems(password)
+    if role not in AccountRole._value2member_map_:
+        allowed = ", ".join(r.value for r in AccountRole)
+        problems.append(Problem("role", "SEC-01", f"must be one of: {allowed}"))
+    if problems:
+        raise InvalidInput(problems)
+    role = AccountRole(role)
+    secret = None
+    if role in TOTP_REQUIRED_ROLES or with_totp:
+        secret = encode_totp_secret(secrets.token_bytes(TOTP_SECRET_BYTES))
+    password_hash = _hasher().hash(password)
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        _check_subject(uow, role, subject_id)
+        accounts = AccountRepository(uow.connection)
+        if accounts.username_taken(username):
+            raise InvalidInput([Problem("username", "SEC-02", "this username is taken")])
+        if accounts.subject_taken(role, subject_id):
+            raise InvalidInput(
+                [Problem("subject_id", "SEC-02", f"this {role.value} already has an account")]
+            )
+        account_id = accounts.add(
+            username=username,
+            password_hash=password_hash,
+            role=role,
+            subject_id=subject_id,
+            totp_secret=secret,
+            now=now,
+        )
+        uow.audit.record(
+            AuditEvent(
+                actor=created_by,
+                role="admin",
+                source_ip=source_ip,
+                object=f"account:{account_id}",
+                action="account.create",
+                details={"role": role.value, "totp": secret is not None},
+            ),
+            now=now,
+        )
+        uow.commit()
+    uri = None if secret is None else provisioning_uri(secret, username=username)
+    return NewAccount(account_id, username, role, secret, uri)
+
+
+def _password_problems(password: object) -> list[Problem]:
+    if not isinstance(password, str):
+        return [Problem("password", "SEC-02", "must be text")]
+    low, high = POLICY.min_password_chars, POLICY.max_password_chars
+    if not low <= len(password) <= high:
+        return [Problem("password", "SEC-02", f"must be {low} to {high} characters long")]
+    return []
+
+
+def _check_subject(uow: UnitOfWork, role: AccountRole, subject_id: int) -> None:
+    """The account's subject exists and holds the same role."""
+    if role is AccountRole.RESIDENT:
+        found = uow.residents.get(subject_id) is not None
+    elif role in AGENCY_ACCOUNT_ROLES:
+        officer = uow.officers.get(subject_id)
+        found = officer is not None and officer.role.value == role.value
+    else:
+        staff = uow.staff.get(subject_id)
+        found = staff is not None and staff.role.value == role.value
+    if not found:
+        raise NotFound(f"no {role.value} with id {subject_id}", field="subject_id")
+
+
+def login(
+    ctx: ServiceContext,
+    *,
+    username: str,
+    password: str,
+    totp_code: str | None,
+    source_ip: str | None,
+) -> IssuedToken:
+    """Exchange credentials for a bearer token, or raise :class:`AuthenticationFailed`.
+
+    The password is checked outside any transaction (Argon2 is slow on purpose)
+    so a login never holds the database's write lock while hashing.
+    """
+    if not isinstance(username, str) or not isinstance(password, str) or len(username) > 254:
+        raise AuthenticationFailed()
+    now = ctx.clock.now()
+    with ctx.uow(read_only=True) as uow:
+        account = AccountRepository(uow.connection).by_username(username)
+    if account is None or not account.active:
+        _verify_password(_dummy_hash(), password)
+        _record_failure(ctx, None, reason="unknown_account", source_ip=source_ip)
+        raise AuthenticationFailed()
+    if is_locked(account.locked_until, now=now):
+        _record_failure(ctx, account, reason="locked", source_ip=source_ip, count=False)
+        raise AuthenticationFailed()
+    if not _verify_password(account.password_hash, password):
+        _record_failure(ctx, account, reason="password", source_ip=source_ip)
+        raise AuthenticationFailed()
+    step = None
+    if account.totp_secret is not None or account.role in TOTP_REQUIRED_ROLES:
+        step = _verify_second_factor(account, totp_code, now=now)
+        if step is None:
+            _record_failure(ctx, account, reason="totp", source_ip=source_ip)
+            raise AuthenticationFailed()
+    return _open_session(ctx, account, totp_step=step, password=password, source_ip=source_ip)
+
+
+def _verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _verify_second_factor(account: AccountRecord, code: str | None, *, now: datetime) -> int | None:
+    if account.totp_secret is None or code is None:
+        return None  # a staff account without a secret cannot log in (SEC-02)
+    return verify_totp(
+        decode_totp_secret(account.totp_secret),
+        code.strip(),
+        at=now,
+        last_step=account.totp_last_step,
+    )
+
+
+def _open_session(
+    ctx: ServiceContext,
+    account: AccountRecord,
+    *,
+    totp_step: int | None,
+    password: str,
+    source_ip: str | None,
+) -> IssuedToken:
+    token = secrets.token_urlsafe(32)
+    now = ctx.clock.now()
+    expires_at = now + POLICY.token_lifetime
+    new_hash = (
+        _hasher().hash(password) if _hasher().check_needs_rehash(account.password_hash) else None
+    )
+    with ctx.uow() as uow:
+        accounts = AccountRepository(uow.connection)
+        current = accounts.get(account.id, for_update=True)
+        assert current is not None
+        if totp_step is not None and (current.totp_last_step or -1) >= totp_step:
+            raise AuthenticationFailed()  # the same code raced in twice: refuse the replay
+        accounts.record_success(account.id, totp_step=totp_step, password_hash=new_hash)
+        accounts.add_token(
+            account_id=account.id, token_hash=token_hash(token), now=now, expires_at=expires_at
+        )
+        uow.audit.record(
+            AuditEvent(
+                actor=f"account:{account.id}",
+                role=account.role.value,
+                source_ip=source_ip,
+                object=f"account:{account.id}",
+                action="auth.login",
+            ),
+            now=now,
+        )
+        uow.commit()
+    return IssuedToken(token, expires_at)
+
+
+def _record_failure(
+    ctx: ServiceContext,
+    account: AccountRecord | None,
+    *,
+    reason: str,
+    source_ip: str | None,
+    count: bool = True,
+) -> None:
+    """Audit a failed login and, for a known account, count it towards the lockout."""
+    now = ctx.clock.now()
+    details: dict[str, object] = {"reason": reason}
+    with ctx.uow() as uow:
+        if account is not None and count:
+            accounts = AccountRepository(uow.connection)
+            current = accounts.get(account.id, for_update=True)
+            assert current is not None
+            outcome = after_failure(current.failed_logins, now=now, policy=POLICY)
+            accounts.record_failure(
+                account.id, failed_logins=outcome.failed_logins, locked_until=outcome.locked_until
+            )
+            details["locked"] = outcome.locked
+        uow.audit.record(
+            AuditEvent(
+                actor="anonymous" if account is None else f"account:{account.id}",
+                role="unknown" if account is None else account.role.value,
+                source_ip=source_ip,
+                object="account:unknown" if account is None else f"account:{account.id}",
+                action="auth.login",
+                outcome="failure",
+                details=details,
+            ),
+            now=now,
+        )
+        uow.commit()
+
+
+def authenticate(ctx: ServiceContext, *, token: str) -> Principal:
+    """The account behind a live bearer token; raises :class:`AuthenticationFailed`."""
+    if not token or len(token) > MAX_TOKEN_CHARS:
+        raise AuthenticationFailed("missing or invalid bearer token")
+    now = ctx.clock.now()
+    with ctx.uow(read_only=True) as uow:
+        accounts = AccountRepository(uow.connection)
+        record = accounts.token(token_hash(token))
+        account = None if record is None else accounts.get(record.account_id)
+    if record is None or account is None or not account.active:
+        raise AuthenticationFailed("missing or invalid bearer token")
+    ended = session_ended(
+        last_used_at=record.last_used_at,
+        expires_at=record.expires_at,
+        revoked_at=record.revoked_at,
+        now=now,
+        policy=POLICY,
+    )
+    if ended is not None:
+        raise AuthenticationFailed(f"session {ended}: log in again")
+    if needs_touch(record.last_used_at, now=now, policy=POLICY):
+        with ctx.uow() as uow:
+            AccountRepository(uow.connection).touch_token(record.id, now=now)
+            uow.commit()
+    return Principal(account.id, account.username, account.role, account.subject_id)
+
+
+def logout(ctx: ServiceContext, *, token: str, source_ip: str | None = None) -> None:
+    """Revoke the token presented (idempotent)."""
+    principal = authenticate(ctx, token=token)
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        accounts = AccountRepository(uow.connection)
+        record = accounts.token(token_hash(token))
+        assert record is not None
+        accounts.revoke_token(record.id, now=now)
+        uow.audit.record(
+            AuditEvent(
+                actor=principal.actor,
+                role=principal.role.value,
+                source_ip=source_ip,
+                object=principal.actor,
+                action="auth.logout",
+            ),
+            now=now,
+        )
+        uow.commit()
+
+
+def revoke_all_tokens(
+    ctx: ServiceContext, *, account_id: int, revoked_by: str, source_ip: str | None = None
+) -> int:
+    """End every session of an account at once; returns how many were live."""
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        accounts = AccountRepository(uow.connection)
+        if accounts.get(account_id) is None:
+            raise NotFound(f"no account {account_id}", field="account_id")
+        revoked = accounts.revoke_all_tokens(account_id, now=now)
+        uow.audit.record(
+            AuditEvent(
+                actor=revoked_by,
+                role="admin",
+                source_ip=source_ip,
+                object=f"account:{account_id}",
+                action="auth.revoke_all",
+                details={"tokens": revoked},
+            ),
+            now=now,
+        )
+        uow.commit()
+    return revoked
+
+
+def issue_device_token(
+    ctx: ServiceContext, *, camera_id: int, issued_by: str, source_ip: str | None = None
+) -> str:
+    """A bearer token a camera uses to upload clips; shown once."""
+    token = secrets.token_urlsafe(32)
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        accounts = AccountRepository(uow.connection)
+        if not accounts.camera_exists(camera_id):
+            raise NotFound(f"no active camera {camera_id}", field="camera_id")
+        accounts.add_device_token(camera_id=camera_id, token_hash=token_hash(token), now=now)
+        uow.audit.record(
+            AuditEvent(
+                actor=issued_by,
+                role="admin",
+                source_ip=source_ip,
+                object=f"camera:{camera_id}",
+                action="device.token_issued",
+            ),
+            now=now,
+        )
+        uow.commit()
+    return token
+
+
+def authenticate_device(ctx: ServiceContext, *, token: str) -> int:
+    """The camera id behind a device token; raises :class:`AuthenticationFailed`."""
+    if not token or len(token) > MAX_TOKEN_CHARS:
+        raise AuthenticationFailed("missing or invalid device token")
+    with ctx.uow(read_only=True) as uow:
+        camera_id = AccountRepository(uow.connection).device_camera(token_hash(token))
+    if camera_id is None:
+        raise AuthenticationFailed("missing or invalid device token")
+    return camera_id
+
+
+# --- operator probes (readiness and queue depth for /readyz and /metrics) ------------
+# They live here until an operations module exists; they hold no account logic.
+
+
+@dataclass(frozen=True)
+class Readiness:
+    database: bool
+    revision: str | None
+    head: str
+
+    @property
+    def ready(self) -> bool:
+        return self.database and self.revision == self.head
+
+
+def readiness(ctx: ServiceContext) -> Readiness:
+    """Whether the database answers and its schema is at the newest migration."""
+    head = _head_revision()
+    try:
+        revision = current_revision(ctx.engine)
+    except SQLAlchemyError:
+        return Readiness(False, None, head)
+    return Readiness(True, revision, head)
+
+
+@cache
+def _head_revision() -> str:
+    return head_revision()  # reads the migration scripts: once per process is enough
+
+
+def job_counts(ctx: ServiceContext) -> dict[str, int]:
+    """Jobs in the queue by status (queued, running, done, dead)."""
+    with ctx.uow(read_only=True) as uow:
+        return uow.jobs.counts()

@@ -1,0 +1,133 @@
+"""The whole path over HTTP: case, request, moderation, fan-out, consent, upload, status."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import timedelta
+
+from system.domain.clip import encode_clip
+from system.service_layer import jobs
+from tests.system.api.conftest import Api
+from tests.system.api.test_http_hardening import request_body
+from tests.system.world import APPROVE_ALL
+
+
+def publish(api: Api) -> int:
+    submitted = api.client.post(
+        "/api/v1/requests", json=request_body(api), headers=api.auth("detective")
+    )
+    assert submitted.status_code == 201, submitted.text
+    request_id: int = submitted.json()["request_id"]
+    moderator = api.auth("moderator")
+    queue = api.client.get("/api/v1/moderation/queue", headers=moderator).json()
+    assert [item["request_id"] for item in queue] == [request_id]
+    base = f"/api/v1/moderation/requests/{request_id}"
+    assert api.client.post(f"{base}/review", headers=moderator).status_code == 204
+    decision = {"decision": "approve", "reason": "", "checklist": APPROVE_ALL}
+    assert api.client.post(f"{base}/decision", json=decision, headers=moderator).status_code == 204
+    jobs.run_pending_jobs(api.ctx)
+    return request_id
+
+
+def test_req08_con02_a_request_flows_from_detective_to_resident_and_back(api: Api) -> None:
+    request_id = publish(api)
+    resident = api.auth("resident")
+    notes = api.client.get("/api/v1/me/notifications", headers=resident).json()
+    assert [n["request_id"] for n in notes] == [request_id]
+    nid = notes[0]["notification_id"]
+    screen = api.client.get(f"/api/v1/me/notifications/{nid}", headers=resident).json()
+    assert screen["agency_name"] == "Nassau County PD"
+    clip_ids = [c["clip_id"] for c in screen["eligible_clips"]]
+    assert clip_ids
+    answer = {"clip_ids": clip_ids, "share_identity": False, "include_audio": False}
+    receipt = api.client.post(
+        f"/api/v1/me/notifications/{nid}/response", json=answer, headers=resident
+    )
+    assert receipt.status_code == 201
+    assert receipt.json()["decision"] == "share"
+    again = api.client.post(
+        f"/api/v1/me/notifications/{nid}/response", json=answer, headers=resident
+    )
+    assert again.status_code == 409
+    assert again.json()["rule"] == "CON-09"
+    status = api.client.get(f"/api/v1/requests/{request_id}", headers=api.auth("detective"))
+    assert status.status_code == 200
+    assert status.json()["status"] == "active"
+    assert not {"notified", "notified_count", "responses"} & set(status.json())  # CON-03
+
+
+def test_con03_a_resident_cannot_see_another_residents_notification(api: Api) -> None:
+    publish(api)
+    assert (
+        api.client.get("/api/v1/me/notifications/999", headers=api.auth("resident")).status_code
+        == 404
+    )
+
+
+def test_req05_another_agencys_case_is_refused(api: Api) -> None:
+    body = request_body(api, case_id=api.cw.world.case_id + 1000)
+    response = api.client.post("/api/v1/requests", json=body, headers=api.auth("detective"))
+    assert response.status_code == 422
+    assert response.json()["field"] == "case_id"
+
+
+def test_con04_residents_opt_out_and_back_in(api: Api) -> None:
+    resident = api.auth("resident")
+    assert api.client.post("/api/v1/me/opt-out", json={}, headers=resident).status_code == 204
+    publish(api)
+    assert api.client.get("/api/v1/me/notifications", headers=resident).json() == []
+    assert api.client.post("/api/v1/me/opt-in", json={}, headers=resident).status_code == 204
+
+
+def test_xfr01_a_camera_uploads_a_clip_with_its_sha256(api: Api) -> None:
+    clip = encode_clip(
+        recorded_at=api.clock.now() - timedelta(hours=1), duration_s=20.0, video=os.urandom(50_000)
+    )
+    digest = hashlib.sha256(clip).hexdigest()
+    device = {**api.auth("device"), "Content-Type": "application/octet-stream"}
+    ok = api.client.post(
+        "/api/v1/devices/clips", content=clip, headers={**device, "X-Content-SHA256": digest}
+    )
+    assert ok.status_code == 201, ok.text
+    assert ok.json()["clip_id"] > 0
+    wrong = api.client.post(
+        "/api/v1/devices/clips", content=clip, headers={**device, "X-Content-SHA256": "0" * 64}
+    )
+    assert wrong.status_code == 422
+    assert wrong.json()["rule"] == "XFR-01"
+    missing = api.client.post("/api/v1/devices/clips", content=clip, headers=device)
+    assert missing.status_code == 422
+    assert missing.json()["field"] == "X-Content-SHA256"
+    garbage = api.client.post(
+        "/api/v1/devices/clips",
+        content=b"not a clip",
+        headers={**device, "X-Content-SHA256": hashlib.sha256(b"not a clip").hexdigest()},
+    )
+    assert garbage.status_code == 422
+
+
+def test_sec02_an_admin_creates_a_staff_account_and_its_totp_secret_is_shown_once(api: Api) -> None:
+    from system.service_layer import registration
+
+    staff = registration.register_staff(
+        api.ctx, name="New Mod", email="n@p.example", role="moderator"
+    )
+    body = {
+        "username": "newmod@canvass.example",
+        "password": "a long enough password",
+        "role": "moderator",
+        "subject_id": staff.id,
+    }
+    created = api.client.post("/api/v1/admin/accounts", json=body, headers=api.auth("admin"))
+    assert created.status_code == 201, created.text
+    assert created.json()["totp_secret"]
+    assert created.json()["totp_uri"].startswith("otpauth://totp/")
+    duplicate = api.client.post("/api/v1/admin/accounts", json=body, headers=api.auth("admin"))
+    assert duplicate.status_code == 422
+
+
+def test_sec04_auditors_verify_the_audit_chain(api: Api) -> None:
+    response = api.client.get("/api/v1/admin/audit/verify", headers=api.auth("auditor"))
+    assert response.status_code == 200
+    assert response.json()["ok"] is True
