@@ -121,6 +121,57 @@ def _scenarios_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from system.config import load_settings
+    from system.serve import serve
+
+    settings = load_settings(database_url=args.database_url)
+    return serve(
+        settings,
+        host=args.host,
+        port=args.port,
+        worker=not args.no_worker,
+        migrate=not args.no_migrate,
+        echo=print,
+    )
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from system.config import load_settings
+    from system.worker import run_worker_processes
+
+    settings = load_settings(database_url=args.database_url)
+    return run_worker_processes(settings, concurrency=args.concurrency, echo=print)
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from scenarios.loader import load_scenario
+    from sim.core.population import nassau
+    from sim.drivers.seed import seed_database
+    from sim.runner import county_spec
+    from system.config import load_settings
+
+    if (args.scenario is None) == (args.homes is None):
+        raise UsageError("give exactly one of --scenario SCENARIO or --homes N")
+    if args.scenario is not None:
+        scenario = load_scenario(args.scenario)
+        county, scale = county_spec(scenario), args.scale or scenario.run.scale
+    else:
+        county = nassau()
+        scale = min(1.0, args.homes / county.households)
+    seed_database(
+        load_settings(database_url=args.database_url),
+        county=county,
+        scale=scale,
+        seed=args.seed,
+        out=Path(args.out),
+        resident_accounts=args.resident_accounts,
+        device_tokens=args.device_tokens,
+        echo=print,
+    )
+    return EXIT_OK
+
+
 def _demo(args: argparse.Namespace) -> int:
     from sim.drivers.demo import run_demo
 
@@ -211,6 +262,32 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="results/runs", help="folder for run folders")
     demo.add_argument("--quiet", action="store_true", help="print only the run folder")
     demo.set_defaults(handler=_demo)
+
+    srv = sub.add_parser("serve", help="run the reference system (embedded worker by default)")
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--port", type=int, default=8000)
+    srv.add_argument("--database-url", help="default: CANVASS_DATABASE_URL or sqlite:///canvass.db")
+    srv.add_argument("--no-worker", action="store_true", help="run no background worker here")
+    srv.add_argument("--no-migrate", action="store_true", help="do not apply migrations at start")
+    srv.set_defaults(handler=_serve)
+
+    wrk = sub.add_parser("worker", help="run job workers as separate processes")
+    wrk.add_argument("--database-url")
+    wrk.add_argument("--concurrency", type=_positive_int, default=2)
+    wrk.set_defaults(handler=_worker)
+
+    sd = sub.add_parser("seed", help="fill a database with a synthetic population and accounts")
+    sd.add_argument("--scenario", help="take the county from this scenario")
+    sd.add_argument("--homes", type=_positive_int, help="a slice of Nassau with about N homes")
+    sd.add_argument(
+        "--scale", type=_positive_fraction, help="with --scenario: fraction of the county"
+    )
+    sd.add_argument("--seed", type=int, default=1)
+    sd.add_argument("--database-url")
+    sd.add_argument("--out", default="credentials.json", help="credentials file (private)")
+    sd.add_argument("--resident-accounts", type=int, default=200, help="residents given logins")
+    sd.add_argument("--device-tokens", type=int, default=50, help="cameras given upload tokens")
+    sd.set_defaults(handler=_seed)
 
     db = sub.add_parser("db", help="manage the system's database")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")

@@ -1,0 +1,45 @@
+"""``canvass serve``: the API on uvicorn, with a worker thread embedded by default."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import uvicorn
+
+from system.api.app import create_app
+from system.config import Settings
+from system.manage import upgrade_database
+from system.service_layer.context import build_context
+from system.worker import EmbeddedWorker
+
+
+def serve(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    worker: bool,
+    migrate: bool,
+    echo: Callable[[str], None],
+) -> int:
+    """Run until interrupted; a job in flight finishes before the process exits."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if migrate:
+        echo(f"database at migration {upgrade_database(settings)}")
+    ctx = build_context(settings)
+    app = create_app(settings, ctx=ctx)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    )
+    embedded = EmbeddedWorker(ctx) if worker else None
+    if embedded is not None:
+        embedded.start()
+    echo(f"serving on http://{host}:{port} ({'with' if worker else 'without'} an embedded worker)")
+    try:
+        server.run()
+    finally:
+        if embedded is not None:
+            embedded.stop()
+        ctx.engine.dispose()
+    return 0
