@@ -50,7 +50,6 @@ class RunOptions:
     scale: float
     horizon_days: float
     workers: int = 1
-    byte_scale: float = 1e-3
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,7 @@ def run_replication(options: RunOptions, index: int, seed: int) -> ReplicationOu
     params = params_from_scenario(scenario, scale=options.scale)
     start = datetime.combine(scenario.run.start_date, dtime(0, 0), tzinfo=UTC)
     with tempfile.TemporaryDirectory(prefix=f"canvass-rep{index}-") as scratch:
-        driver = InProcessDriver(Path(scratch), start=start, byte_scale=options.byte_scale)
+        driver = InProcessDriver(Path(scratch), start=start)
         try:
             model = CountyModel(population, params, driver, seed=seed)
             result = model.run(options.horizon_days * MIN_PER_DAY)
@@ -190,7 +189,6 @@ def run_scenario(
         horizon_days=options.horizon_days,
         workers=options.workers,
         driver="inprocess",
-        byte_scale=options.byte_scale,
         wall_s=time.perf_counter() - started,
         invariant_problems=problems,
         command=command,

@@ -5,8 +5,9 @@ folder) and its own encrypted content stores; the system's clock is a
 :class:`ManualClock` set to the simulation time before every call, so a 12-hour
 window and a 7-day response period mean the same on both sides. Clips are
 materialised only when a resident is about to share them, with synthetic
-content at ``byte_scale`` of the nominal size (the model charges transfer time
-for the nominal size).
+content of the size the model asks for (the model scales nominal clip sizes by
+the scenario's ``transfer.byte_scale`` and charges transfer time for the
+nominal size).
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ class InProcessDriver:
         *,
         start: datetime,
         database_url: str | None = None,
-        byte_scale: float = 1e-3,
         policy: RequestPolicy | None = None,
     ) -> None:
         self.workdir = workdir
@@ -64,7 +64,6 @@ class InProcessDriver:
             policy=policy or RequestPolicy(agency_daily_quota=100_000),
             content=make_stores(workdir / "data", durable=False),
         )
-        self.byte_scale = byte_scale
         self.detectives: list[int] = []
         self.moderators: list[int] = []
         self.resident_ids: list[int] = []
@@ -208,7 +207,7 @@ class InProcessDriver:
     ) -> int:
         self._at(at_min)
         self._clip_serial += 1
-        size = max(16, int(size_bytes * self.byte_scale))
+        size = max(16, int(size_bytes))
         video = self._clip_serial.to_bytes(8, "big") + bytes(max(0, size - 8))
         clip = encode_clip(
             recorded_at=self.start + timedelta(minutes=recorded_at_min),

@@ -1,0 +1,130 @@
+"""One replication's metrics, computed from its records (DESIGN.md, ``summary.json``).
+
+Every name of the summary table is here, with its unit in :data:`METRIC_UNITS`.
+Counts are totals over the run; rates are ratios of totals; latencies are means
+of per-item latencies (the record tables hold the distributions). A ratio or mean
+with nothing to average is NaN (undefined, not zero); the results layer decides
+how to summarise replications where it is undefined.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from sim.core.records import ModelResult
+
+METRIC_UNITS: dict[str, str] = {
+    "thefts": "thefts",
+    "reports": "reports",
+    "cases_with_request": "cases",
+    "requests": "requests",
+    "notifications": "notifications",
+    "notifications_per_request": "notifications/request",
+    "responses": "responses",
+    "shares": "responses",
+    "clips_shared": "clips",
+    "clips_transferred": "clips",
+    "evidence_items": "items",
+    "cases_with_usable_video": "cases",
+    "identifications": "identifications",
+    "sprees_stopped": "sprees",
+    "thefts_prevented": "thefts",
+    "response_rate": "share",
+    "share_rate": "share",
+    "opt_out_rate": "share",
+    "households_notified_share": "share",
+    "repeat_notifications_per_household": "notifications/household",
+    "footage_lost_to_retention": "clips",
+    "hours_report_to_request": "h",
+    "hours_request_to_approval": "h",
+    "hours_notification_to_response": "h",
+    "minutes_share_to_evidence": "min",
+    "hours_report_to_first_evidence": "h",
+    "detective_hours": "h",
+    "cost_per_usable_case_usd": "USD/case",
+    "bystander_clips_transferred": "clips",
+    "misidentifications": "people",
+}
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else math.nan
+
+
+def _mean(values: Iterable[float]) -> float:
+    items = list(values)
+    return sum(items) / len(items) if items else math.nan
+
+
+def replication_metrics(result: ModelResult) -> dict[str, float]:
+    """Every metric of :data:`METRIC_UNITS` for one replication (same keys, same order)."""
+    r = result
+    published = [m for m in r.moderations if m.approved]
+    submitted_at = {q.request_id: q.submitted_at_min for q in r.requests if q.request_id >= 0}
+    reported_at = {report.report_id: report.reported_at_min for report in r.reports}
+    first_request: dict[int, float] = {}
+    for q in r.requests:
+        first_request.setdefault(q.case_id, q.submitted_at_min)
+    first_evidence: dict[int, float] = {}
+    for item in r.evidence:
+        first_evidence[item.case_id] = min(
+            item.seen_at_min, first_evidence.get(item.case_id, math.inf)
+        )
+    notifications = len(r.notifications)
+    shares = sum(1 for response in r.responses if response.clips_shared > 0)
+    residents_notified = {n.resident for n in r.notifications}
+    homes_notified = {n.home for n in r.notifications}
+    detective_minutes = sum(u.busy_minutes for u in r.utilisation if u.resource == "detectives")
+    usable_cases = len({u.case_id for u in r.usable_videos})
+    opted_out = len({o.resident for o in r.opt_outs})
+    platform_evidence = [e for e in r.evidence if e.path == "platform"]
+    metrics = {
+        "thefts": float(len(r.thefts)),
+        "reports": float(len(r.reports)),
+        "cases_with_request": float(len({m.case_id for m in published})),
+        "requests": float(len(published)),
+        "notifications": float(notifications),
+        "notifications_per_request": _ratio(notifications, len(published)),
+        "responses": float(len(r.responses)),
+        "shares": float(shares),
+        "clips_shared": float(sum(response.clips_shared for response in r.responses)),
+        "clips_transferred": float(sum(t.clips for t in r.transfers)),
+        "evidence_items": float(len(r.evidence)),
+        "cases_with_usable_video": float(usable_cases),
+        "identifications": float(sum(1 for i in r.identifications if i.correct)),
+        "sprees_stopped": float(sum(1 for s in r.sprees if s.ended_by == "arrest")),
+        "thefts_prevented": float(sum(s.thefts_prevented for s in r.sprees)),
+        "response_rate": _ratio(len(r.responses), notifications),
+        "share_rate": _ratio(shares, notifications),
+        "opt_out_rate": _ratio(opted_out, r.n_camera_owners),
+        "households_notified_share": _ratio(len(homes_notified), r.n_homes),
+        "repeat_notifications_per_household": _ratio(notifications, len(residents_notified)),
+        "footage_lost_to_retention": float(
+            sum(n.relevant_clips_lost for n in r.notifications)
+            + sum(response.relevant_clips_lost for response in r.responses)
+            + sum(c.relevant_clips_lost for c in r.canvasses)
+        ),
+        "hours_report_to_request": _mean(
+            (at - reported_at[case]) / 60 for case, at in first_request.items()
+        ),
+        "hours_request_to_approval": _mean(
+            (m.decided_at_min - submitted_at[m.request_id]) / 60 for m in published
+        ),
+        "hours_notification_to_response": _mean(
+            (response.responded_at_min - response.notified_at_min) / 60 for response in r.responses
+        ),
+        "minutes_share_to_evidence": _mean(
+            e.seen_at_min - e.shared_at_min for e in platform_evidence
+        ),
+        "hours_report_to_first_evidence": _mean(
+            (at - reported_at[case]) / 60 for case, at in first_evidence.items()
+        ),
+        "detective_hours": detective_minutes / 60,
+        "cost_per_usable_case_usd": _ratio(
+            detective_minutes / 60 * r.detective_hourly_cost_usd, usable_cases
+        ),
+        "bystander_clips_transferred": float(sum(1 for e in platform_evidence if not e.saw_theft)),
+        "misidentifications": float(sum(1 for i in r.identifications if not i.correct)),
+    }
+    return {name: metrics[name] for name in METRIC_UNITS}

@@ -1,0 +1,383 @@
+"""The county model's parameters, in simulation units.
+
+Simulation time is minutes since the scenario's start (t = 0 is midnight of
+its first day); distances are metres; rates say their time unit in the name.
+:class:`ModelParams` is the only thing the model reads; scenarios (TOML, with
+their own units) are converted once, in :func:`params_from_scenario`.
+Defaults follow ``reference/CALIBRATION.md`` (the section is in each comment);
+the ones marked ASSUMPTION are there so a run works and should be swept.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import Literal
+
+from scenarios.schema import BehaviourProfile, Residents, Scenario
+
+MIN_PER_HOUR = 60.0
+MIN_PER_DAY = 1440.0
+MIN_PER_YEAR = 365.25 * MIN_PER_DAY
+
+Policy = Literal["platform_request", "canvass", "both"]
+POLICIES: tuple[Policy, ...] = ("platform_request", "canvass", "both")
+
+# CALIBRATION 1c time of day, normalised: night 8%, morning 25%, afternoon 42%, evening
+# 25% over 00-06, 06-12, 12-18, 18-24; as hourly multipliers with mean 1.
+_PERIOD_SHARES = (0.08, 0.25, 0.42, 0.25)
+DEFAULT_HOURLY_THEFT_MULTIPLIERS: tuple[float, ...] = tuple(
+    4 * share for share in _PERIOD_SHARES for _ in range(6)
+)
+
+
+@dataclass(frozen=True)
+class ResidentProfile:
+    """How a kind of camera owner answers requests (CALIBRATION 1e: all UNCONFIRMED)."""
+
+    name: str
+    weight: float  # relative share of camera owners with this profile
+    response_prob: float  # answers a request at all (silence otherwise)
+    share_given_response_prob: float  # shares at least one clip when answering
+    response_delay_median_min: float  # lognormal delay from notification to answer
+    response_delay_sigma: float  # lognormal shape (sd of the log)
+    opt_out_hazard_per_request: float  # P(opt out after the 1st request)
+    opt_out_hazard_growth_per_request: float  # the hazard grows ×(1 + growth) per request
+
+    def opt_out_prob(self, requests_received: int) -> float:
+        """P(opting out right after the ``requests_received``-th request)."""
+        growth = (1.0 + self.opt_out_hazard_growth_per_request) ** (requests_received - 1)
+        return min(1.0, self.opt_out_hazard_per_request * growth)
+
+
+@dataclass(frozen=True)
+class FaceGroup:
+    """A demographic group in the face-recognition what-if (CALIBRATION 1g)."""
+
+    name: str
+    weight: float  # relative share of the people a false match lands on
+    false_match_multiplier_low: float  # the multiplier is drawn log-uniformly per search
+    false_match_multiplier_high: float
+
+
+DEFAULT_PROFILES = (
+    # ASSUMPTION (CALIBRATION 1e): share 0.02-0.30 swept, median answer ~1 day.
+    ResidentProfile("engaged", 0.2, 0.8, 0.45, 6 * MIN_PER_HOUR, 1.0, 0.002, 0.1),
+    ResidentProfile("typical", 0.6, 0.4, 0.25, 1 * MIN_PER_DAY, 1.2, 0.01, 0.1),
+    ResidentProfile("guarded", 0.2, 0.15, 0.1, 2 * MIN_PER_DAY, 1.2, 0.05, 0.1),
+)
+
+DEFAULT_FACE_GROUPS = (
+    # CALIBRATION 1g/1k: race-group multipliers x10-x100 (log-uniform), women x2-5.
+    FaceGroup("reference", 0.55, 1.0, 1.0),
+    FaceGroup("women", 0.25, 2.0, 5.0),
+    FaceGroup("black_women", 0.10, 10.0, 100.0),
+    FaceGroup("black_men", 0.10, 10.0, 100.0),
+)
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """Everything the county model needs, in minutes, metres and probabilities."""
+
+    # County: what each camera sees, and how often it records motion (ASSUMPTION).
+    neighbour_view_prob: float = 0.3
+    neighbour_view_max_m: float = 25.0
+    motion_clips_per_camera_per_min: float = 12 / MIN_PER_DAY
+
+    # Thieves arrive per household as an NHPP (time of day × holiday peak). Each thief
+    # commits one theft, or with spree_prob goes on a spree; the scenario's household
+    # theft rate (sprees included) is divided by the mean thefts per thief to get this.
+    thieves_per_household_per_min: float = 0.12 / 1.6 / MIN_PER_YEAR
+    hourly_theft_multipliers: tuple[float, ...] = DEFAULT_HOURLY_THEFT_MULTIPLIERS
+    holiday_start_min: float = math.inf  # no holiday peak unless a scenario sets one
+    holiday_end_min: float = math.inf
+    holiday_theft_multiplier: float = 1.5  # CALIBRATION 1b: 1.4-1.6
+    prevention_share: float = 0.15  # homes with a prevention habit: ASSUMPTION
+    prevention_risk_multiplier: float = 0.3  # their porch exposure, relative: ASSUMPTION
+
+    # Sprees (ASSUMPTION): extra thefts at homes near the first, spread over a lognormal
+    # duration; the thief may also stop early (exponential natural end).
+    spree_prob: float = 0.15
+    spree_thefts_mean: float = 5.0  # thefts in a spree, the first included (>= 1)
+    spree_duration_median_min: float = 2 * MIN_PER_DAY
+    spree_duration_sigma: float = 0.8
+    spree_natural_end_hazard_per_min: float = 0.1 / MIN_PER_DAY
+    spree_radius_m: float = 800.0
+
+    # Victims (CALIBRATION 1c: reported 0.17-0.25).
+    report_prob: float = 0.20
+    report_delay_median_min: float = 3 * MIN_PER_HOUR  # ASSUMPTION
+    report_delay_sigma: float = 1.0
+
+    # Police (CALIBRATION 1i, 1e, 1h). Reports are screened first; followed-up cases
+    # queue for a detective (FIFO) and hold one for case work, drafting and canvassing.
+    policy: Policy = "platform_request"
+    detectives: int = 30  # detectives on property cases: ASSUMPTION (Nassau has ~300)
+    supervisors: int = 4
+    detective_hourly_cost_usd: float = 75.0  # loaded cost: ASSUMPTION
+    follow_up_prob: float = 0.4  # CALIBRATION 1k
+    case_work_mean_min: float = 2 * MIN_PER_HOUR  # exponential, per followed-up case
+    request_drafting_min: float = 20.0
+    request_radius_m: float = 400.0  # REQ-03 allows ~144-642 m
+    request_window_min: float = 6 * MIN_PER_HOUR  # REQ-02: 15 min-12 h
+    max_requests_per_case: int = 1
+    response_period_min: float = 7 * MIN_PER_DAY  # CON-08
+    canvass_max_doors: int = 30
+    canvass_min_per_door: float = 3.0  # CALIBRATION 1k (L)
+    canvass_answer_prob: float = 0.33  # CALIBRATION 1h (L)
+    canvass_handover_prob: float = 0.5  # UNCONFIRMED: sweep
+    canvass_export_min: float = 20.0  # UNCONFIRMED: sweep
+
+    # Moderation (CALIBRATION 1j: no source; sweep minutes to hours). Lognormal review.
+    moderators: int = 3
+    moderation_review_median_min: float = 30.0
+    moderation_review_sigma: float = 0.5
+
+    # Residents (CALIBRATION 1e).
+    resident_profiles: tuple[ResidentProfile, ...] = DEFAULT_PROFILES
+    initial_opt_out_share: float = 0.0
+    share_identity_prob: float = 0.3
+    include_audio: bool = False
+
+    # Clips and transfer (CALIBRATION 1f).
+    clip_duration_s: float = 30.0
+    clip_size_bytes: int = 6_000_000  # 30 s of 1080p at ~1.6 Mbps
+    clip_has_audio: bool = True
+    byte_scale: float = 1.0  # share of each clip's bytes the system really stores
+    upload_mbps_median: float = 27.0
+    upload_mbps_sigma: float = 0.6
+    fiber_share: float = 0.3
+    fiber_upload_mbps: float = 100.0
+
+    # Identification (CALIBRATION 1d, 1h, 1i, 1k).
+    usable_view_prob: float = 0.6
+    review_min_per_clip: float = 5.0
+    review_cap_min: float = 20.0  # Met Police cap for low-level crime
+    clearance_prob: float = 0.184  # FBI CIUS 2019, larceny-theft
+    usable_video_clearance_multiplier: float = 1.2
+    face_recognition: bool = False
+    fr_baseline_false_match_prob: float = 1e-3
+    fr_candidate_list_size: int = 50
+    fr_hit_prob_low: float = 0.6  # NIST FIVE: 0.6 to >0.99 with video quality
+    fr_hit_prob_high: float = 0.99
+    fr_corroboration_catch_prob: float = 0.8  # a wrong lead is caught before arrest
+    face_groups: tuple[FaceGroup, ...] = DEFAULT_FACE_GROUPS
+
+    def __post_init__(self) -> None:
+        problems = [
+            f"{name} must be in [0, 1] (got {getattr(self, name)})"
+            for name in _PROBABILITIES
+            if not 0.0 <= getattr(self, name) <= 1.0
+        ]
+        if len(self.hourly_theft_multipliers) != 24:
+            problems.append("hourly_theft_multipliers needs 24 values")
+        if any(m < 0 for m in self.hourly_theft_multipliers):
+            problems.append("hourly_theft_multipliers must be non-negative")
+        if self.policy not in POLICIES:
+            problems.append(f"policy must be one of {POLICIES} (got {self.policy!r})")
+        if self.detectives < 0 or self.moderators < 0:
+            problems.append("detectives and moderators must be non-negative")
+        if self.spree_thefts_mean < 1:
+            problems.append("spree_thefts_mean must be at least 1")
+        if not self.resident_profiles or sum(p.weight for p in self.resident_profiles) <= 0:
+            problems.append("resident_profiles needs a positive total weight")
+        for profile in self.resident_profiles:
+            if not (
+                0 <= profile.response_prob <= 1 and 0 <= profile.share_given_response_prob <= 1
+            ):
+                problems.append(f"profile {profile.name!r}: probabilities must be in [0, 1]")
+        if self.face_recognition and sum(g.weight for g in self.face_groups) <= 0:
+            problems.append("face_groups needs a positive total weight")
+        if not 15 <= self.request_window_min <= 12 * MIN_PER_HOUR:
+            problems.append("request_window_min must be 15 min to 12 h (REQ-02)")
+        if problems:
+            raise ValueError("model parameters: " + "; ".join(problems))
+
+    @property
+    def max_theft_multiplier(self) -> float:
+        """The largest rate multiplier (time of day × holiday): the thinning bound."""
+        return max(self.hourly_theft_multipliers) * max(1.0, self.holiday_theft_multiplier)
+
+    def theft_multiplier(self, at_min: float) -> float:
+        """Time-of-day × holiday multiplier of the theft rate at ``at_min``."""
+        hour = int(at_min // MIN_PER_HOUR) % 24
+        holiday = self.holiday_start_min <= at_min < self.holiday_end_min
+        return self.hourly_theft_multipliers[hour] * (
+            self.holiday_theft_multiplier if holiday else 1.0
+        )
+
+
+_PROBABILITIES = (
+    "neighbour_view_prob",
+    "prevention_share",
+    "prevention_risk_multiplier",
+    "spree_prob",
+    "report_prob",
+    "follow_up_prob",
+    "canvass_answer_prob",
+    "canvass_handover_prob",
+    "initial_opt_out_share",
+    "share_identity_prob",
+    "byte_scale",
+    "fiber_share",
+    "usable_view_prob",
+    "clearance_prob",
+    "fr_baseline_false_match_prob",
+    "fr_hit_prob_low",
+    "fr_hit_prob_high",
+    "fr_corroboration_catch_prob",
+)
+
+
+def _mean_one(weights: tuple[float, ...]) -> tuple[float, ...]:
+    mean = sum(weights) / len(weights)
+    return tuple(w / mean for w in weights)
+
+
+def _staff(count: int, scale: float) -> int:
+    """Staff for a part of the county: in proportion, at least one if the county has any."""
+    return max(1, round(count * scale)) if count > 0 else 0
+
+
+def expected_thefts_per_thief(
+    *,
+    spree_prob: float,
+    spree_thefts_mean: float,
+    duration_median_min: float,
+    duration_sigma: float,
+    natural_end_hazard_per_min: float,
+) -> float:
+    """Mean thefts a thief commits before any arrest.
+
+    A spree's later thefts fall uniformly over a lognormal duration D, and the thief
+    quits at an exponential time with rate h, so each later theft happens with
+    probability E[(1 - exp(-hD)) / (hD)]; the expectation is taken on 200 quantiles.
+    """
+    h = natural_end_hazard_per_min
+    if h <= 0:
+        survive = 1.0
+    else:
+        normal = NormalDist()
+        quantiles = (normal.inv_cdf((i + 0.5) / 200) for i in range(200))
+        durations = [duration_median_min * math.exp(duration_sigma * z) for z in quantiles]
+        survive = sum(-math.expm1(-h * d) / (h * d) for d in durations) / len(durations)
+    return 1.0 + spree_prob * (spree_thefts_mean - 1.0) * survive
+
+
+def params_from_scenario(scenario: Scenario, *, scale: float | None = None) -> ModelParams:
+    """The scenario in simulation units. ``scale`` (default: the scenario's
+    ``run.scale``) sizes detectives and moderators for that part of the county.
+
+    Thefts: the scenario's household rate is a yearly mean with sprees and the holiday
+    peak included, so the thief arrival rate is divided by the holiday's share of the
+    year's exposure and by the mean thefts per thief. Hour-of-day weights are
+    normalised to mean 1; the holiday multiplier is the delivery peak times the theft
+    exposure factor; a prevention habit scales porch exposure by its dwell factor.
+    """
+    s = scenario
+    scale = s.run.scale if scale is None else scale
+    holiday_start_day = (s.deliveries.holiday_peak_start_date - s.run.start_date).days
+    holiday_days = (s.deliveries.holiday_peak_end_date - s.deliveries.holiday_peak_start_date).days
+    holiday_days += 1  # the end date is inclusive
+    holiday_multiplier = s.deliveries.holiday_peak_multiplier * s.thefts.holiday_exposure_multiplier
+    holiday_year_factor = 1.0 + min(holiday_days, 365) / 365.25 * (holiday_multiplier - 1.0)
+    spree = {
+        "spree_prob": s.thefts.spree_start_prob,
+        "spree_thefts_mean": s.thefts.spree_thefts_mean,
+        "duration_median_min": s.thefts.spree_duration_median_h * MIN_PER_HOUR,
+        "duration_sigma": s.thefts.spree_duration_sigma,
+        "natural_end_hazard_per_min": s.thefts.spree_natural_end_hazard_per_day / MIN_PER_DAY,
+    }
+    thieves_rate = (
+        s.thefts.household_rate_per_yr
+        / MIN_PER_YEAR
+        / holiday_year_factor
+        / expected_thefts_per_thief(**spree)
+    )
+    residents = s.residents
+    fr = s.identification.face_recognition
+    return ModelParams(
+        neighbour_view_prob=s.county.neighbour_view_prob,
+        neighbour_view_max_m=s.county.neighbour_view_max_m,
+        motion_clips_per_camera_per_min=s.county.motion_clips_per_camera_per_day / MIN_PER_DAY,
+        thieves_per_household_per_min=thieves_rate,
+        hourly_theft_multipliers=_mean_one(s.thefts.time_of_day_weights_by_hour),
+        holiday_start_min=holiday_start_day * MIN_PER_DAY,
+        holiday_end_min=(holiday_start_day + holiday_days) * MIN_PER_DAY,
+        holiday_theft_multiplier=holiday_multiplier,
+        prevention_share=s.deliveries.prevention_share,
+        prevention_risk_multiplier=s.deliveries.prevention_dwell_factor,
+        spree_prob=s.thefts.spree_start_prob,
+        spree_thefts_mean=s.thefts.spree_thefts_mean,
+        spree_duration_median_min=s.thefts.spree_duration_median_h * MIN_PER_HOUR,
+        spree_duration_sigma=s.thefts.spree_duration_sigma,
+        spree_natural_end_hazard_per_min=s.thefts.spree_natural_end_hazard_per_day / MIN_PER_DAY,
+        spree_radius_m=s.thefts.spree_radius_m,
+        report_prob=s.victims.report_prob,
+        report_delay_median_min=s.victims.report_delay_median_h * MIN_PER_HOUR,
+        report_delay_sigma=s.victims.report_delay_sigma,
+        policy=s.police.policy,
+        detectives=_staff(s.police.detectives, scale),
+        supervisors=_staff(max(1, s.police.detectives // 8), scale),
+        detective_hourly_cost_usd=s.police.detective_cost_per_hour_usd,
+        follow_up_prob=s.police.follow_up_share,
+        case_work_mean_min=s.police.hours_per_case * MIN_PER_HOUR,
+        request_drafting_min=s.police.request_drafting_min,
+        request_radius_m=s.police.request_radius_m,
+        request_window_min=s.police.request_window_h * MIN_PER_HOUR,
+        max_requests_per_case=s.police.max_requests_per_case,
+        response_period_min=s.police.response_period_days * MIN_PER_DAY,
+        canvass_max_doors=s.canvass.max_doors_per_case,
+        canvass_min_per_door=s.canvass.min_per_door,
+        canvass_answer_prob=s.canvass.door_answer_prob,
+        canvass_handover_prob=s.canvass.handover_prob,
+        canvass_export_min=s.canvass.onsite_export_min,
+        moderators=_staff(s.moderation.moderators, scale),
+        moderation_review_median_min=s.moderation.review_median_min,
+        moderation_review_sigma=s.moderation.review_sigma,
+        resident_profiles=tuple(_profile(residents, p) for p in residents.profiles),
+        clip_duration_s=s.transfer.clip_length_s,
+        clip_size_bytes=round(s.transfer.clip_size_mb * 1_000_000),
+        byte_scale=s.transfer.byte_scale,
+        upload_mbps_median=s.transfer.upload_mbps_median,
+        upload_mbps_sigma=s.transfer.upload_sigma,
+        fiber_share=s.transfer.fiber_share,
+        fiber_upload_mbps=s.transfer.fiber_upload_mbps,
+        usable_view_prob=s.identification.usable_view_prob,
+        review_min_per_clip=s.identification.detective_review_min_per_clip,
+        review_cap_min=s.identification.review_cap_min_per_case,
+        clearance_prob=s.identification.clearance_prob,
+        usable_video_clearance_multiplier=s.identification.usable_video_clearance_multiplier,
+        face_recognition=fr.enabled,
+        fr_baseline_false_match_prob=fr.baseline_false_match_rate,
+        fr_candidate_list_size=fr.candidate_list_size,
+        fr_hit_prob_low=fr.true_match_hit_prob_low,
+        fr_hit_prob_high=fr.true_match_hit_prob_high,
+        fr_corroboration_catch_prob=fr.corroboration_catch_prob,
+        face_groups=tuple(
+            FaceGroup(g.name, g.weight, g.false_match_multiplier_low, g.false_match_multiplier_high)
+            for g in fr.groups
+        ),
+    )
+
+
+def _profile(residents: Residents, profile: BehaviourProfile) -> ResidentProfile:
+    """A behaviour profile: the residents' central values times its multipliers."""
+    answers = min(1.0, residents.response_prob * profile.response_multiplier)
+    shares = min(1.0, residents.share_prob * profile.share_multiplier)
+    return ResidentProfile(
+        name=profile.name,
+        weight=profile.weight,
+        response_prob=answers,
+        share_given_response_prob=min(1.0, shares / answers) if answers > 0 else 0.0,
+        response_delay_median_min=residents.response_delay_median_h
+        * MIN_PER_HOUR
+        * profile.delay_multiplier,
+        response_delay_sigma=residents.response_delay_sigma,
+        opt_out_hazard_per_request=min(
+            1.0, residents.opt_out_hazard_per_request * profile.opt_out_multiplier
+        ),
+        opt_out_hazard_growth_per_request=residents.opt_out_hazard_growth_per_request,
+    )

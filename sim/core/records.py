@@ -1,0 +1,265 @@
+"""Flat records the county model appends as things happen (STYLE habit 6).
+
+One frozen dataclass per kind of event; ``COLUMNS`` names its fields in order
+and ``to_row()`` gives a dict of plain values, so a list of records loads
+straight into a CSV table or a DataFrame. Times are simulation minutes since
+the scenario's start (``*_min``); durations say their unit. Identifiers:
+``case_id`` is the model's case (one per report, = ``report_id``); request,
+clip and evidence ids are the system's; ``resident`` and ``camera`` are
+population indices (see :mod:`sim.core.ports`). ``-1`` means "none".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+Value = int | float | str | bool
+
+
+class _Columns:
+    """``Record.COLUMNS``: the dataclass's field names, read from the class."""
+
+    def __get__(self, instance: object, owner: type[Any]) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(owner))
+
+
+class Record:
+    __slots__ = ()
+    COLUMNS = _Columns()
+
+    def to_row(self) -> dict[str, Value]:
+        return {name: getattr(self, name) for name in self.COLUMNS}
+
+
+@dataclass(frozen=True, slots=True)
+class TheftRecord(Record):
+    theft_id: int
+    at_min: float
+    home: int
+    thief_id: int
+    in_spree: bool
+    cameras_viewing: int  # cameras whose view covers the porch
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRecord(Record):
+    report_id: int  # = case_id
+    theft_id: int
+    theft_at_min: float
+    reported_at_min: float
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRecord(Record):
+    """A report as a detective handled it (whether or not it was followed up)."""
+
+    case_id: int
+    reported_at_min: float
+    started_at_min: float  # a detective picked it up
+    detective_wait_min: float
+    followed_up: bool
+    system_case_id: int
+    detective: int
+    policy: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord(Record):
+    """A platform request as submitted (refused ones have ``request_id`` -1)."""
+
+    request_id: int
+    case_id: int
+    submitted_at_min: float
+    window_start_min: float
+    window_end_min: float
+    radius_m: float
+    refused_rule: str
+    lint_flags: str  # ";"-joined
+
+
+@dataclass(frozen=True, slots=True)
+class ModerationRecord(Record):
+    request_id: int
+    case_id: int
+    queued_at_min: float
+    started_at_min: float
+    decided_at_min: float
+    approved: bool
+    moderator: int
+    notified: int  # residents the fan-out notified (0 when rejected)
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRecord(Record):
+    request_id: int
+    case_id: int
+    resident: int
+    home: int
+    notified_at_min: float
+    requests_received: int  # this resident's requests so far, this one included
+    relevant_clips_lost: int  # clips of the theft already deleted by retention
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseRecord(Record):
+    """An answer (silence leaves no record: the resident reneged at the response period)."""
+
+    request_id: int
+    case_id: int
+    resident: int
+    profile: str
+    notified_at_min: float
+    responded_at_min: float
+    clips_shared: int  # 0 = declined
+    relevant_clips_shared: int  # of those, clips that saw the theft
+    relevant_clips_lost: int  # clips of the theft deleted between notification and answer
+    accepted: bool  # the system took the answer
+
+
+@dataclass(frozen=True, slots=True)
+class ClipShareRecord(Record):
+    clip_id: int
+    request_id: int
+    resident: int
+    camera: int
+    recorded_at_min: float
+    shared_at_min: float
+    size_bytes: int
+    saw_theft: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRecord(Record):
+    request_id: int
+    case_id: int
+    resident: int
+    clips: int
+    size_bytes: int
+    upload_mbps: float
+    shared_at_min: float
+    delivered_at_min: float
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRecord(Record):
+    evidence_id: int  # the system's id; -1 for footage taken on a canvass
+    case_id: int
+    clip_id: int
+    camera: int
+    path: str  # "platform" or "canvass"
+    saw_theft: bool
+    size_bytes: int
+    seen_at_min: float
+    shared_at_min: float  # when the resident shared it (canvass: handed over)
+
+
+@dataclass(frozen=True, slots=True)
+class UsableVideoRecord(Record):
+    case_id: int
+    camera: int
+    path: str
+    at_min: float
+
+
+@dataclass(frozen=True, slots=True)
+class IdentificationRecord(Record):
+    case_id: int
+    thief_id: int
+    at_min: float
+    method: str  # "detective_review" or "face_recognition"
+    correct: bool
+    group: str  # face-recognition group of a wrongly matched person; "" otherwise
+    arrest: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CanvassRecord(Record):
+    case_id: int
+    started_at_min: float
+    minutes: float
+    doors_knocked: int
+    doors_answered: int
+    clips_obtained: int
+    relevant_clips_lost: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpreeRecord(Record):
+    thief_id: int
+    started_at_min: float
+    ended_at_min: float
+    planned_thefts: int
+    thefts: int
+    ended_by: str  # "arrest", "natural" or "horizon" (still going when the run ended)
+    thefts_prevented: int
+
+
+@dataclass(frozen=True, slots=True)
+class OptOutRecord(Record):
+    resident: int
+    at_min: float
+    requests_received: int
+    before_run: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UtilisationRecord(Record):
+    """Time-weighted use of a staff pool over the run; ``utilisation`` is in [0, 1]."""
+
+    resource: str
+    capacity: int
+    horizon_min: float
+    busy_minutes: float
+    utilisation: float
+
+
+@dataclass(frozen=True, eq=False)
+class ModelResult:
+    """What one replication produced: its records by table, and the sizes metrics need."""
+
+    seed: int
+    horizon_min: float
+    n_homes: int
+    n_camera_owners: int
+    detective_hourly_cost_usd: float
+    face_recognition: bool
+    thefts: tuple[TheftRecord, ...]
+    reports: tuple[ReportRecord, ...]
+    cases: tuple[CaseRecord, ...]
+    requests: tuple[RequestRecord, ...]
+    moderations: tuple[ModerationRecord, ...]
+    notifications: tuple[NotificationRecord, ...]
+    responses: tuple[ResponseRecord, ...]
+    clip_shares: tuple[ClipShareRecord, ...]
+    transfers: tuple[TransferRecord, ...]
+    evidence: tuple[EvidenceRecord, ...]
+    usable_videos: tuple[UsableVideoRecord, ...]
+    identifications: tuple[IdentificationRecord, ...]
+    canvasses: tuple[CanvassRecord, ...]
+    sprees: tuple[SpreeRecord, ...]
+    opt_outs: tuple[OptOutRecord, ...]
+    utilisation: tuple[UtilisationRecord, ...]
+
+    TABLES = (
+        "thefts",
+        "reports",
+        "cases",
+        "requests",
+        "moderations",
+        "notifications",
+        "responses",
+        "clip_shares",
+        "transfers",
+        "evidence",
+        "usable_videos",
+        "identifications",
+        "canvasses",
+        "sprees",
+        "opt_outs",
+        "utilisation",
+    )
+
+    def tables(self) -> dict[str, tuple[Record, ...]]:
+        """Every record table by name (one CSV each)."""
+        return {name: getattr(self, name) for name in self.TABLES}

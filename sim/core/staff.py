@@ -1,0 +1,70 @@
+"""A pool of staff (detectives, moderators): a SimPy resource plus who is on duty.
+
+``request()`` queues for any free member (FIFO); inside ``on_duty()`` the process
+holds a member's index (the identity the port knows them by) and the pool's
+busy-time integral advances, so utilisation is time-weighted:
+``busy_minutes = ∫ busy(t) dt`` over the run and ``utilisation = busy_minutes /
+(capacity × horizon)``, in [0, 1] by construction. A pool of zero staff has no
+resource; callers check :attr:`capacity` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import simpy
+
+from sim.core.records import UtilisationRecord
+
+
+class Staff:
+    def __init__(self, env: simpy.Environment, name: str, capacity: int) -> None:
+        self.env = env
+        self.name = name
+        self.capacity = capacity
+        self._resource = simpy.Resource(env, capacity=capacity) if capacity > 0 else None
+        self._free = list(range(capacity - 1, -1, -1))  # pop() gives the lowest index
+        self._busy = 0
+        self._busy_area = 0.0
+        self._last_change = 0.0
+
+    def request(self) -> Any:
+        """A request event for one member (use as ``with staff.request() as req: yield req``)."""
+        if self._resource is None:
+            raise RuntimeError(f"{self.name}: no staff to request")
+        return self._resource.request()
+
+    @property
+    def queue_length(self) -> int:
+        return len(self._resource.queue) if self._resource is not None else 0
+
+    @contextmanager
+    def on_duty(self) -> Iterator[int]:
+        """The member now busy (their index); the busy-time integral follows."""
+        member = self._free.pop()
+        self._change(+1)
+        try:
+            yield member
+        finally:
+            self._change(-1)
+            self._free.append(member)
+
+    def _change(self, delta: int) -> None:
+        now = float(self.env.now)
+        self._busy_area += self._busy * (now - self._last_change)
+        self._last_change = now
+        self._busy += delta
+
+    def utilisation(self, horizon_min: float) -> UtilisationRecord:
+        """Time-weighted use over [0, horizon_min]; members still busy count to the end."""
+        busy_minutes = self._busy_area + self._busy * (horizon_min - self._last_change)
+        available = self.capacity * horizon_min
+        return UtilisationRecord(
+            resource=self.name,
+            capacity=self.capacity,
+            horizon_min=horizon_min,
+            busy_minutes=busy_minutes,
+            utilisation=busy_minutes / available if available > 0 else 0.0,
+        )

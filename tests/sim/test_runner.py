@@ -1,0 +1,108 @@
+"""The runner end to end on the real system: run folders, determinism, invariants."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scenarios.loader import load_scenario
+from sim.runner import RunOptions, run_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def small(workers: int) -> RunOptions:
+    return RunOptions(
+        scenario=load_scenario("tiny"),
+        replications=2,
+        seed=11,
+        scale=0.0008,
+        horizon_days=1.5,
+        workers=workers,
+    )
+
+
+def test_same_seed_gives_byte_identical_tables_with_one_and_two_processes(tmp_path: Path) -> None:
+    one, _ = run_scenario(small(1), out_root=tmp_path / "one", progress=lambda _l: None)
+    two, _ = run_scenario(small(2), out_root=tmp_path / "two", progress=lambda _l: None)
+    tables = sorted(p.name for p in one.glob("*.csv"))
+    assert "thefts.csv" in tables
+    assert tables == sorted(p.name for p in two.glob("*.csv"))
+    for name in tables:
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    assert json.loads((one / "summary.json").read_text()) == json.loads(
+        (two / "summary.json").read_text()
+    )
+
+
+def test_run_folder_follows_the_contract(tmp_path: Path) -> None:
+    run_dir, summary = run_scenario(small(1), out_root=tmp_path, progress=lambda _l: None)
+    body = json.loads((run_dir / "summary.json").read_text())
+    assert body["scenario"] == "tiny"
+    assert body["replications"] == 2
+    for name in ("thefts", "reports", "requests", "notifications", "share_rate"):
+        entry = body["metrics"][name]
+        assert set(entry) == {"mean", "sd", "ci95", "n", "unit"}
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["seed"] == 11
+    assert len(manifest["replication_seeds"]) == 2
+    assert manifest["scenario_resolved"]["county"]["name"] == "nassau"
+    assert manifest["invariant_problems"] == []
+    assert summary == body["metrics"]
+
+
+@pytest.mark.slow
+def test_canvass_run_tiny_prints_the_run_folder_last(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "canvass",
+            "run",
+            "tiny",
+            "--replications",
+            "1",
+            "--horizon-days",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert Path(last).is_dir()
+    assert (Path(last) / "summary.json").is_file()
+
+
+def test_bad_override_is_a_clean_usage_error(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "canvass",
+            "run",
+            "tiny",
+            "--set",
+            "thefts.household_rate_per_yr=-1",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "thefts.household_rate_per_yr" in done.stderr
+    assert "Traceback" not in done.stderr
