@@ -27,6 +27,7 @@ import numpy as np
 from results.runfolder import metric, new_run_dir, write_manifest, write_summary, write_table
 from scenarios.loader import resolved_dict
 from scenarios.schema import Scenario
+from sim.core.invariants import check_record_invariants
 from sim.core.metrics import METRIC_UNITS, replication_metrics
 from sim.core.model import CountyModel
 from sim.core.params import params_from_scenario
@@ -102,7 +103,7 @@ def run_replication(options: RunOptions, index: int, seed: int) -> ReplicationOu
         try:
             model = CountyModel(population, params, driver, seed=seed)
             result = model.run(options.horizon_days * MIN_PER_DAY)
-            problems = tuple(check_system_invariants(driver.ctx))
+            problems = tuple(check_system_invariants(driver.ctx) + check_record_invariants(result))
         finally:
             driver.close()
     tables, columns = _tables(result)

@@ -1,0 +1,66 @@
+"""Invariants of one replication's records: checked after every run.
+
+The system's own database is checked separately (:mod:`sim.drivers.invariants`);
+these are the model's accounting identities and physical limits.
+"""
+
+from __future__ import annotations
+
+from sim.core.records import ModelResult
+
+TOLERANCE = 1e-9
+
+
+def check_record_invariants(result: ModelResult) -> list[str]:
+    """Every broken invariant, described; an empty list means all hold."""
+    problems: list[str] = []
+
+    def at_most(small: int, large: int, what: str) -> None:
+        if small > large:
+            problems.append(f"{what}: {small} > {large}")
+
+    cases_with_request = len({r.case_id for r in result.requests if not r.refused_rule})
+    at_most(len(result.reports), len(result.thefts), "reports exceed thefts")
+    at_most(cases_with_request, len(result.reports), "cases with a request exceed reports")
+    at_most(len(result.responses), len(result.notifications), "responses exceed notifications")
+    shares = sum(1 for r in result.responses if r.clips_shared > 0)
+    at_most(shares, len(result.responses), "shares exceed responses")
+    at_most(
+        len(result.evidence),
+        len(result.clip_shares) + _canvass_clips(result),
+        "evidence items exceed clips shared",
+    )
+    latencies = [
+        ("report before theft", [r.reported_at_min - r.theft_at_min for r in result.reports]),
+        (
+            "case picked up before its report",
+            [c.started_at_min - c.reported_at_min for c in result.cases],
+        ),
+        (
+            "moderation before submission",
+            [m.decided_at_min - m.queued_at_min for m in result.moderations],
+        ),
+        (
+            "response before notification",
+            [r.responded_at_min - r.notified_at_min for r in result.responses],
+        ),
+        (
+            "delivery before sharing",
+            [t.delivered_at_min - t.shared_at_min for t in result.transfers],
+        ),
+        ("evidence seen before shared", [e.seen_at_min - e.shared_at_min for e in result.evidence]),
+    ]
+    for what, values in latencies:
+        negative = [v for v in values if v < -TOLERANCE]
+        if negative:
+            problems.append(
+                f"{what}: {len(negative)} negative latencies (min {min(negative):.3g} min)"
+            )
+    for u in result.utilisation:
+        if not -TOLERANCE <= u.utilisation <= 1 + TOLERANCE:
+            problems.append(f"utilisation of {u.resource} is {u.utilisation:.4f}, outside [0, 1]")
+    return problems
+
+
+def _canvass_clips(result: ModelResult) -> int:
+    return sum(c.clips_obtained for c in result.canvasses)
