@@ -76,6 +76,7 @@ def _run(args: argparse.Namespace) -> int:
         scale=args.scale or scenario.run.scale,
         horizon_days=args.horizon_days or scenario.run.horizon_days,
         workers=args.workers,
+        show_progress=not args.quiet,
     )
     echo = _echo(args)
     echo(

@@ -12,6 +12,7 @@ byte-identical tables whatever the number of worker processes.
 from __future__ import annotations
 
 import math
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -51,6 +52,7 @@ class RunOptions:
     scale: float
     horizon_days: float
     workers: int = 1
+    show_progress: bool = False  # per-replication progress lines on stderr
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,10 @@ def run_replication(options: RunOptions, index: int, seed: int) -> ReplicationOu
         driver = InProcessDriver(Path(scratch), start=start)
         try:
             model = CountyModel(population, params, driver, seed=seed)
-            result = model.run(options.horizon_days * MIN_PER_DAY)
+            result = model.run(
+                options.horizon_days * MIN_PER_DAY,
+                progress=_reporter(index, options, started) if options.show_progress else None,
+            )
             problems = tuple(check_system_invariants(driver.ctx) + check_record_invariants(result))
         finally:
             driver.close()
@@ -116,6 +121,20 @@ def run_replication(options: RunOptions, index: int, seed: int) -> ReplicationOu
         problems,
         time.perf_counter() - started,
     )
+
+
+def _reporter(index: int, options: RunOptions, started: float) -> Callable[[float], None]:
+    def report(fraction: float) -> None:
+        if fraction < 1.0:
+            elapsed = time.perf_counter() - started
+            print(
+                f"  replication {index + 1}: {fraction:4.0%} of {options.horizon_days:g} days "
+                f"({elapsed:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    return report
 
 
 def _tables(

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,8 +165,18 @@ class CountyModel:
 
     # ----------------------------------------------------------------- running
 
-    def run(self, until_min: float) -> rec.ModelResult:
-        """Set the system up, simulate ``[0, until_min)`` and return the records."""
+    def run(
+        self,
+        until_min: float,
+        *,
+        progress: Callable[[float], None] | None = None,
+        progress_every_min: float = 7 * 24 * 60,
+    ) -> rec.ModelResult:
+        """Set the system up, simulate ``[0, until_min)`` and return the records.
+
+        ``progress`` is called with the fraction of the horizon done, every
+        ``progress_every_min`` of simulated time (a week by default).
+        """
         if self._ran:
             raise RuntimeError("a CountyModel runs once; build a new one per replication")
         self._ran = True
@@ -177,7 +187,13 @@ class CountyModel:
             self.port.opt_out(at_min=0.0, resident=resident)
             self.log.opt_outs.append(rec.OptOutRecord(resident, 0.0, 0, True))
         self.env.process(self.theft_source())
-        self.env.run(until=until_min)
+        step = progress_every_min if progress is not None else until_min
+        reached = 0.0
+        while reached < until_min:
+            reached = min(until_min, reached + step)
+            self.env.run(until=reached)
+            if progress is not None:
+                progress(reached / until_min)
         return self._result(until_min)
 
     def _result(self, until_min: float) -> rec.ModelResult:
