@@ -18,8 +18,19 @@ from starlette.routing import BaseRoute
 from system.api.errors import install_error_handlers
 from system.api.metrics import Metrics
 from system.api.middleware import BodyLimitMiddleware, RequestMiddleware
-from system.api.ratelimit import RateLimiter, RateLimits
-from system.api.routes import admin, agency, auth, devices, moderation, ops, resident
+from system.api.ratelimit import RateLimiter, RateLimits, TokenBucket
+from system.api.routes import (  # EVD, EMG, TRN routers
+    admin,
+    agency,
+    auth,
+    devices,
+    emergency,
+    evidence,
+    moderation,
+    ops,
+    public,
+    resident,
+)
 from system.api.runner import RunMode, ServiceRunner
 from system.api.security import Services
 from system.config import Settings
@@ -59,14 +70,16 @@ def create_app(
     )
     app.state.services = Services(context, ServiceRunner(mode=run_mode, threads=threads))
     app.state.limiter = RateLimiter(limits or RateLimits())
+    app.state.grantee_limiter = TokenBucket(evidence.GRANTEE_RATE)  # share links (EVD-02)
     app.state.metrics = Metrics()
 
     api = APIRouter(prefix=API_PREFIX)
     for module in (auth, agency, moderation, resident, devices, admin):
         api.include_router(module.router)
+    for module in (evidence, emergency, public):  # EVD, EMG, TRN
+        api.include_router(module.router)
     app.include_router(api)
     app.include_router(ops.router)
-    # Evidence, emergency and transparency routers join here once their services land.
 
     install_error_handlers(app)
     app.add_middleware(

@@ -7,12 +7,14 @@ domain; these models only give the input its shape.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from system.domain.area import Area, CircleArea, PolygonArea
+from system.domain.evidence import SHARE_DEFAULT_EXPIRY, EvidenceView
 from system.domain.geo import Point
 from system.domain.rules import RequestDraft
 
@@ -239,3 +241,187 @@ class OptOutCreate(Inbound):
 
 class ClipPublic(Outbound):
     clip_id: int
+
+
+# === evidence, emergency disclosure, transparency (EVD, EMG, TRN) ======================
+# Added with routes/evidence.py, routes/emergency.py and routes/public.py.
+
+Reason = Annotated[str, Field(max_length=2000)]
+
+
+# --- evidence (EVD-01..04) ------------------------------------------------------------
+
+
+class EvidencePublic(Outbound):
+    """An evidence item's record: no resident, camera or transfer identity (CON-03)."""
+
+    evidence_id: int
+    case_id: int
+    request_id: int | None
+    sha256: str
+    size_bytes: int
+    recorded_at: datetime | None
+    has_audio: bool
+    received_at: datetime
+    retention_category: str
+    retain_until: datetime | None
+    legal_hold: bool
+    parent_id: int | None
+    derivation: str | None
+    contributor: dict[str, str] | None
+
+    @classmethod
+    def of(cls, view: EvidenceView) -> EvidencePublic:
+        fields = asdict(view)
+        fields["evidence_id"] = fields.pop("id")
+        return cls.model_validate(fields)
+
+
+class ShareCreate(Inbound):
+    grantee_name: Annotated[str, Field(max_length=200)]
+    grantee_email: Annotated[str, Field(max_length=254)]
+    grantee_org: Annotated[str, Field(max_length=200)]
+    access_level: Literal["view", "download"]
+    outside_agency: bool
+    justification: Reason | None = None
+    expires_in_days: Annotated[float, Field(gt=0, le=365)] = SHARE_DEFAULT_EXPIRY.days
+
+    def expires_in(self) -> timedelta:
+        return timedelta(days=self.expires_in_days)
+
+
+class SharePublic(Outbound):
+    share_id: int
+    token: str = Field(description="The grantee's credential; shown once, never again.")
+    expires_at: datetime
+
+
+class RetentionCreate(Inbound):
+    category: Literal["standard", "no_investigative_value", "serious_crime"]
+
+
+class LegalHoldCreate(Inbound):
+    hold: bool
+    reason: Reason
+
+
+class EvidenceDeleteCreate(Inbound):
+    reason: Reason
+
+
+class AssignmentCreate(Inbound):
+    officer_id: Id
+
+
+# --- emergency disclosure (EMG-01..03, PRV-04) ------------------------------------------
+
+
+class EmergencyCreate(Inbound):
+    case_id: Id
+    attestation: Text
+    narrative: Text
+    locations: Annotated[list[PointIn], Field(max_length=16)]  # the domain allows 1-3
+    window: WindowIn
+
+
+class EmergencyCreatedPublic(Outbound):
+    emergency_id: int
+    status: str = "submitted"
+
+
+class EmergencyDecisionCreate(Inbound):
+    approve: bool
+    reason: Reason
+
+
+class EmergencyReviewCreate(Inbound):
+    approve: bool
+    reason: Reason
+    camera_ids: Annotated[list[Id], Field(max_length=16)] = []  # the domain allows 1-3
+
+
+class EmergencyStatusPublic(Outbound):
+    """Decisions only: never which cameras, or how many, were picked (PRV-02)."""
+
+    emergency_id: int
+    case_id: int
+    status: str
+    submitted_at: datetime
+    supervisor_decided_at: datetime | None
+    reviewer_decided_at: datetime | None
+    decision_reason: str | None
+
+
+class CandidateCameraPublic(Outbound):
+    camera_id: int
+    kind: str
+    distance_m: float
+
+
+class DisclosurePublic(Outbound):
+    emergency_id: int
+    agency_name: str
+    camera_id: int
+    window_start: datetime
+    window_end: datetime
+    approved_at: datetime
+    clips_sent: int
+    notified_at: datetime | None
+
+
+# --- public transparency (TRN-01..03) ---------------------------------------------------
+
+
+class PublicLogEntryPublic(Outbound):
+    incident_type: str
+    window_start: datetime
+    window_end: datetime
+    area_centre_lat: float
+    area_centre_lon: float
+    area_radius_m: float
+    submitted_on: date
+    decided_on: date | None
+    ended_on: date | None
+    status: str
+
+
+class ReportPeriodPublic(Outbound):
+    """Every count below 5 is ``"<5"`` (TRN-02)."""
+
+    start: date
+    end: date
+    periods_merged: int
+    requests_submitted: int | str
+    requests_approved: int | str
+    requests_rejected: int | str
+    rejection_reasons: dict[str, int | str]
+    notifications_sent: int | str
+    residents_shared: int | str
+    clips_transferred: int | str
+    bytes_transferred: int | str
+    emergency_disclosures: int | str
+    onward_shares: int | str
+    purges: int | str
+
+
+class TransparencyReportPublic(Outbound):
+    agency_name: str
+    period: str
+    start: date
+    end: date
+    periods: list[ReportPeriodPublic]
+
+
+class PolicyPublic(Outbound):
+    """TRN-03: what the system does and does not do, built from the domain's constants."""
+
+    capabilities: list[str]
+    never_does: list[str]
+    prohibited_uses: list[str]
+    moderation_checklist: dict[str, str]
+    request_limits: dict[str, float]
+    consent: list[str]
+    retention_days: dict[str, int | None]
+    access: list[str]
+    emergency_disclosure: dict[str, float | str]
+    transparency: dict[str, int | str]

@@ -27,6 +27,7 @@ Handler = Callable[[ServiceContext, dict[str, Any]], object]
 Scheduler = Callable[[UnitOfWork, datetime], int]
 
 LEASE = timedelta(minutes=5)
+CLAIM_BATCH = 8  # jobs claimed per transaction; the lease covers the whole batch
 MAX_BACKOFF = timedelta(hours=1)
 
 
@@ -165,11 +166,17 @@ def run_pending_jobs(
         report.scheduled = schedule_due_work(ctx)
     while report.ran < limit:
         with ctx.uow() as uow:
-            claimed = uow.jobs.claim(worker_id, now=ctx.clock.now(), lease=LEASE, limit=1)
+            claimed = uow.jobs.claim(
+                worker_id,
+                now=ctx.clock.now(),
+                lease=LEASE,
+                limit=min(CLAIM_BATCH, limit - report.ran),
+            )
             uow.commit()
         if not claimed:
             break
-        _run_one(ctx, claimed[0], handlers, report)
+        for job in claimed:
+            _run_one(ctx, job, handlers, report)
     return report
 
 

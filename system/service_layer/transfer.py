@@ -113,6 +113,7 @@ class _Plan:
         self.kind = kind
         self.size = 0
         self.recorded_at: datetime | None = None
+        self.delivered_has_audio = False
 
 
 def _start(ctx: ServiceContext, transfer_id: int) -> _Plan | None:
@@ -158,6 +159,7 @@ def _copy_to_outbox(ctx: ServiceContext, transfer_id: int, plan: _Plan) -> str |
         head = next(iter(clips.read(plan.clip_sha)), b"")
         meta = read_metadata(head)
         plan.recorded_at = meta.recorded_at
+        plan.delivered_has_audio = meta.has_audio and not plan.strip_audio
         source = clips.read(plan.clip_sha)  # verified chunk by chunk and in full at the end
         content = without_audio(meta, source) if plan.strip_audio else source
         stored = ctx.stores.outbox.put(content, max_bytes=MAX_CLIP_BYTES)
@@ -207,7 +209,7 @@ def _acknowledge(
                     sha256=transfer_sha,
                     size_bytes=plan.size or ctx.stores.evidence.size(transfer_sha),
                     recorded_at=plan.recorded_at,
-                    has_audio=not plan.strip_audio and _has_audio(ctx, transfer_sha),
+                    has_audio=plan.delivered_has_audio,
                     received_at=now,
                     retention_category=RetentionCategory.STANDARD,
                     retain_until=retain_until(now, RetentionCategory.STANDARD),
@@ -234,11 +236,6 @@ def _acknowledge(
         )
         fault("before_ack")
         uow.commit()
-
-
-def _has_audio(ctx: ServiceContext, sha: str) -> bool:
-    head = next(iter(ctx.stores.evidence.read(sha)), b"")
-    return read_metadata(head).has_audio
 
 
 def _quarantine_original(ctx: ServiceContext, transfer_id: int, clip_sha: str, reason: str) -> None:
