@@ -617,22 +617,31 @@ class CountyModel:
         return at_min - recorded_at_min > retention
 
     def _materialise_clips(self, resident: int, request: _Request, now: float) -> tuple[int, ...]:
-        """Upload (once) and return the resident's clips that still exist: the theft from
-        each camera that saw the porch, and motion clips in the window, inside the area."""
+        """Upload (once) and return the clips the resident shares: of those that still exist
+        (the theft from each camera that saw the porch, motion clips in the window, inside
+        the area), the ones nearest the theft's time."""
         theft = request.case.theft
         inside = self.county.cameras_inside(
             self.county.cameras_of(resident), request.lat, request.lon, request.radius_m
         )
         relevant = set(self._relevant_cameras(resident, request))
-        clip_ids = []
+        existing: list[tuple[float, int, float, int]] = []  # (distance to theft, camera, at, theft)
         for camera in inside.tolist():
             recorded = [(t, -1) for t in self._motion_clips(camera, request)]
             if camera in relevant:
                 recorded.append((theft.at_min, theft.theft_id))
-            for recorded_at, theft_id in sorted(recorded):
+            for recorded_at, theft_id in recorded:
                 if not self._expired(camera, recorded_at, now):
-                    clip_ids.append(self._upload(camera, recorded_at, theft_id, now))
-        return tuple(clip_ids)
+                    existing.append(
+                        (abs(recorded_at - theft.at_min), camera, recorded_at, theft_id)
+                    )
+        # A resident shares the clips nearest the incident time, at most a handful
+        # (max_clips_per_share, ASSUMPTION): a clip of the theft itself is nearest of all.
+        chosen = sorted(existing)[: self.params.max_clips_per_share]
+        return tuple(
+            self._upload(camera, recorded_at, theft_id, now)
+            for _d, camera, recorded_at, theft_id in sorted(chosen, key=lambda c: (c[2], c[1]))
+        )
 
     def _motion_clips(self, camera: int, request: _Request) -> list[float]:
         """Motion clips the camera recorded in the window, hour by hour from its own stream."""

@@ -85,6 +85,9 @@ class ModelParams:
     neighbour_view_prob: float = 0.3
     neighbour_view_max_m: float = 25.0
     motion_clips_per_camera_per_min: float = 12 / MIN_PER_DAY
+    max_clips_per_share: int = (
+        4  # clips a sharing resident attaches, nearest the incident: ASSUMPTION
+    )
 
     # Thieves arrive per household as an NHPP (time of day × holiday peak). Each thief
     # commits one theft, or with spree_prob goes on a spree; the scenario's household
