@@ -173,6 +173,12 @@ def _seed(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _bench_sim(args: argparse.Namespace) -> int:
+    from sim.drivers.bench_sim import bench_sim_command
+
+    return bench_sim_command(scale=args.scale, seed=args.seed, out=Path(args.out), echo=print)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from sim.drivers.demo import run_demo
 
@@ -322,6 +328,13 @@ def build_parser() -> argparse.ArgumentParser:
     system.add_argument("--seed", type=int, default=1)
     system.add_argument("--out", default="bench-system.json", help="JSON output file")
     system.set_defaults(handler=_bench_system)
+    simb = bench_sub.add_parser(
+        "sim", help="one replication of a Nassau county-year in-process, beside bare baselines"
+    )
+    simb.add_argument("--scale", type=_positive_fraction, default=1.0, help="fraction of Nassau")
+    simb.add_argument("--seed", type=int, default=1)
+    simb.add_argument("--out", default="bench-sim.json", help="JSON output file")
+    simb.set_defaults(handler=_bench_sim)
     return parser
 
 

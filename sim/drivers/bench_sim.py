@@ -1,0 +1,156 @@
+"""``canvass bench sim``: one replication of a Nassau county-year, in-process on SQLite.
+
+Measures wall time, simulation events per second and system rows per second,
+beside two baselines from the same run: a bare SimPy loop with the same number
+of events, and a bare bulk insert (``executemany``) of the same number of rows.
+Targets (issue 5): ``wall_s`` under 120 s and ``baseline_ratio`` (wall time over
+the sum of both baselines) under 5, for the full county (``--scale 1``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+
+import simpy
+from sqlalchemy import func, select
+
+from scenarios.loader import load_scenario
+from sim.core.model import CountyModel
+from sim.core.params import params_from_scenario
+from sim.core.population import generate_population
+from sim.drivers.bench_system import machine_info
+from sim.drivers.inprocess import InProcessDriver
+from sim.runner import MIN_PER_DAY, county_spec
+from system.adapters import tables as t
+
+TARGETS = (("wall_s", "<", 120.0), ("baseline_ratio", "<", 5.0))
+
+
+class _CountingEnvironment:
+    """Counts events scheduled on every SimPy environment while active."""
+
+    def __init__(self) -> None:
+        self.events = 0
+        self._original = simpy.Environment.schedule
+
+    def __enter__(self) -> _CountingEnvironment:
+        original, counter = self._original, self
+
+        def schedule(env: Any, event: Any, priority: int = 1, delay: float = 0) -> None:
+            counter.events += 1
+            original(env, event, priority, delay)
+
+        simpy.Environment.schedule = schedule  # type: ignore[method-assign,assignment]
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        simpy.Environment.schedule = self._original  # type: ignore[method-assign,assignment]
+
+
+def _bare_simpy(events: int) -> float:
+    env = simpy.Environment()
+
+    def ticker(n: int) -> Any:
+        for _ in range(n):
+            yield env.timeout(1)
+
+    env.process(ticker(events))
+    started = time.perf_counter()
+    env.run()
+    return time.perf_counter() - started
+
+
+def _bare_insert(rows: int, path: Path) -> float:
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE bare (a INTEGER, b INTEGER, c TEXT)")
+    data = [(i, i % 97, "2026-01-01 00:00:00") for i in range(rows)]
+    started = time.perf_counter()
+    conn.executemany("INSERT INTO bare VALUES (?, ?, ?)", data)
+    conn.commit()
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+def run_bench_sim(*, scale: float, seed: int, echo: Callable[[str], None]) -> dict[str, Any]:
+    scenario = load_scenario("nassau")
+    start = datetime.combine(scenario.run.start_date, dtime(0, 0), tzinfo=UTC)
+    horizon_min = scenario.run.horizon_days * MIN_PER_DAY
+    with tempfile.TemporaryDirectory(prefix="canvass-bench-sim-") as scratch:
+        population = generate_population(county_spec(scenario), seed=seed, scale=scale)
+        params = params_from_scenario(scenario, scale=scale)
+        driver = InProcessDriver(Path(scratch), start=start)
+        echo(f"{population.n_homes} homes; simulating {scenario.run.horizon_days:g} days")
+        started = time.perf_counter()
+        with _CountingEnvironment() as counter:
+            model = CountyModel(population, params, driver, seed=seed)
+            model.run(
+                horizon_min,
+                progress=lambda f: echo(f"  {f:4.0%} ({time.perf_counter() - started:.0f} s)"),
+            )
+        wall_s = time.perf_counter() - started
+        with driver.ctx.uow(read_only=True) as uow:
+            rows = sum(
+                int(uow.connection.execute(select(func.count()).select_from(table)).scalar_one())
+                for table in t.metadata.sorted_tables
+            )
+        driver.close()
+        bare_simpy_s = _bare_simpy(counter.events)
+        bare_insert_s = _bare_insert(rows, Path(scratch) / "bare.db")
+    baseline_s = bare_simpy_s + bare_insert_s
+    measured = {
+        "scale": scale,
+        "homes": population.n_homes,
+        "wall_s": wall_s,
+        "events": counter.events,
+        "events_per_s": counter.events / wall_s,
+        "rows": rows,
+        "rows_per_s": rows / wall_s,
+        "baseline_ratio": wall_s / baseline_s if baseline_s > 0 else float("inf"),
+    }
+    targets = [
+        {
+            "name": name,
+            "op": op,
+            "value": value,
+            "measured": measured[name],
+            "met": bool(measured[name] < value) and scale == 1.0,
+        }
+        for name, op, value in TARGETS
+    ]
+    return {
+        "benchmark": "sim",
+        "machine": machine_info(),
+        "measured": measured,
+        "baseline": {
+            "bare_simpy_s": bare_simpy_s,
+            "bare_insert_s": bare_insert_s,
+            "events": counter.events,
+            "rows": rows,
+        },
+        "targets": targets,
+        "note": "targets are for the full county (scale 1); a smaller scale never meets them",
+    }
+
+
+def bench_sim_command(*, scale: float, seed: int, out: Path, echo: Callable[[str], None]) -> int:
+    result = run_bench_sim(scale=scale, seed=seed, echo=echo)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    for key, value in result["measured"].items():
+        echo(f"  {key:16} {value:,.4g}" if isinstance(value, float) else f"  {key:16} {value}")
+    for target in result["targets"]:
+        mark = "met" if target["met"] else "NOT met"
+        echo(
+            f"  {target['name']} {target['op']} {target['value']}: {target['measured']:.4g} {mark}"
+        )
+    echo(f"wrote {out}")
+    return 0 if all(t["met"] for t in result["targets"]) else 3
