@@ -44,7 +44,7 @@ class _CountingEnvironment:
     def __enter__(self) -> _CountingEnvironment:
         original, counter = self._original, self
 
-        def schedule(env: Any, event: Any, priority: int = 1, delay: float = 0) -> None:
+        def schedule(env: Any, event: Any, priority: Any = 1, delay: float = 0) -> None:
             counter.events += 1
             original(env, event, priority, delay)
 
@@ -52,7 +52,7 @@ class _CountingEnvironment:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        simpy.Environment.schedule = self._original  # type: ignore[method-assign,assignment]
+        simpy.Environment.schedule = self._original  # type: ignore[method-assign]
 
 
 def _bare_simpy(events: int) -> float:
