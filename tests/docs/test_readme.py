@@ -25,3 +25,18 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
     assert "pytest" in test_command
     ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     assert test_command in ci_lines
+
+
+def test_the_main_job_runs_a_county_scenario() -> None:
+    main_job, _ = quick_start_commands()
+    assert "canvass run nassau" in main_job
+
+
+def test_every_command_in_the_readme_table_exists() -> None:
+    from canvass.cli import build_parser
+
+    text = (ROOT / "README.md").read_text()
+    used = set(re.findall(r"^\| `canvass ([a-z]+)", text, flags=re.MULTILINE))
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert used <= set(sub.choices), used - set(sub.choices)  # type: ignore[arg-type]
