@@ -173,6 +173,14 @@ def _seed(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _bench_api(args: argparse.Namespace) -> int:
+    from sim.drivers.bench_api import bench_api_command
+
+    return bench_api_command(
+        postgres_url=args.database_url, out=Path(args.out), echo=print, quick=args.quick
+    )
+
+
 def _bench_sim(args: argparse.Namespace) -> int:
     from sim.drivers.bench_sim import bench_sim_command
 
@@ -328,6 +336,13 @@ def build_parser() -> argparse.ArgumentParser:
     system.add_argument("--seed", type=int, default=1)
     system.add_argument("--out", default="bench-system.json", help="JSON output file")
     system.set_defaults(handler=_bench_system)
+    apib = bench_sub.add_parser(
+        "api", help="peak requests/s with wrk and latency at 80% of peak (real servers)"
+    )
+    apib.add_argument("--database-url", help="a PostgreSQL server URL for the 2+2-process run")
+    apib.add_argument("--quick", action="store_true", help="3 s per measurement (for CI)")
+    apib.add_argument("--out", default="bench-api.json", help="JSON output file")
+    apib.set_defaults(handler=_bench_api)
     simb = bench_sub.add_parser(
         "sim", help="one replication of a Nassau county-year in-process, beside bare baselines"
     )

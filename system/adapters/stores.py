@@ -33,14 +33,24 @@ class ContentStores:
 def _key_ring(spec: str | None, path: Path) -> KeyRing:
     if spec:
         return KeyRing.from_settings(spec)
-    if path.exists():
-        return KeyRing.from_settings(path.read_text().strip())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ring = KeyRing({"k1": generate_key()}, active="k1")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(ring.to_settings() + "\n")
-    return ring
+    if not path.exists():
+        # Several processes may start at once: write a complete file under a unique
+        # name, then link it into place; whoever links first wins, the rest read it.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ring = KeyRing({"k1": generate_key()}, active="k1")
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(ring.to_settings() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return KeyRing.from_settings(path.read_text().strip())
 
 
 def make_stores(

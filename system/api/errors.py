@@ -134,7 +134,12 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     # The rejected input is never echoed: it may be a password or a resident's text.
     problems = [
-        {"field": _field(tuple(e.get("loc", ()))), "rule": "SEC-06", "message": str(e["msg"])}
+        {
+            # A JSON syntax error's location is a character offset, not a field.
+            "field": "body" if e.get("type") == "json_invalid" else _field(tuple(e.get("loc", ()))),
+            "rule": "SEC-06",
+            "message": str(e["msg"]),
+        }
         for e in exc.errors()
     ] or [{"field": "body", "rule": "SEC-06", "message": "invalid request"}]
     first = problems[0]

@@ -9,6 +9,7 @@ from system.api.schemas import (
     AccountPublic,
     AuditVerifyPublic,
     DeviceTokenPublic,
+    Id,
     RevokedPublic,
 )
 from system.api.security import AdminAccount, AuditAccount, ServicesDep, SourceIp
@@ -43,7 +44,7 @@ async def create_account(
 
 @router.post("/accounts/{account_id}/revoke-tokens")
 async def revoke_tokens(
-    account_id: int, me: AdminAccount, svc: ServicesDep, source_ip: SourceIp
+    account_id: Id, me: AdminAccount, svc: ServicesDep, source_ip: SourceIp
 ) -> RevokedPublic:
     revoked = await svc(
         accounts.revoke_all_tokens, account_id=account_id, revoked_by=me.actor, source_ip=source_ip
@@ -53,7 +54,7 @@ async def revoke_tokens(
 
 @router.post("/cameras/{camera_id}/device-token", status_code=status.HTTP_201_CREATED)
 async def issue_device_token(
-    camera_id: int, me: AdminAccount, svc: ServicesDep, source_ip: SourceIp
+    camera_id: Id, me: AdminAccount, svc: ServicesDep, source_ip: SourceIp
 ) -> DeviceTokenPublic:
     token = await svc(
         accounts.issue_device_token, camera_id=camera_id, issued_by=me.actor, source_ip=source_ip

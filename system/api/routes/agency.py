@@ -9,6 +9,7 @@ from fastapi import APIRouter, status
 from system.api.schemas import (
     CaseCreate,
     CasePublic,
+    Id,
     RequestCreate,
     RequestCreatedPublic,
     RequestStatusPublic,
@@ -46,12 +47,12 @@ async def submit_request(
 
 @router.get("/requests/{request_id}")
 async def request_status(
-    request_id: int, me: AgencyAccount, svc: ServicesDep
+    request_id: Id, me: AgencyAccount, svc: ServicesDep
 ) -> RequestStatusPublic:
     view = await svc(requests.request_status, officer_id=subject(me), request_id=request_id)
     return RequestStatusPublic(**asdict(view))
 
 
 @router.post("/requests/{request_id}/close", status_code=status.HTTP_204_NO_CONTENT)
-async def close_request(request_id: int, me: AgencyAccount, svc: ServicesDep) -> None:
+async def close_request(request_id: Id, me: AgencyAccount, svc: ServicesDep) -> None:
     await svc(requests.close_request, officer_id=subject(me), request_id=request_id)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from system.api.schemas import DecisionCreate, ReviewItemPublic
+from system.api.schemas import DecisionCreate, Id, ReviewItemPublic
 from system.api.security import ModeratorAccount, ServicesDep, subject
 from system.service_layer import requests
 
@@ -23,13 +23,13 @@ async def review_queue(
 
 
 @router.post("/requests/{request_id}/review", status_code=status.HTTP_204_NO_CONTENT)
-async def start_review(request_id: int, me: ModeratorAccount, svc: ServicesDep) -> None:
+async def start_review(request_id: Id, me: ModeratorAccount, svc: ServicesDep) -> None:
     await svc(requests.start_review, moderator_id=subject(me), request_id=request_id)
 
 
 @router.post("/requests/{request_id}/decision", status_code=status.HTTP_204_NO_CONTENT)
 async def decide(
-    request_id: int, body: DecisionCreate, me: ModeratorAccount, svc: ServicesDep
+    request_id: Id, body: DecisionCreate, me: ModeratorAccount, svc: ServicesDep
 ) -> None:
     await svc(
         requests.moderate,

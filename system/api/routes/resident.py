@@ -12,6 +12,7 @@ from fastapi import APIRouter, status
 
 from system.api.schemas import (
     ConsentScreenPublic,
+    Id,
     NotificationPublic,
     OptOutCreate,
     ReceiptPublic,
@@ -32,7 +33,7 @@ async def my_notifications(me: ResidentAccount, svc: ServicesDep) -> list[Notifi
 
 @router.get("/notifications/{notification_id}")
 async def consent_screen(
-    notification_id: int, me: ResidentAccount, svc: ServicesDep
+    notification_id: Id, me: ResidentAccount, svc: ServicesDep
 ) -> ConsentScreenPublic:
     screen = await svc(
         consent.consent_screen, resident_id=subject(me), notification_id=notification_id
@@ -42,7 +43,7 @@ async def consent_screen(
 
 @router.post("/notifications/{notification_id}/response", status_code=status.HTTP_201_CREATED)
 async def respond(
-    notification_id: int, body: ResponseCreate, me: ResidentAccount, svc: ServicesDep
+    notification_id: Id, body: ResponseCreate, me: ResidentAccount, svc: ServicesDep
 ) -> ReceiptPublic:
     receipt = await svc(
         consent.respond,
@@ -57,7 +58,7 @@ async def respond(
 
 
 @router.post("/notifications/{notification_id}/withdraw")
-async def withdraw(notification_id: int, me: ResidentAccount, svc: ServicesDep) -> WithdrawnPublic:
+async def withdraw(notification_id: Id, me: ResidentAccount, svc: ServicesDep) -> WithdrawnPublic:
     withdrawn = await svc(
         consent.withdraw, resident_id=subject(me), notification_id=notification_id
     )

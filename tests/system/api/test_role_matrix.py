@@ -34,6 +34,23 @@ def everyone(status: int) -> dict[str, int]:
 
 
 AGENCY = ("detective", "supervisor")
+ABSENT_IDS = {
+    **dict.fromkeys(
+        (
+            "request_id",
+            "notification_id",
+            "account_id",
+            "camera_id",
+            "case_id",
+            "evidence_id",
+            "share_id",
+            "emergency_id",
+            "agency_id",
+        ),
+        999_999,
+    ),
+    "token": "no-such-share-token",
+}
 EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/openapi.json"): everyone(200),
     ("GET", "/docs"): everyone(200),
@@ -63,6 +80,34 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/admin/accounts/{account_id}/revoke-tokens"): allow(404, "admin"),
     ("POST", "/api/v1/admin/cameras/{camera_id}/device-token"): allow(404, "admin"),
     ("GET", "/api/v1/admin/audit/verify"): allow(200, "admin", "auditor"),
+    # Evidence (EVD-01..04): DELETE carries a JSON body (the reason); none is sent here.
+    ("GET", "/api/v1/cases/{case_id}/evidence"): allow(404, *AGENCY),
+    ("GET", "/api/v1/evidence/{evidence_id}"): allow(404, *AGENCY),
+    ("GET", "/api/v1/evidence/{evidence_id}/content"): allow(404, *AGENCY),
+    ("POST", "/api/v1/evidence/{evidence_id}/shares"): allow(422, *AGENCY),
+    ("DELETE", "/api/v1/shares/{share_id}"): allow(404, *AGENCY),
+    ("POST", "/api/v1/evidence/{evidence_id}/retention"): allow(422, *AGENCY),
+    ("POST", "/api/v1/evidence/{evidence_id}/legal-hold"): allow(422, "supervisor"),
+    ("DELETE", "/api/v1/evidence/{evidence_id}"): allow(422, *AGENCY),
+    ("POST", "/api/v1/cases/{case_id}/assignments"): allow(422, "supervisor"),
+    # Grantees hold no account: the share token is the credential (EVD-02).
+    ("GET", "/api/v1/shared/{token}"): everyone(403),
+    ("GET", "/api/v1/shared/{token}/content"): everyone(403),
+    # Emergency disclosure (EMG-01, PRV-04).
+    ("POST", "/api/v1/emergencies"): allow(422, "detective"),
+    ("POST", "/api/v1/emergencies/{emergency_id}/supervisor-decision"): allow(422, "supervisor"),
+    ("GET", "/api/v1/emergencies/{emergency_id}"): allow(404, *AGENCY),
+    ("GET", "/api/v1/moderation/emergencies/{emergency_id}/candidates"): allow(
+        404, "moderator", "admin"
+    ),
+    ("POST", "/api/v1/moderation/emergencies/{emergency_id}/decision"): allow(
+        422, "moderator", "admin"
+    ),
+    ("GET", "/api/v1/me/disclosures"): allow(200, "resident"),
+    # Public transparency (TRN-01..03): no account; the report needs start and end.
+    ("GET", "/api/v1/public/agencies/{agency_id}/requests"): everyone(404),
+    ("GET", "/api/v1/public/agencies/{agency_id}/transparency"): everyone(422),
+    ("GET", "/api/v1/public/policy"): everyone(200),
 }
 
 
@@ -75,9 +120,7 @@ def test_sec01_every_route_is_in_the_matrix(api: Api) -> None:
 def test_sec01_every_route_answers_every_role_as_the_matrix_says(api: Api) -> None:
     got: dict[tuple[str, str], dict[str, int]] = {}
     for method, path in sorted(EXPECTED):
-        url = path.format(
-            request_id=999_999, notification_id=999_999, account_id=999_999, camera_id=999_999
-        )
+        url = path.format_map(ABSENT_IDS)
         for role in ROLES:
             headers = api.auth(role)
             if path == "/api/v1/auth/logout" and role in ACCOUNT_ROLES:

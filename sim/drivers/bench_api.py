@@ -1,0 +1,606 @@
+"""``canvass bench api``: requests per second and latency of the HTTP API, measured with wrk.
+
+For each backend the benchmark seeds a slice of Nassau, publishes many
+requests over the densest allowed circle (in-process, through the service
+layer), gives the camera owners inside it logins, then starts real server
+processes on 127.0.0.1 (SQLite: one ``canvass serve`` with its embedded
+worker; PostgreSQL: two ``canvass serve --no-worker`` and two ``canvass
+worker``) and measures, each from a freshly started server so per-process
+rate-limit buckets start full:
+
+* the peak requests/s of ``/healthz`` (the trivial endpoint, the baseline);
+* the peak of three hot routes: request status (a detective's GET), the
+  notification list (a resident's GET) and the resident response (POST, a
+  decline: every call answers a notification of its own, since an answer is
+  accepted once and a repeat is a 409 that does none of the work);
+* p50/p95/p99 of the resident response at a fixed rate of 80% of its peak.
+
+Peaks come from ``wrk`` with a Lua script that hands every connection its own
+tokens and notifications. The fixed-rate run also uses ``wrk`` (its Lua
+``delay()`` paces each connection): ``hey`` repeats one request, which for an
+answer-once route would measure the 409 path. Every run is bounded in time;
+non-2xx answers are counted and reported next to each figure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from sqlalchemy import select
+
+from sim.core.population import densest_circle, nassau
+from sim.drivers.bench_system import (
+    Target,
+    check_targets,
+    format_bench,
+    largest_circle_radius_m,
+    machine_info,
+    write_bench,
+)
+from sim.drivers.seed import seed_database
+from system.adapters import tables as t
+from system.adapters.db import create_scratch_database, drop_scratch_database
+from system.config import load_settings
+from system.domain.accounts import decode_totp_secret, totp
+from system.domain.area import CircleArea
+from system.domain.moderation import CHECKLIST_ITEMS
+from system.domain.rules import RequestDraft, RequestPolicy
+from system.service_layer import accounts
+from system.service_layer.context import ServiceContext, build_context
+from system.service_layer.jobs import run_pending_jobs
+from system.service_layer.registration import open_case
+from system.service_layer.requests import moderate, start_review, submit_request
+
+BENCHMARK = "api"
+TARGETS = (Target("response_peak_ratio", ">=", 0.25), Target("response_p99_ms", "<", 100.0))
+PACED_SHARE = 0.8  # the fixed rate, as a share of the response route's peak
+READY_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
+RESIDENT_PASSWORD = "bench resident password"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How long and how hard each run is; ``quick`` is for CI (a few seconds a run)."""
+
+    duration_s: int
+    connections: int
+    threads: int
+    homes: int
+    requests: int  # published over the same circle: notifications per resident
+    residents: int  # camera owners in the circle given logins
+
+
+FULL = Sizes(duration_s=10, connections=64, threads=4, homes=4000, requests=80, residents=300)
+QUICK = Sizes(duration_s=3, connections=32, threads=2, homes=2000, requests=24, residents=150)
+
+
+# --- the workload ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Tokens and ids the load needs; ``answers`` pairs a resident's token with one notification."""
+
+    answers: list[tuple[str, int]]  # round-robin over residents
+    resident_tokens: list[str]
+    detective_token: str
+    request_id: int
+
+
+def prepare_workload(
+    database_url: str, data_dir: Path, sizes: Sizes, say: Callable[[str], None]
+) -> Workload:
+    """Seed, publish ``sizes.requests`` requests over the densest circle, log residents in."""
+    settings = load_settings(database_url=database_url, data_dir=str(data_dir))
+    county = nassau()
+    with tempfile.TemporaryDirectory(prefix="canvass-bench-api-") as scratch:
+        creds_path = Path(scratch) / "credentials.json"
+        seed_database(
+            settings,
+            county=county,
+            scale=min(1.0, sizes.homes / county.households),
+            seed=1,
+            out=creds_path,
+            resident_accounts=0,
+            device_tokens=0,
+            echo=say,
+        )
+        staff = {s["username"]: s for s in json.loads(creds_path.read_text())["staff"]}
+    base = build_context(settings)
+    policy = RequestPolicy(
+        max_requests_per_case=sizes.requests, agency_daily_quota=sizes.requests + 10
+    )
+    ctx = replace(base, policy=policy)
+    try:
+        request_ids = _publish(ctx, staff, sizes.requests)
+        say(f"published {len(request_ids)} requests; fanning out")
+        report = run_pending_jobs(ctx, limit=10 * sizes.requests)
+        if report.errors:
+            raise RuntimeError(f"fan-out failed in the benchmark: {report.errors[:3]}")
+        by_resident = _notifications(ctx, request_ids, sizes.residents)
+        say(f"logging in {len(by_resident)} residents (Argon2: a few seconds)")
+        tokens = _resident_tokens(ctx, list(by_resident))
+        detective = staff["detective1"]
+        code = totp(decode_totp_secret(detective["totp_secret"]), at=ctx.clock.now())
+        detective_token = accounts.login(
+            ctx,
+            username="detective1",
+            password=detective["password"],
+            totp_code=code,
+            source_ip="127.0.0.1",
+        ).access_token
+    finally:
+        ctx.engine.dispose()
+    answers = [
+        (tokens[resident], nids[i])
+        for i in range(sizes.requests)
+        for resident, nids in by_resident.items()
+        if i < len(nids)
+    ]
+    return Workload(answers, list(tokens.values()), detective_token, request_ids[0])
+
+
+def _publish(ctx: ServiceContext, staff: dict[str, Any], count: int) -> list[int]:
+    with ctx.uow(read_only=True) as uow:
+        rows = uow.connection.execute(select(t.cameras.c.lat, t.cameras.c.lon)).all()
+    lat = np.array([r.lat for r in rows])
+    lon = np.array([r.lon for r in rows])
+    radius_m = largest_circle_radius_m()
+    centre_lat, centre_lon, _ = densest_circle(lat, lon, radius_m)
+    detective_id = staff["detective1"]["subject_id"]
+    moderator_id = staff["moderator"]["subject_id"]
+    case = open_case(
+        ctx, officer_id=detective_id, case_number="BENCH-API-1", incident_type="package_theft"
+    )
+    now = ctx.clock.now()
+    draft = RequestDraft(
+        case_id=case.id,
+        incident_type="package_theft",
+        description="A parcel was taken from a porch on this block this afternoon.",
+        investigator_contact="Bench Detective, detective@bench.example",
+        incident_lat=centre_lat,
+        incident_lon=centre_lon,
+        window_start=now - timedelta(hours=3),
+        window_end=now - timedelta(hours=1),
+        area=CircleArea(center_lat=centre_lat, center_lon=centre_lon, radius_m=radius_m),
+        message="Did your camera record anyone at a porch in this window? Sharing is optional.",
+    )
+    ids = []
+    for _ in range(count):
+        request_id = submit_request(ctx, officer_id=detective_id, draft=draft)
+        start_review(ctx, moderator_id=moderator_id, request_id=request_id)
+        moderate(
+            ctx,
+            moderator_id=moderator_id,
+            request_id=request_id,
+            decision="approve",
+            reason="",
+            checklist=dict.fromkeys(CHECKLIST_ITEMS, True),
+        )
+        ids.append(request_id)
+    return ids
+
+
+def _notifications(ctx: ServiceContext, request_ids: list[int], limit: int) -> dict[int, list[int]]:
+    """Notification ids per resident (the first ``limit`` residents notified), by request."""
+    n = t.notifications.c
+    with ctx.uow(read_only=True) as uow:
+        rows = uow.connection.execute(
+            select(n.resident_id, n.id)
+            .where(n.request_id.in_(request_ids))
+            .order_by(n.resident_id, n.request_id)
+        ).all()
+    found: dict[int, list[int]] = {}
+    for resident_id, notification_id in rows:
+        if resident_id in found or len(found) < limit:
+            found.setdefault(resident_id, []).append(notification_id)
+    return found
+
+
+def _resident_tokens(ctx: ServiceContext, resident_ids: list[int]) -> dict[int, str]:
+    """An account and a bearer token per resident; Argon2 runs on threads (it drops the GIL)."""
+
+    def one(resident_id: int) -> tuple[int, str]:
+        username = f"bench-resident{resident_id}"
+        accounts.create_account(
+            ctx,
+            username=username,
+            password=RESIDENT_PASSWORD,
+            role="resident",
+            subject_id=resident_id,
+            created_by="operator:bench",
+        )
+        issued = accounts.login(
+            ctx,
+            username=username,
+            password=RESIDENT_PASSWORD,
+            totp_code=None,
+            source_ip="127.0.0.1",
+        )
+        return resident_id, issued.access_token
+
+    with ThreadPoolExecutor(max_workers=min(16, (os.cpu_count() or 2))) as pool:
+        return dict(pool.map(one, resident_ids))
+
+
+# --- server processes -----------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class Topology:
+    """How many API and separate worker processes a backend runs."""
+
+    api: int
+    workers: int
+
+
+@contextmanager
+def servers(
+    database_url: str, data_dir: Path, topology: Topology, log_dir: Path
+) -> Iterator[list[str]]:
+    """Start the processes, wait for every API's ``/readyz``, yield base URLs; always stop."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CANVASS_")}
+    env["CANVASS_DATA_DIR"] = str(data_dir)
+    db = ["--database-url", database_url]
+    ports = [_free_port() for _ in range(topology.api)]
+    embedded = topology.workers == 0
+    commands = [
+        ["serve", "--host", "127.0.0.1", "--port", str(p), *db, "--no-migrate"]
+        + ([] if embedded else ["--no-worker"])
+        for p in ports
+    ] + [["worker", *db, "--concurrency", "1"] for _ in range(topology.workers)]
+    log_dir.mkdir(parents=True, exist_ok=True)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for i, args in enumerate(commands):
+            with (log_dir / f"{i}-{args[0]}.log").open("ab") as log:
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "canvass", *args],
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
+        urls = [f"http://127.0.0.1:{p}" for p in ports]
+        _wait_ready(urls, procs)
+        yield urls
+    finally:
+        _stop(procs)
+
+
+def _wait_ready(urls: list[str], procs: list[subprocess.Popen[bytes]]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    pending = list(urls)
+    while pending and time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            raise RuntimeError("a server process exited during start-up; see its log")
+        try:
+            if httpx.get(pending[0] + "/readyz", timeout=2.0).status_code == 200:
+                pending.pop(0)
+                continue
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    if pending:
+        raise RuntimeError(f"servers not ready within {READY_TIMEOUT_S} s: {pending}")
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+
+# --- wrk -------------------------------------------------------------------------------
+
+_LUA_DONE = r"""
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_JSON {"requests": %d, "duration_us": %d, "non2xx": %d, "socket_errors": %d, '
+    .. '"p50_us": %d, "p95_us": %d, "p99_us": %d}\n',
+    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"""
+
+# Each wrk thread loads the script into its own Lua state; ``setup`` numbers the
+# threads so each takes every n-th line of the data file: no two connections of
+# one run ever send the same line. Lines: ``TOKEN`` or ``TOKEN NOTIFICATION_ID``.
+_LUA_ROTATE = r"""
+local counter = 0
+function setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+end
+local lines = {}
+for line in io.lines("__DATA__") do lines[#lines + 1] = line end
+local step = __THREADS__
+local index = nil
+local wrapped = false
+function request()
+  if index == nil then index = tid + 1 end
+  if index > #lines then index = tid + 1; wrapped = true end
+  local token, id = lines[index]:match("^(%S+)%s*(%S*)$")
+  index = index + step
+  local headers = {["Authorization"] = "Bearer " .. token}
+  if id ~= "" then
+    headers["Content-Type"] = "application/json"
+    return wrk.format("POST", "/api/v1/me/notifications/" .. id .. "/response", headers,
+                      '{"clip_ids": []}')
+  end
+  return wrk.format("GET", "__PATH__", headers)
+end
+"""
+
+_LUA_DELAY = """
+function delay()
+  return __DELAY_MS__
+end
+"""
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests: int
+    seconds: float
+    non2xx: int
+    socket_errors: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+    @property
+    def per_s(self) -> float:
+        return self.requests / self.seconds if self.seconds > 0 else 0.0
+
+
+def _wrk_script(
+    folder: Path,
+    name: str,
+    *,
+    lines: list[str] | None,
+    path: str,
+    threads: int,
+    delay_ms: float | None,
+) -> Path:
+    text = ""
+    if lines is not None:
+        data = folder / f"{name}.txt"
+        data.write_text("\n".join(lines) + "\n")
+        text += (
+            _LUA_ROTATE.replace("__DATA__", str(data))
+            .replace("__THREADS__", str(threads))
+            .replace("__PATH__", path)
+        )
+    if delay_ms is not None:
+        text += _LUA_DELAY.replace("__DELAY_MS__", f"{delay_ms:.3f}")
+    script = folder / f"{name}.lua"
+    script.write_text(text + _LUA_DONE)
+    return script
+
+
+def run_wrk(
+    url: str,
+    *,
+    script: Path,
+    sizes: Sizes,
+    connections: int | None = None,
+) -> subprocess.Popen[str]:
+    """Start one wrk run, bounded by ``--duration`` and ``--timeout``; see :func:`wrk_result`."""
+    conns = connections or sizes.connections
+    command = [
+        "wrk",
+        "--threads",
+        str(min(sizes.threads, conns)),
+        "--connections",
+        str(conns),
+        "--duration",
+        f"{sizes.duration_s}s",
+        "--timeout",
+        "5s",
+        "--latency",
+        "--script",
+        str(script),
+        url,
+    ]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wrk_result(proc: subprocess.Popen[str], sizes: Sizes) -> WrkResult:
+    output, _ = proc.communicate(timeout=sizes.duration_s + 30)
+    found = re.search(r"^WRK_JSON (.*)$", output, re.MULTILINE)
+    if proc.returncode != 0 or found is None:
+        raise RuntimeError(f"wrk failed (exit {proc.returncode}): {output[-500:]}")
+    raw = json.loads(found.group(1))
+    return WrkResult(
+        requests=raw["requests"],
+        seconds=raw["duration_us"] / 1e6,
+        non2xx=raw["non2xx"],
+        socket_errors=raw["socket_errors"],
+        p50_ms=raw["p50_us"] / 1000,
+        p95_ms=raw["p95_us"] / 1000,
+        p99_ms=raw["p99_us"] / 1000,
+    )
+
+
+def measure(
+    urls: list[str],
+    name: str,
+    folder: Path,
+    sizes: Sizes,
+    *,
+    path: str,
+    lines: list[str] | None = None,
+    rate_per_s: float | None = None,
+) -> WrkResult:
+    """One wrk per API process at once (connections and lines split between them), summed.
+
+    With several processes the percentiles are the worst of the processes' (conservative).
+    """
+    share = max(1, sizes.connections // len(urls))
+    threads = min(sizes.threads, share)
+    procs = []
+    for i, url in enumerate(urls):
+        mine = None if lines is None else lines[i :: len(urls)]
+        delay_ms = None if rate_per_s is None else 1000.0 * share * len(urls) / rate_per_s
+        script = _wrk_script(
+            folder, f"{name}-{i}", lines=mine, path=path, threads=threads, delay_ms=delay_ms
+        )
+        procs.append(run_wrk(url + path, script=script, sizes=sizes, connections=share))
+    results = [wrk_result(p, sizes) for p in procs]
+    return WrkResult(
+        requests=sum(r.requests for r in results),
+        seconds=max(r.seconds for r in results),
+        non2xx=sum(r.non2xx for r in results),
+        socket_errors=sum(r.socket_errors for r in results),
+        p50_ms=max(r.p50_ms for r in results),
+        p95_ms=max(r.p95_ms for r in results),
+        p99_ms=max(r.p99_ms for r in results),
+    )
+
+
+# --- one backend ------------------------------------------------------------------------
+
+
+def bench_backend(
+    backend: str,
+    database_url: str,
+    topology: Topology,
+    sizes: Sizes,
+    say: Callable[[str], None],
+    folder: Path,
+) -> dict[str, float]:
+    """Measure one backend; every run starts from freshly started servers."""
+    data_dir = folder / "data"
+    work = prepare_workload(database_url, data_dir, sizes, say)
+    say(
+        f"{backend}: {len(work.answers)} notifications to answer, {len(work.resident_tokens)} "
+        "residents"
+    )
+    half = len(work.answers) // 2
+    peak_lines = [f"{tok} {nid}" for tok, nid in work.answers[:half]]
+    paced_lines = [f"{tok} {nid}" for tok, nid in work.answers[half:]]
+    runs: dict[str, WrkResult] = {}
+
+    def run(name: str, **kwargs: Any) -> WrkResult:
+        with servers(database_url, data_dir, topology, folder / "logs") as urls:
+            result = measure(urls, name, folder, sizes, **kwargs)
+        runs[name] = result
+        say(
+            f"{backend}: {name}: {result.per_s:,.0f} req/s, p50 {result.p50_ms:.1f} ms, "
+            f"p99 {result.p99_ms:.1f} ms, non-2xx {result.non2xx}"
+        )
+        return result
+
+    trivial = run("healthz", path="/healthz", lines=None)
+    run(
+        "request_status",
+        path=f"/api/v1/requests/{work.request_id}",
+        lines=[work.detective_token] * max(1, sizes.connections),
+    )
+    run("notification_list", path="/api/v1/me/notifications", lines=work.resident_tokens)
+    peak = run("response_peak", path="/api/v1/me/notifications", lines=peak_lines)
+    paced = run(
+        "response_paced",
+        path="/api/v1/me/notifications",
+        lines=paced_lines,
+        rate_per_s=PACED_SHARE * peak.per_s,
+    )
+    measured: dict[str, float] = {}
+    for name, result in runs.items():
+        measured[f"{name}_per_s_{backend}"] = result.per_s
+        measured[f"{name}_p50_ms_{backend}"] = result.p50_ms
+        measured[f"{name}_p95_ms_{backend}"] = result.p95_ms
+        measured[f"{name}_p99_ms_{backend}"] = result.p99_ms
+        measured[f"{name}_non2xx_{backend}"] = float(result.non2xx + result.socket_errors)
+    measured[f"response_peak_ratio_{backend}"] = (
+        peak.per_s / trivial.per_s if trivial.per_s > 0 else 0.0
+    )
+    measured[f"response_p99_ms_{backend}"] = paced.p99_ms
+    measured[f"response_paced_rate_per_s_{backend}"] = PACED_SHARE * peak.per_s
+    measured[f"api_processes_{backend}"] = float(topology.api)
+    measured[f"worker_processes_{backend}"] = float(topology.workers)
+    return measured
+
+
+def run_bench_api(
+    *, postgres_url: str | None, quick: bool, echo: Callable[[str], None]
+) -> dict[str, Any]:
+    for tool in ("wrk",):
+        if shutil.which(tool) is None:
+            raise RuntimeError(f"{tool} is not installed: apt-get install -y {tool}")
+    sizes = QUICK if quick else FULL
+    measured: dict[str, float] = {"duration_s": float(sizes.duration_s)}
+    backends = ["sqlite"]
+    with tempfile.TemporaryDirectory(prefix="canvass-bench-api-") as scratch:
+        folder = Path(scratch) / "sqlite"
+        url = f"sqlite:///{folder / 'bench.db'}"
+        folder.mkdir(parents=True)
+        measured |= bench_backend("sqlite", url, Topology(api=1, workers=0), sizes, echo, folder)
+        if postgres_url is not None:
+            backends.append("postgres")
+            pg = create_scratch_database(postgres_url, prefix="canvass_bench_api")
+            try:
+                folder = Path(scratch) / "postgres"
+                folder.mkdir()
+                measured |= bench_backend(
+                    "postgres", pg, Topology(api=2, workers=2), sizes, echo, folder
+                )
+            finally:
+                drop_scratch_database(pg, server_url=postgres_url)
+    baseline = {k: v for k, v in measured.items() if k.startswith("healthz_")}
+    measured = {k: v for k, v in measured.items() if not k.startswith("healthz_")}
+    return {
+        "benchmark": BENCHMARK,
+        "machine": machine_info() | {"quick": quick},
+        "measured": measured,
+        "baseline": baseline,
+        "targets": check_targets(measured, backends, TARGETS),
+    }
+
+
+def bench_api_command(
+    *, postgres_url: str | None, out: Path, echo: Callable[[str], None], quick: bool = False
+) -> int:
+    """``canvass bench api [--quick]``: prints the figures, writes JSON; 3 if a target is missed."""
+    result = run_bench_api(postgres_url=postgres_url, quick=quick, echo=echo)
+    write_bench(result, out)
+    echo(format_bench(result))
+    echo(f"wrote {out}")
+    return 0 if all(t["met"] for t in result["targets"]) else 3
