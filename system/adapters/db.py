@@ -49,6 +49,11 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
     connect_args = kwargs.pop("connect_args", {})
     connect_args.setdefault("timeout", 30)
     connect_args.setdefault("check_same_thread", False)
+    if url.database not in (None, "", ":memory:"):
+        # Keep connections: opening one runs the pragmas below, and the default pool
+        # (5 + 10 overflow, overflow closed on return) reopens them under load.
+        kwargs.setdefault("pool_size", 16)
+        kwargs.setdefault("max_overflow", 16)
     engine = create_engine(url, connect_args=connect_args, **kwargs)
 
     @event.listens_for(engine, "connect")

@@ -48,7 +48,7 @@ def create_app(
     ctx: ServiceContext | None = None,
     limits: RateLimits | None = None,
     run_mode: RunMode = "threadpool",
-    threads: int = 40,
+    threads: int = 12,
     body_limit_bytes: int = JSON_BODY_LIMIT_BYTES,
     clip_limit_bytes: int = MAX_CLIP_BYTES,
 ) -> FastAPI:

@@ -24,7 +24,7 @@ RunMode = Literal["threadpool", "inline"]
 
 
 class ServiceRunner:
-    def __init__(self, *, mode: RunMode = "threadpool", threads: int = 40) -> None:
+    def __init__(self, *, mode: RunMode = "threadpool", threads: int = 12) -> None:
         if threads < 1:
             raise ValueError("threads must be at least 1")
         self.mode = mode

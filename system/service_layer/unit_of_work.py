@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from types import TracebackType
 from typing import Self
 
@@ -13,6 +15,24 @@ from system.adapters.consent_repo import ClipRepository, ResponseRepository, Tra
 from system.adapters.emergency_repo import EmergencyRepository
 from system.adapters.evidence_repo import EvidenceRepository
 from system.adapters.jobs_repo import JobQueue
+
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_WRITE_LOCKS_GUARD = threading.Lock()
+WRITE_LOCK_TIMEOUT_S = 30.0
+
+
+def _sqlite_write_lock(engine: Engine) -> threading.RLock:
+    """One lock per SQLite engine: writers in this process queue here, not in SQLite.
+
+    SQLite allows one writer; threads that wait inside SQLite's busy handler sleep
+    in growing steps (up to 100 ms), which is what makes tail latency explode under
+    load. Queueing on a Python lock first hands the write lock over at once.
+    """
+    with _WRITE_LOCKS_GUARD:
+        lock = _WRITE_LOCKS.get(engine)
+        if lock is None:
+            lock = _WRITE_LOCKS[engine] = threading.RLock()
+        return lock
 
 
 class UnitOfWork:
@@ -29,11 +49,23 @@ class UnitOfWork:
         self._read_only = read_only
 
     def __enter__(self) -> Self:
-        connection = self._engine.connect()
-        if self._read_only:
-            connection = connection.execution_options(sqlite_begin="DEFERRED")
-        self.connection = connection
-        self._transaction = connection.begin()
+        self._lock: threading.RLock | None = None
+        if not self._read_only and self._engine.dialect.name == "sqlite":
+            lock = _sqlite_write_lock(self._engine)
+            if not lock.acquire(timeout=WRITE_LOCK_TIMEOUT_S):
+                raise TimeoutError("the database stayed busy for 30 s; try again")
+            self._lock = lock
+        try:
+            connection = self._engine.connect()
+            if self._read_only:
+                connection = connection.execution_options(sqlite_begin="DEFERRED")
+            self.connection = connection
+            self._transaction = connection.begin()
+        except BaseException:
+            if hasattr(self, "connection"):
+                self.connection.close()
+            self._release()
+            raise
         self.agencies = repo.AgencyRepository(connection)
         self.officers = repo.OfficerRepository(connection)
         self.staff = repo.StaffRepository(connection)
@@ -64,6 +96,12 @@ class UnitOfWork:
                 self._transaction.rollback()
         finally:
             self.connection.close()
+            self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def commit(self) -> None:
         self._transaction.commit()
