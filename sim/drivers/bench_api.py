@@ -28,7 +28,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -55,6 +54,7 @@ from sim.drivers.bench_system import (
     machine_info,
     write_bench,
 )
+from sim.drivers.processes import stop_process_groups
 from sim.drivers.seed import seed_database
 from system.adapters import tables as t
 from system.adapters.db import create_scratch_database, drop_scratch_database
@@ -73,7 +73,6 @@ BENCHMARK = "api"
 TARGETS = (Target("response_peak_ratio", ">=", 0.25), Target("response_p99_ms", "<", 100.0))
 PACED_SHARE = 0.8  # the fixed rate, as a share of the response route's peak
 READY_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 15.0
 RESIDENT_PASSWORD = "bench resident password"
 
 
@@ -293,7 +292,7 @@ def servers(
         _wait_ready(urls, procs)
         yield urls
     finally:
-        _stop(procs)
+        stop_process_groups(procs)
 
 
 def _wait_ready(urls: list[str], procs: list[subprocess.Popen[bytes]]) -> None:
@@ -311,19 +310,6 @@ def _wait_ready(urls: list[str], procs: list[subprocess.Popen[bytes]]) -> None:
         time.sleep(0.1)
     if pending:
         raise RuntimeError(f"servers not ready within {READY_TIMEOUT_S} s: {pending}")
-
-
-def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    for proc in procs:
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
 
 
 # --- wrk -------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -31,6 +30,7 @@ import pytest
 from sqlalchemy import select
 
 from sim.core.population import nassau
+from sim.drivers.processes import stop_process_groups
 from sim.drivers.seed import seed_database
 from system.adapters import tables as t
 from system.adapters.clock import make_clock
@@ -46,7 +46,6 @@ REPO = Path(__file__).resolve().parents[2]
 HOMES = 2000
 RESIDENT_PASSWORD = "e2e resident password 1"
 READY_TIMEOUT_S = 40.0
-STOP_TIMEOUT_S = 15.0
 HTTP_TIMEOUT_S = 30.0
 
 # --- the seeded population --------------------------------------------------------
@@ -214,7 +213,7 @@ def running(
         wait_ready(server)
         yield server
     finally:
-        stop(processes)
+        stop_process_groups(processes)
 
 
 def wait_ready(server: Server, timeout_s: float = READY_TIMEOUT_S) -> None:
@@ -230,20 +229,6 @@ def wait_ready(server: Server, timeout_s: float = READY_TIMEOUT_S) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"server not ready within {timeout_s} s\n{server.log_tail()}")
-
-
-def stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    """SIGTERM each process group, then SIGKILL what is still alive after a grace period."""
-    for proc in processes:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    for proc in processes:
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
 
 
 # --- HTTP users -----------------------------------------------------------------------
