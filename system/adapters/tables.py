@@ -414,5 +414,6 @@ resident_messages = Table(
     UniqueConstraint("resident_id", "kind", "ref", name="uq_resident_messages_once"),
 )
 
-# Accounts and tokens live in their own module on this metadata (migration 0004).
+# Accounts and tokens (migration 0004) and break-glass grants (0005) have their own modules.
 from system.adapters import tables_accounts as _tables_accounts  # noqa: E402, F401
+from system.adapters import tables_breakglass as _tables_breakglass  # noqa: E402, F401

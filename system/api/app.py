@@ -23,6 +23,7 @@ from system.api.routes import (  # EVD, EMG, TRN routers
     admin,
     agency,
     auth,
+    breakglass,
     devices,
     emergency,
     evidence,
@@ -74,7 +75,7 @@ def create_app(
     app.state.metrics = Metrics()
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, agency, moderation, resident, devices, admin):
+    for module in (auth, agency, moderation, resident, devices, admin, breakglass):
         api.include_router(module.router)
     for module in (evidence, emergency, public):  # EVD, EMG, TRN
         api.include_router(module.router)

@@ -425,3 +425,24 @@ class PolicyPublic(Outbound):
     access: list[str]
     emergency_disclosure: dict[str, float | str]
     transparency: dict[str, int | str]
+
+
+# --- break-glass access (SEC-05) ----------------------------------------------------------
+
+
+class BreakGlassCreate(Inbound):
+    clip_id: Id
+    ticket: Annotated[str, Field(min_length=1, max_length=64)]
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class BreakGlassApprove(Inbound):
+    minutes: Annotated[int, Field(ge=1, le=240)]  # domain MAX_GRANT_MINUTES (4 h)
+
+
+class BreakGlassPublic(Outbound):
+    grant_id: int
+    expires_at: datetime | None = None
+
+
+# --- end break-glass access (SEC-05) --------------------------------------------------------

@@ -46,6 +46,7 @@ ABSENT_IDS = {
             "share_id",
             "emergency_id",
             "agency_id",
+            "grant_id",
         ),
         999_999,
     ),
@@ -80,6 +81,13 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/admin/accounts/{account_id}/revoke-tokens"): allow(404, "admin"),
     ("POST", "/api/v1/admin/cameras/{camera_id}/device-token"): allow(404, "admin"),
     ("GET", "/api/v1/admin/audit/verify"): allow(200, "admin", "auditor"),
+    # Break-glass access to one clip (SEC-05): staff ask, another admin approves and revokes.
+    ("POST", "/api/v1/admin/break-glass"): allow(422, "moderator", "auditor", "admin"),
+    ("POST", "/api/v1/admin/break-glass/{grant_id}/approve"): allow(422, "admin"),
+    ("GET", "/api/v1/admin/break-glass/{grant_id}/clip"): allow(
+        404, "moderator", "auditor", "admin"
+    ),
+    ("DELETE", "/api/v1/admin/break-glass/{grant_id}"): allow(404, "admin"),
     # Evidence (EVD-01..04): DELETE carries a JSON body (the reason); none is sent here.
     ("GET", "/api/v1/cases/{case_id}/evidence"): allow(404, *AGENCY),
     ("GET", "/api/v1/evidence/{evidence_id}"): allow(404, *AGENCY),
