@@ -78,10 +78,6 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
     return engine
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def create_scratch_database(server_url: str, *, prefix: str) -> str:
     """Create an empty PostgreSQL database beside ``server_url``'s; returns its URL."""
     import uuid

@@ -64,19 +64,6 @@ class EvidenceRepository:
         query = select(exists().where(e.sha256 == sha256, e.status == EvidenceStatus.STORED.value))
         return bool(self.connection.execute(query).scalar())
 
-    def due_for_purge(self, now: datetime, *, limit: int | None = 500) -> list[EvidenceItem]:
-        """Stored items past retention, not on legal hold, of a closed case (EVD-03, EVD-04)."""
-        e = t.evidence_items.c
-        query = (
-            select(t.evidence_items)
-            .join(t.cases, t.cases.c.id == e.case_id)
-            .where(*_due(now))
-            .order_by(e.retain_until, e.id)
-        )
-        if limit is not None:
-            query = query.limit(limit)
-        return [_item(r) for r in self.connection.execute(query)]
-
     def due_ids_for_purge(self, now: datetime) -> list[int]:
         e = t.evidence_items.c
         query = (

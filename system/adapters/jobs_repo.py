@@ -140,13 +140,6 @@ class JobQueue:
         )
         return {status: int(n) for status, n in rows}
 
-    def next_run_after(self) -> datetime | None:
-        """When the earliest queued job becomes due (None when the queue is empty)."""
-        j = t.jobs.c
-        return self.connection.execute(
-            select(func.min(j.run_after)).where(j.status == JobStatus.QUEUED)
-        ).scalar()
-
     def dead(self, *, limit: int = 100) -> list[dict[str, Any]]:
         rows = self.connection.execute(
             select(t.jobs)

@@ -14,7 +14,6 @@ works; production deployments pass ``CANVASS_PLATFORM_KEYS`` and
 
 from __future__ import annotations
 
-import base64
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +67,3 @@ def make_stores(
         outbox=FileContentStore(data_dir / "outbox", platform, durable=durable),
         evidence=FileContentStore(data_dir / "evidence", agency, durable=durable),
     )
-
-
-def encode_key(key: bytes) -> str:
-    return base64.b64encode(key).decode()

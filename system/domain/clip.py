@@ -43,10 +43,6 @@ class ClipMetadata:
     def flags(self) -> tuple[str, ...]:
         return () if self.recorded_at is not None else ("missing_recorded_at",)
 
-    @property
-    def total_bytes(self) -> int:
-        return self.header_bytes + sum(t.size_bytes for t in self.tracks)
-
 
 def encode_clip(
     *, recorded_at: datetime | None, duration_s: float, video: bytes, audio: bytes | None = None

@@ -249,11 +249,3 @@ class ModerationDecision:
     checklist: dict[str, bool]
     lint_flags: tuple[str, ...]
     decided_at: datetime
-
-
-@dataclass(frozen=True)
-class Notification:
-    id: int
-    request_id: int
-    resident_id: int
-    notified_at: datetime

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from system.adapters import tables as t
 from system.domain.audit import AuditEvent
@@ -92,7 +93,7 @@ def upload_clip(
     return clip_id
 
 
-def _camera(uow: UnitOfWork, camera_id: int):  # type: ignore[no-untyped-def]
+def _camera(uow: UnitOfWork, camera_id: int) -> Row[Any]:
     row = uow.connection.execute(select(t.cameras).where(t.cameras.c.id == camera_id)).first()
     if row is None or not row.active:
         raise NotFound(f"no active camera {camera_id}", field="camera_id")

@@ -24,7 +24,6 @@ fails for good (the camera's upload is gone).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from datetime import datetime
 
@@ -278,7 +277,3 @@ def _audit(
             now=ctx.clock.now(),
         )
         uow.commit()
-
-
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

@@ -52,7 +52,6 @@ class EmbeddedWorker:
     """A worker thread inside the API process (the single-command default)."""
 
     def __init__(self, ctx: ServiceContext, *, worker_id: str = "embedded") -> None:
-        self._ctx = ctx
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=work_until,
