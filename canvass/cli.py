@@ -368,3 +368,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("canvass: interrupted", file=sys.stderr)
         return EXIT_FAILURE
+    except Exception as exc:
+        from sim.runner import InvariantBroken
+
+        if isinstance(exc, InvariantBroken):
+            print(f"canvass: {exc}", file=sys.stderr)
+            return EXIT_FAILURE
+        raise

@@ -25,11 +25,8 @@ def check_record_invariants(result: ModelResult) -> list[str]:
     at_most(len(result.responses), len(result.notifications), "responses exceed notifications")
     shares = sum(1 for r in result.responses if r.clips_shared > 0)
     at_most(shares, len(result.responses), "shares exceed responses")
-    at_most(
-        len(result.evidence),
-        len(result.clip_shares) + _canvass_clips(result),
-        "evidence items exceed clips shared",
-    )
+    platform = sum(1 for e in result.evidence if e.path == "platform")
+    at_most(platform, len(result.clip_shares), "platform evidence items exceed clips shared")
     latencies = [
         ("report before theft", [r.reported_at_min - r.theft_at_min for r in result.reports]),
         (
@@ -60,7 +57,3 @@ def check_record_invariants(result: ModelResult) -> list[str]:
         if not -TOLERANCE <= u.utilisation <= 1 + TOLERANCE:
             problems.append(f"utilisation of {u.resource} is {u.utilisation:.4f}, outside [0, 1]")
     return problems
-
-
-def _canvass_clips(result: ModelResult) -> int:
-    return sum(c.clips_obtained for c in result.canvasses)

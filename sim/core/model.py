@@ -43,6 +43,10 @@ is first searched 1:N: a true-mate hit, or a false match on a person of some
 group (per-group multipliers), which leads to a wrongful arrest unless
 corroboration catches it.
 
+A victim whose own camera saw the porch hands that clip to the detective when the
+case is opened (``victim_handover_prob``), outside the platform; the evidence
+path is recorded as ``victim``.
+
 Not modelled (yet): second requests per case, package values, weekday effects,
 the victim's and moderators' working hours, motion clips before t = 0.
 """
@@ -341,6 +345,7 @@ class CountyModel:
                         p.policy,
                     )
                 )
+                self._victim_footage(case)
                 yield self.env.timeout(work)
                 if p.policy != "canvass" and p.max_requests_per_case > 0:
                     yield from self._draft_request(case)
@@ -427,6 +432,27 @@ class CountyModel:
             )
         )
         self._judge(case, [(camera, True) for camera in obtained], path="canvass")
+
+    def _victim_footage(self, case: _Case) -> None:
+        """A victim whose own camera saw the porch hands its clip to the detective directly,
+        outside the platform (with ``victim_handover_prob``), if retention kept it."""
+        p = self.params
+        home, now = case.theft.home, float(self.env.now)
+        viewing = self.county.cameras_viewing_porch(home)
+        own = viewing[self.population.camera_home[viewing] == home]
+        handed = [
+            camera
+            for camera in own.tolist()
+            if not self._expired(camera, case.theft.at_min, now)
+            and self.streams.canvass.random() < p.victim_handover_prob
+        ]
+        for camera in handed:
+            self.log.evidence.append(
+                rec.EvidenceRecord(
+                    -1, case.case_id, -1, camera, "victim", True, p.clip_size_bytes, now, now
+                )
+            )
+        self._judge(case, [(camera, True) for camera in handed], path="victim")
 
     def _nearest_homes(self, home: int, count: int) -> np.ndarray[Any, np.dtype[np.int64]]:
         radius = 100.0

@@ -85,9 +85,11 @@ class ModelParams:
     neighbour_view_prob: float = 0.3
     neighbour_view_max_m: float = 25.0
     motion_clips_per_camera_per_min: float = 12 / MIN_PER_DAY
-    max_clips_per_share: int = (
-        4  # clips a sharing resident attaches, nearest the incident: ASSUMPTION
-    )
+    # Clips a sharing resident attaches, those nearest the incident: ASSUMPTION.
+    max_clips_per_share: int = 4
+    # A reporting victim whose own camera saw the porch gives its clip to police directly.
+    # ASSUMPTION (no source; CALIBRATION 1d: 58-60% of victims who report own a camera).
+    victim_handover_prob: float = 0.8
 
     # Thieves arrive per household as an NHPP (time of day × holiday peak). Each thief
     # commits one theft, or with spree_prob goes on a spree; the scenario's household
@@ -193,6 +195,10 @@ class ModelParams:
                 problems.append(f"profile {profile.name!r}: probabilities must be in [0, 1]")
         if self.face_recognition and sum(g.weight for g in self.face_groups) <= 0:
             problems.append("face_groups needs a positive total weight")
+        if not 0 <= self.victim_handover_prob <= 1:
+            problems.append("victim_handover_prob must be in [0, 1]")
+        if self.max_clips_per_share < 1:
+            problems.append("max_clips_per_share must be at least 1")
         if not 15 <= self.request_window_min <= 12 * MIN_PER_HOUR:
             problems.append("request_window_min must be 15 min to 12 h (REQ-02)")
         if problems:
