@@ -11,14 +11,9 @@ refusal is audited with outcome ``denied``, committed, then raised.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from system.adapters.tables_breakglass import BreakGlassRepository
-from system.domain.audit import AuditEvent
 from system.domain.breakglass import (
     APPROVER_ROLE,
     REQUESTER_ROLES,
@@ -31,52 +26,15 @@ from system.domain.breakglass import (
 )
 from system.domain.errors import (
     Conflict,
-    DomainError,
     InvalidInput,
     NotFound,
     PermissionDenied,
 )
 from system.domain.model import Role, Staff
 from system.domain.stores import ObjectNotFound
+from system.service_layer.attempts import AuditedAttempt
 from system.service_layer.context import ServiceContext
 from system.service_layer.unit_of_work import UnitOfWork
-
-
-@dataclass
-class _StaffAttempt:
-    """One audited attempt by a staff member (like evidence's, plus the source address)."""
-
-    uow: UnitOfWork
-    now: datetime
-    actor: str
-    role: str
-    obj: str
-    action: str
-    source_ip: str | None
-
-    @contextmanager
-    def checks(self) -> Iterator[None]:
-        """Run read-only checks; a refusal is audited as ``denied``, committed, re-raised."""
-        try:
-            yield
-        except DomainError as exc:
-            self.record("denied", rule=exc.rule, field=exc.field, reason=exc.message)
-            self.uow.commit()
-            raise
-
-    def record(self, outcome: str = "ok", **details: Any) -> None:
-        self.uow.audit.record(
-            AuditEvent(
-                actor=self.actor,
-                role=self.role,
-                object=self.obj,
-                action=self.action,
-                outcome=outcome,
-                source_ip=self.source_ip,
-                details=details,
-            ),
-            now=self.now,
-        )
 
 
 def _attempt(
@@ -87,10 +45,10 @@ def _attempt(
     obj: str,
     action: str,
     source_ip: str | None,
-) -> _StaffAttempt:
+) -> AuditedAttempt:
     staff = uow.staff.get(staff_id)
     role = "unknown" if staff is None else staff.role.value
-    return _StaffAttempt(uow, ctx.clock.now(), f"staff:{staff_id}", role, obj, action, source_ip)
+    return AuditedAttempt(uow, ctx.clock.now(), f"staff:{staff_id}", role, obj, action, source_ip)
 
 
 def _active_staff(uow: UnitOfWork, staff_id: int, roles: frozenset[Role], *, field: str) -> Staff:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -61,6 +60,7 @@ from system.domain.evidence import (
 from system.domain.model import AGENCY_ROLES, Case, CaseStatus, Officer, Role
 from system.domain.rules import check_text
 from system.domain.stores import Content, ObjectNotFound
+from system.service_layer.attempts import AuditedAttempt
 from system.service_layer.context import ServiceContext
 from system.service_layer.registration import active_officer
 from system.service_layer.unit_of_work import UnitOfWork
@@ -77,50 +77,12 @@ class SharedEvidence:
     content: Iterator[bytes] | None = None
 
 
-@dataclass
-class _Attempt:
-    """One audited attempt at an action on one object (SEC-04)."""
-
-    uow: UnitOfWork
-    now: datetime
-    actor: str
-    role: str
-    obj: str
-    action: str
-
-    @contextmanager
-    def checks(self) -> Iterator[None]:
-        """Run checks; a refusal is audited as ``denied``, committed, then re-raised.
-
-        Only reads may happen inside: the commit would keep any write made here.
-        """
-        try:
-            yield
-        except DomainError as exc:
-            self.record("denied", rule=exc.rule, field=exc.field, reason=exc.message)
-            self.uow.commit()
-            raise
-
-    def record(self, outcome: str = "ok", **details: Any) -> None:
-        self.uow.audit.record(
-            AuditEvent(
-                actor=self.actor,
-                role=self.role,
-                object=self.obj,
-                action=self.action,
-                outcome=outcome,
-                details=details,
-            ),
-            now=self.now,
-        )
-
-
 def _officer_attempt(
     uow: UnitOfWork, ctx: ServiceContext, officer_id: int, *, obj: str, action: str
-) -> _Attempt:
+) -> AuditedAttempt:
     officer = uow.officers.get(officer_id)
     role = "unknown" if officer is None else officer.role.value
-    return _Attempt(uow, ctx.clock.now(), f"officer:{officer_id}", role, obj, action)
+    return AuditedAttempt(uow, ctx.clock.now(), f"officer:{officer_id}", role, obj, action)
 
 
 def _case_access(
@@ -178,7 +140,9 @@ def _item_access(
     return item, case, basis
 
 
-def _open_content(ctx: ServiceContext, attempt: _Attempt, item: EvidenceItem) -> Iterator[bytes]:
+def _open_content(
+    ctx: ServiceContext, attempt: AuditedAttempt, item: EvidenceItem
+) -> Iterator[bytes]:
     """The item's content, streamed and verified against its SHA-256 at the end (XFR-01)."""
     try:
         return ctx.stores.evidence.read(item.sha256)
@@ -372,7 +336,7 @@ def access_shared_evidence(ctx: ServiceContext, *, token: str, want: str) -> Sha
     with ctx.uow() as uow:
         share = uow.evidence.share_by_token_hash(token_digest(token)) if token else None
         action = f"evidence.{want}" if want in AccessLevel._value2member_map_ else "evidence.access"
-        attempt = _Attempt(
+        attempt = AuditedAttempt(
             uow,
             ctx.clock.now(),
             actor="grantee:unknown" if share is None else f"grantee:share-{share.id}",
