@@ -269,6 +269,7 @@ class Victims(_Section):
     report_prob: float = field(metadata=_rules(probability))
     report_delay_median_h: float = field(metadata=_rules(above(0)))
     report_delay_sigma: float = field(metadata=_rules(at_least(0)))
+    own_footage_handover_prob: float = field(metadata=_rules(probability))
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +330,7 @@ class Residents(_Section):
     response_delay_sigma: float = field(metadata=_rules(at_least(0)))
     opt_out_hazard_per_request: float = field(metadata=_rules(probability))
     opt_out_hazard_growth_per_request: float = field(metadata=_rules(at_least(0)))
+    max_clips_per_share: int = field(metadata=_rules(at_least(1)))
     profiles: tuple[BehaviourProfile, ...] = field(metadata=_rules(non_empty, unique_names))
 
     @property

@@ -43,11 +43,12 @@ class ResidentProfile:
     response_delay_median_min: float  # lognormal delay from notification to answer
     response_delay_sigma: float  # lognormal shape (sd of the log)
     opt_out_hazard_per_request: float  # P(opt out after the 1st request)
-    opt_out_hazard_growth_per_request: float  # the hazard grows ×(1 + growth) per request
+    opt_out_hazard_growth_per_request: float  # each earlier request adds growth × base
 
     def opt_out_prob(self, requests_received: int) -> float:
-        """P(opting out right after the ``requests_received``-th request)."""
-        growth = (1.0 + self.opt_out_hazard_growth_per_request) ** (requests_received - 1)
+        """P(opting out right after the ``requests_received``-th request):
+        ``base × (1 + growth × (n − 1))``, capped at 1, as docs/scenarios.md defines it."""
+        growth = 1.0 + self.opt_out_hazard_growth_per_request * (requests_received - 1)
         return min(1.0, self.opt_out_hazard_per_request * growth)
 
 
@@ -327,6 +328,8 @@ def params_from_scenario(scenario: Scenario, *, scale: float | None = None) -> M
         report_prob=s.victims.report_prob,
         report_delay_median_min=s.victims.report_delay_median_h * MIN_PER_HOUR,
         report_delay_sigma=s.victims.report_delay_sigma,
+        victim_handover_prob=s.victims.own_footage_handover_prob,
+        max_clips_per_share=s.residents.max_clips_per_share,
         policy=s.police.policy,
         detectives=_staff(s.police.detectives, scale),
         supervisors=_staff(max(1, s.police.detectives // 8), scale),
