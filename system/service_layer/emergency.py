@@ -41,7 +41,7 @@ from system.domain.errors import (
 from system.domain.model import Case, CaseStatus, Role, Staff
 from system.domain.rules import check_text
 from system.service_layer.context import ServiceContext
-from system.service_layer.registration import active_officer
+from system.service_layer.registration import active_officer, active_supervisor
 from system.service_layer.transfer import enqueue_transfer
 from system.service_layer.unit_of_work import UnitOfWork
 
@@ -157,11 +157,9 @@ def supervisor_decide(
         _require_reason(reason)
         now = ctx.clock.now()
         with ctx.uow() as uow:
-            officer, agency = active_officer(uow, supervisor_id)
-            if officer.role is not Role.SUPERVISOR:
-                raise PermissionDenied(
-                    "only a supervisor may approve an emergency disclosure", rule="EMG-01"
-                )
+            officer, agency = active_supervisor(
+                uow, supervisor_id, may="approves an emergency disclosure", rule="EMG-01"
+            )
             repo = uow.emergencies
             disclosure = repo.get(emergency_id, for_update=True)
             if disclosure is None or disclosure.agency_id != agency.id:

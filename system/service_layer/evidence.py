@@ -57,12 +57,12 @@ from system.domain.evidence import (
     share_problems,
     token_digest,
 )
-from system.domain.model import AGENCY_ROLES, Case, CaseStatus, Officer, Role
+from system.domain.model import AGENCY_ROLES, Case, CaseStatus, Officer
 from system.domain.rules import check_text
 from system.domain.stores import Content, ObjectNotFound
 from system.service_layer.attempts import AuditedAttempt
 from system.service_layer.context import ServiceContext
-from system.service_layer.registration import active_officer
+from system.service_layer.registration import active_officer, active_supervisor
 from system.service_layer.unit_of_work import UnitOfWork
 
 PURGE_JOB = "purge_evidence"
@@ -171,13 +171,9 @@ def assign_officer(
             uow, ctx, supervisor_id, obj=f"case:{case_id}", action="case.assign"
         )
         with attempt.checks():
-            supervisor, _ = active_officer(uow, supervisor_id)
-            if supervisor.role is not Role.SUPERVISOR:
-                raise PermissionDenied(
-                    "only a supervisor assigns officers to a case",
-                    rule="EVD-01",
-                    field="supervisor_id",
-                )
+            supervisor, _ = active_supervisor(
+                uow, supervisor_id, may="assigns officers to a case", rule="EVD-01"
+            )
             case = uow.cases.get(case_id)
             if case is None or case.agency_id != supervisor.agency_id:
                 raise NotFound(f"no case {case_id} in your agency", rule="EVD-01", field="case_id")
@@ -426,13 +422,9 @@ def set_legal_hold(
             uow, ctx, supervisor_id, obj=f"evidence:{evidence_id}", action="evidence.legal_hold"
         )
         with attempt.checks():
-            supervisor, _ = active_officer(uow, supervisor_id)
-            if supervisor.role is not Role.SUPERVISOR:
-                raise PermissionDenied(
-                    "only a supervisor places or lifts a legal hold",
-                    rule="EVD-03",
-                    field="supervisor_id",
-                )
+            supervisor, _ = active_supervisor(
+                uow, supervisor_id, may="places or lifts a legal hold", rule="EVD-03"
+            )
             item, _, _ = _item_access(uow, supervisor, evidence_id, for_update=True)
             problems = check_text(reason, field="reason", rule="EVD-03", max_chars=MAX_REASON_CHARS)
             if not isinstance(hold, bool):

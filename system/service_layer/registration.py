@@ -215,6 +215,16 @@ def active_officer(uow: UnitOfWork, officer_id: int) -> tuple[Officer, Agency]:
     return officer, agency
 
 
+def active_supervisor(
+    uow: UnitOfWork, supervisor_id: int, *, may: str, rule: str
+) -> tuple[Officer, Agency]:
+    """The supervisor and their agency; anyone else is refused (``may``: what they may do)."""
+    officer, agency = active_officer(uow, supervisor_id)
+    if officer.role is not Role.SUPERVISOR:
+        raise PermissionDenied(f"only a supervisor {may}", rule=rule, field="supervisor_id")
+    return officer, agency
+
+
 def open_case(
     ctx: ServiceContext, *, officer_id: int, case_number: str, incident_type: str
 ) -> Case:
