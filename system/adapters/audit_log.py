@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,47 +27,59 @@ class AuditLog:
 
     def record(self, event: AuditEvent, *, now: datetime) -> None:
         """Append one entry to its stream; the head row lock orders writers of that stream."""
-        at = now.astimezone(UTC)
-        stream = stream_for(event.object)
+        self.record_many([(event, now)])
+
+    def record_many(self, events: Sequence[tuple[AuditEvent, datetime]]) -> None:
+        """Append entries in the given order: one head lock, one insert and one head update
+        per stream touched, however many entries (the set-based path of bulk work)."""
+        by_stream: dict[str, list[tuple[AuditEvent, datetime]]] = {}
+        for event, at in events:
+            by_stream.setdefault(stream_for(event.object), []).append((event, at.astimezone(UTC)))
         s = t.audit_streams.c
-        head = self.connection.execute(
-            select(s.last_seq, s.last_hash).where(s.stream == stream).with_for_update()
-        ).one()
-        seq = head.last_seq + 1
-        details_json = canonical_details(event.details)
-        digest = entry_hash(
-            stream=stream,
-            seq=seq,
-            at=at,
-            actor=event.actor,
-            role=event.role,
-            source_ip=event.source_ip,
-            object=event.object,
-            action=event.action,
-            outcome=event.outcome,
-            details_json=details_json,
-            prev_hash=head.last_hash,
-        )
-        self.connection.execute(
-            insert(t.audit_entries),
-            {
-                "stream": stream,
-                "seq": seq,
-                "at": at,
-                "actor": event.actor,
-                "role": event.role,
-                "source_ip": event.source_ip,
-                "object": event.object,
-                "action": event.action,
-                "outcome": event.outcome,
-                "details_json": details_json,
-                "prev_hash": head.last_hash,
-                "entry_hash": digest,
-            },
-        )
-        self.connection.execute(
-            update(t.audit_streams).where(s.stream == stream).values(last_seq=seq, last_hash=digest)
-        )
+        for stream in sorted(by_stream):  # one lock order for every writer: no deadlocks
+            head = self.connection.execute(
+                select(s.last_seq, s.last_hash).where(s.stream == stream).with_for_update()
+            ).one()
+            seq, prev_hash, rows = head.last_seq, head.last_hash, []
+            for event, at in by_stream[stream]:
+                seq += 1
+                details_json = canonical_details(event.details)
+                digest = entry_hash(
+                    stream=stream,
+                    seq=seq,
+                    at=at,
+                    actor=event.actor,
+                    role=event.role,
+                    source_ip=event.source_ip,
+                    object=event.object,
+                    action=event.action,
+                    outcome=event.outcome,
+                    details_json=details_json,
+                    prev_hash=prev_hash,
+                )
+                rows.append(
+                    {
+                        "stream": stream,
+                        "seq": seq,
+                        "at": at,
+                        "actor": event.actor,
+                        "role": event.role,
+                        "source_ip": event.source_ip,
+                        "object": event.object,
+                        "action": event.action,
+                        "outcome": event.outcome,
+                        "details_json": details_json,
+                        "prev_hash": prev_hash,
+                        "entry_hash": digest,
+                    }
+                )
+                prev_hash = digest
+            self.connection.execute(insert(t.audit_entries), rows)
+            self.connection.execute(
+                update(t.audit_streams)
+                .where(s.stream == stream)
+                .values(last_seq=seq, last_hash=prev_hash)
+            )
 
     def entries(self, *, obj: str | None = None, limit: int = 1000) -> list[AuditEntry]:
         """Entries in time order, optionally only those about ``obj``."""

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from system.adapters import tables as t
+from system.adapters.bulk import insert_returning_ids, update_by_id
 
 
 @dataclass(frozen=True)
@@ -50,22 +51,45 @@ class ClipRepository:
         self.connection = connection
 
     def add(self, **values: Any) -> int:
-        values["flags_json"] = json.dumps(list(values.pop("flags", ())))
-        result = self.connection.execute(insert(t.clips).returning(t.clips.c.id), values)
-        return int(result.scalar_one())
+        return self.add_many([values])[0]
+
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert clips (each a dict of column values, ``flags`` a sequence); their ids in order."""
+        values = [
+            {**{k: v for k, v in row.items() if k != "flags"}, "flags_json": _flags(row)}
+            for row in rows
+        ]
+        return insert_returning_ids(self.connection, t.clips, values)
 
     def get(self, clip_id: int) -> ClipRow | None:
         row = self.connection.execute(select(t.clips).where(t.clips.c.id == clip_id)).first()
         return None if row is None else _clip(row)
 
+    def get_many(self, clip_ids: Sequence[int]) -> dict[int, ClipRow]:
+        found: dict[int, ClipRow] = {}
+        for part in _chunks(sorted(set(clip_ids))):
+            rows = self.connection.execute(select(t.clips).where(t.clips.c.id.in_(part)))
+            found.update((r.id, _clip(r)) for r in rows)
+        return found
+
     def for_resident(self, resident_id: int, *, status: str = "stored") -> list[ClipRow]:
+        return self.for_residents([resident_id], status=status).get(resident_id, [])
+
+    def for_residents(
+        self, resident_ids: Sequence[int], *, status: str = "stored"
+    ) -> dict[int, list[ClipRow]]:
+        """Each resident's clips with ``status``, in recording order."""
         c = t.clips.c
-        rows = self.connection.execute(
-            select(t.clips)
-            .where(c.resident_id == resident_id, c.status == status)
-            .order_by(c.recorded_at, c.id)
-        )
-        return [_clip(r) for r in rows]
+        found: dict[int, list[ClipRow]] = {}
+        for part in _chunks(sorted(set(resident_ids))):
+            rows = self.connection.execute(
+                select(t.clips)
+                .where(c.resident_id.in_(part), c.status == status)
+                .order_by(c.resident_id, c.recorded_at, c.id)
+            )
+            for r in rows:
+                found.setdefault(r.resident_id, []).append(_clip(r))
+        return found
 
     def set_status(self, clip_id: int, status: str) -> None:
         self.connection.execute(
@@ -92,26 +116,38 @@ class ResponseRepository:
             select(t.responses).where(t.responses.c.notification_id == notification_id)
         ).first()
 
+    def answered_among(self, notification_ids: Sequence[int]) -> set[int]:
+        """Which of these notifications already have an answer."""
+        found: set[int] = set()
+        r = t.responses.c
+        for part in _chunks(sorted(set(notification_ids))):
+            rows = self.connection.execute(
+                select(r.notification_id).where(r.notification_id.in_(part))
+            )
+            found.update(int(n) for n in rows.scalars())
+        return found
+
     def add(self, **values: Any) -> int:
-        result = self.connection.execute(insert(t.responses).returning(t.responses.c.id), values)
-        return int(result.scalar_one())
+        return self.add_many([values])[0]
+
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        return insert_returning_ids(self.connection, t.responses, rows)
 
     def add_shared_clips(
         self, response_id: int, clip_ids: Sequence[int], *, now: datetime
     ) -> list[int]:
-        ids = []
-        for clip_id in clip_ids:
-            result = self.connection.execute(
-                insert(t.shared_clips).returning(t.shared_clips.c.id),
-                {
-                    "response_id": response_id,
-                    "clip_id": clip_id,
-                    "status": "pending",
-                    "updated_at": now,
-                },
-            )
-            ids.append(int(result.scalar_one()))
-        return ids
+        return self.add_shared_clips_many([(response_id, c, now) for c in clip_ids])
+
+    def add_shared_clips_many(self, rows: Sequence[tuple[int, int, datetime]]) -> list[int]:
+        """Shared clips as (response id, clip id, time), pending; their ids in order."""
+        return insert_returning_ids(
+            self.connection,
+            t.shared_clips,
+            [
+                {"response_id": r, "clip_id": c, "status": "pending", "updated_at": at}
+                for r, c, at in rows
+            ],
+        )
 
     def shared_clips(self, response_id: int) -> list[Any]:
         return list(
@@ -123,16 +159,32 @@ class ResponseRepository:
         )
 
     def set_shared_clip_status(self, shared_clip_id: int, status: str, *, now: datetime) -> None:
-        self.connection.execute(
-            update(t.shared_clips)
-            .where(t.shared_clips.c.id == shared_clip_id)
-            .values(status=status, updated_at=now)
-        )
+        self.set_shared_clips_status([shared_clip_id], status, now=now)
+
+    def set_shared_clips_status(
+        self, shared_clip_ids: Sequence[int], status: str, *, now: datetime
+    ) -> None:
+        for part in _chunks(list(shared_clip_ids)):
+            self.connection.execute(
+                update(t.shared_clips)
+                .where(t.shared_clips.c.id.in_(part))
+                .values(status=status, updated_at=now)
+            )
 
     def shared_clip_for_update(self, shared_clip_id: int) -> Any:
-        return self.connection.execute(
-            select(t.shared_clips).where(t.shared_clips.c.id == shared_clip_id).with_for_update()
-        ).first()
+        return self.shared_clips_for_update([shared_clip_id])[shared_clip_id]
+
+    def shared_clips_for_update(self, shared_clip_ids: Sequence[int]) -> dict[int, Any]:
+        found: dict[int, Any] = {}
+        for part in _chunks(sorted(set(shared_clip_ids))):
+            rows = self.connection.execute(
+                select(t.shared_clips)
+                .where(t.shared_clips.c.id.in_(part))
+                .order_by(t.shared_clips.c.id)
+                .with_for_update()
+            )
+            found.update((r.id, r) for r in rows)
+        return found
 
 
 class TransferRepository:
@@ -140,15 +192,32 @@ class TransferRepository:
         self.connection = connection
 
     def add(self, **values: Any) -> int:
-        contributor = values.pop("contributor", None)
-        values["contributor_json"] = None if contributor is None else json.dumps(contributor)
-        result = self.connection.execute(insert(t.transfers).returning(t.transfers.c.id), values)
-        return int(result.scalar_one())
+        return self.add_many([values])[0]
+
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        values = []
+        for row in rows:
+            contributor = row.get("contributor")
+            values.append(
+                {
+                    **{k: v for k, v in row.items() if k != "contributor"},
+                    "contributor_json": None if contributor is None else json.dumps(contributor),
+                }
+            )
+        return insert_returning_ids(self.connection, t.transfers, values)
 
     def get(self, transfer_id: int, *, for_update: bool = False) -> TransferRow | None:
-        query = select(t.transfers).where(t.transfers.c.id == transfer_id)
-        row = self.connection.execute(query.with_for_update() if for_update else query).first()
-        return None if row is None else _transfer(row)
+        return self.get_many([transfer_id], for_update=for_update).get(transfer_id)
+
+    def get_many(
+        self, transfer_ids: Sequence[int], *, for_update: bool = False
+    ) -> dict[int, TransferRow]:
+        found: dict[int, TransferRow] = {}
+        for part in _chunks(sorted(set(transfer_ids))):
+            query = select(t.transfers).where(t.transfers.c.id.in_(part)).order_by(t.transfers.c.id)
+            rows = self.connection.execute(query.with_for_update() if for_update else query)
+            found.update((r.id, _transfer(r)) for r in rows)
+        return found
 
     def for_shared_clip(self, shared_clip_id: int) -> TransferRow | None:
         row = self.connection.execute(
@@ -160,6 +229,37 @@ class TransferRepository:
         self.connection.execute(
             update(t.transfers).where(t.transfers.c.id == transfer_id).values(**values)
         )
+
+    def update_many(self, transfer_ids: Sequence[int], **values: Any) -> None:
+        """Give every listed transfer the same ``values``."""
+        for part in _chunks(list(transfer_ids)):
+            self.connection.execute(
+                update(t.transfers).where(t.transfers.c.id.in_(part)).values(**values)
+            )
+
+    def deliver_many(self, rows: Sequence[tuple[int, int, datetime]]) -> None:
+        """Mark transfers delivered as (transfer id, evidence id, time)."""
+        update_by_id(
+            self.connection,
+            t.transfers,
+            [
+                {"id": i, "status": "delivered", "evidence_id": e, "delivered_at": at}
+                for i, e, at in rows
+            ],
+            ("status", "evidence_id", "delivered_at"),
+        )
+
+
+CHUNK = 500
+"""Ids per ``IN (...)`` list: well under SQLite's and PostgreSQL's parameter limits."""
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+
+
+def _flags(row: dict[str, Any]) -> str:
+    return json.dumps(list(row.get("flags", ())))
 
 
 def _clip(r: Any) -> ClipRow:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, exists, insert, select, update
 
 from system.adapters import tables as t
+from system.adapters.bulk import insert_returning_ids
 from system.domain.evidence import (
     AccessLevel,
     EvidenceItem,
@@ -29,11 +30,10 @@ class EvidenceRepository:
     # --- items -----------------------------------------------------------------
 
     def add(self, item: EvidenceItem) -> int:
-        values = _row(item)
-        result = self.connection.execute(
-            insert(t.evidence_items).returning(t.evidence_items.c.id), values
-        )
-        return int(result.scalar_one())
+        return self.add_many([item])[0]
+
+    def add_many(self, items: Sequence[EvidenceItem]) -> list[int]:
+        return insert_returning_ids(self.connection, t.evidence_items, [_row(i) for i in items])
 
     def get(self, evidence_id: int, *, for_update: bool = False) -> EvidenceItem | None:
         query = select(t.evidence_items).where(t.evidence_items.c.id == evidence_id)
@@ -41,10 +41,19 @@ class EvidenceRepository:
         return None if row is None else _item(row)
 
     def by_source_ref(self, source_ref: str) -> EvidenceItem | None:
-        row = self.connection.execute(
-            select(t.evidence_items).where(t.evidence_items.c.source_ref == source_ref)
-        ).first()
-        return None if row is None else _item(row)
+        return self.by_source_refs([source_ref]).get(source_ref)
+
+    def by_source_refs(self, source_refs: Sequence[str]) -> dict[str, EvidenceItem]:
+        found: dict[str, EvidenceItem] = {}
+        refs = sorted(set(source_refs))
+        for start in range(0, len(refs), 500):
+            rows = self.connection.execute(
+                select(t.evidence_items).where(
+                    t.evidence_items.c.source_ref.in_(refs[start : start + 500])
+                )
+            )
+            found.update((r.source_ref, _item(r)) for r in rows)
+        return found
 
     def for_case(self, case_id: int, *, stored_only: bool = False) -> list[EvidenceItem]:
         e = t.evidence_items.c

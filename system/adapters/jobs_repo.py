@@ -10,13 +10,15 @@ handlers are written to be idempotent so the effect is exactly-once.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 
 from system.adapters import tables as t
+from system.adapters.bulk import insert_returning_ids
 
 
 class JobStatus:
@@ -50,26 +52,60 @@ class JobQueue:
         max_attempts: int = 8,
     ) -> int | None:
         """Add a job; while one with the same ``dedupe_key`` is pending, a second adds nothing."""
-        if dedupe_key is not None:
-            existing = self.connection.execute(
-                select(t.jobs.c.id).where(t.jobs.c.dedupe_key == dedupe_key)
-            ).scalar()
-            if existing is not None:
-                return None
-        result = self.connection.execute(
-            insert(t.jobs).returning(t.jobs.c.id),
-            {
-                "kind": kind,
-                "payload_json": json.dumps(payload, sort_keys=True),
-                "dedupe_key": dedupe_key,
-                "status": JobStatus.QUEUED,
-                "attempts": 0,
-                "max_attempts": max_attempts,
-                "run_after": run_after or now,
-                "created_at": now,
-            },
-        )
-        return int(result.scalar_one())
+        return self.enqueue_many(
+            kind,
+            [(payload, dedupe_key, None)],
+            now=now,
+            run_after=run_after,
+            max_attempts=max_attempts,
+        )[0]
+
+    def enqueue_many(
+        self,
+        kind: str,
+        jobs: Sequence[tuple[dict[str, Any], str | None, datetime | None]],
+        *,
+        now: datetime,
+        run_after: datetime | None = None,
+        max_attempts: int = 8,
+    ) -> list[int | None]:
+        """Add jobs of one kind as (payload, dedupe key, created at or None for ``now``);
+        the id of each, None where a pending job already had that key (or an earlier one
+        in the list did). A job runs from ``run_after``, by default when it was created."""
+        keys = [key for _payload, key, _at in jobs if key is not None]
+        taken: set[str] = set()
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            rows = self.connection.execute(
+                select(t.jobs.c.dedupe_key).where(t.jobs.c.dedupe_key.in_(part))
+            )
+            taken.update(str(k) for k in rows.scalars())
+        rows_to_add: list[dict[str, Any]] = []
+        positions: list[int] = []
+        for position, (payload, key, at) in enumerate(jobs):
+            if key is not None:
+                if key in taken:
+                    continue
+                taken.add(key)
+            positions.append(position)
+            rows_to_add.append(
+                {
+                    "kind": kind,
+                    "payload_json": json.dumps(payload, sort_keys=True),
+                    "dedupe_key": key,
+                    "status": JobStatus.QUEUED,
+                    "attempts": 0,
+                    "max_attempts": max_attempts,
+                    "run_after": run_after or at or now,
+                    "created_at": at or now,
+                }
+            )
+        ids: list[int | None] = [None] * len(jobs)
+        for position, job_id in zip(
+            positions, insert_returning_ids(self.connection, t.jobs, rows_to_add), strict=True
+        ):
+            ids[position] = job_id
+        return ids
 
     def claim(self, worker: str, *, now: datetime, lease: timedelta, limit: int = 1) -> list[Job]:
         """Take up to ``limit`` due jobs (or jobs whose lease ran out) for ``worker``."""
@@ -101,9 +137,12 @@ class JobQueue:
         ]
 
     def complete(self, job_id: int, *, now: datetime) -> None:
+        self.complete_many([job_id], now=now)
+
+    def complete_many(self, job_ids: Sequence[int], *, now: datetime) -> None:
         self.connection.execute(
             update(t.jobs)
-            .where(t.jobs.c.id == job_id)
+            .where(t.jobs.c.id.in_(list(job_ids)))
             # Releasing the dedupe key lets a scheduler enqueue the same work again later
             # (e.g. a purge that found the item on hold); it dedupes only pending work.
             .values(

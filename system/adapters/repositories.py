@@ -181,11 +181,25 @@ class ResidentRepository(_Repository):
         return Resident(new_id, name, email, home_lat, home_lon)
 
     def get(self, resident_id: int, *, for_update: bool = False) -> Resident | None:
-        query = select(t.residents).where(t.residents.c.id == resident_id)
-        row = self.connection.execute(query.with_for_update() if for_update else query).first()
-        if row is None:
-            return None
-        return Resident(row.id, row.name, row.email, row.home_lat, row.home_lon)
+        return self.get_many([resident_id], for_update=for_update).get(resident_id)
+
+    def get_many(
+        self, resident_ids: Sequence[int], *, for_update: bool = False
+    ) -> dict[int, Resident]:
+        """Residents by id (missing ids are absent); ``for_update`` locks them in id order."""
+        found: dict[int, Resident] = {}
+        ids = sorted(set(resident_ids))
+        for start in range(0, len(ids), 500):
+            query = (
+                select(t.residents)
+                .where(t.residents.c.id.in_(ids[start : start + 500]))
+                .order_by(t.residents.c.id)
+            )
+            rows = self.connection.execute(query.with_for_update() if for_update else query)
+            found.update(
+                (r.id, Resident(r.id, r.name, r.email, r.home_lat, r.home_lon)) for r in rows
+            )
+        return found
 
     def email_taken(self, email: str) -> bool:
         return _email_taken(self.connection, t.residents, email)
@@ -323,6 +337,26 @@ class OptOutRepository(_Repository):
         if values:
             self.connection.execute(insert(t.opt_outs), values)
 
+    def add_many_at(self, rows: Sequence[tuple[int, datetime]]) -> None:
+        """Global opt-outs as (resident id, time)."""
+        values = [{"resident_id": r, "agency_id": None, "opted_out_at": at} for r, at in rows]
+        if values:
+            self.connection.execute(insert(t.opt_outs), values)
+
+    def global_among(self, resident_ids: Sequence[int]) -> list[OptOut]:
+        """The global opt-outs of these residents."""
+        o = t.opt_outs.c
+        found: list[OptOut] = []
+        ids = sorted(set(resident_ids))
+        for start in range(0, len(ids), 500):
+            rows = self.connection.execute(
+                select(t.opt_outs).where(
+                    o.resident_id.in_(ids[start : start + 500]), o.agency_id.is_(None)
+                )
+            )
+            found.extend(OptOut(r.resident_id, r.agency_id, r.opted_out_at) for r in rows)
+        return found
+
 
 class RequestRepository(_Repository):
     def add(self, request: VideoRequest) -> int:
@@ -423,6 +457,27 @@ class NotificationRepository(_Repository):
                     for r in resident_ids
                 ],
             )
+
+    def get_many(
+        self, notification_ids: Sequence[int], *, for_update: bool = False
+    ) -> dict[int, Any]:
+        """Notification rows by id; ``for_update`` locks them (answers lock what they answer)."""
+        found: dict[int, Any] = {}
+        ids = sorted(set(notification_ids))
+        n = t.notifications
+        for start in range(0, len(ids), 500):
+            query = select(n).where(n.c.id.in_(ids[start : start + 500])).order_by(n.c.id)
+            rows = self.connection.execute(query.with_for_update() if for_update else query)
+            found.update((r.id, r) for r in rows)
+        return found
+
+    def ids_for(self, request_id: int) -> dict[int, int]:
+        """Resident id -> notification id, for one request."""
+        n = t.notifications.c
+        rows = self.connection.execute(
+            select(n.resident_id, n.id).where(n.request_id == request_id)
+        )
+        return {int(r): int(i) for r, i in rows}
 
     def residents_for(self, request_id: int) -> list[int]:
         rows = self.connection.execute(

@@ -18,14 +18,23 @@ from typing import Any
 from sqlalchemy import Row, select
 
 from system.adapters import tables as t
+from system.adapters.consent_repo import ClipRow
 from system.domain.audit import AuditEvent
-from system.domain.clip import read_metadata
-from system.domain.errors import Conflict, InvalidInput, NotFound, Problem, RuleViolation
+from system.domain.clip import ClipMetadata, read_metadata
+from system.domain.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    Problem,
+    RuleViolation,
+)
 from system.domain.evidence import DEFAULT_RETENTION, RetentionCategory
 from system.domain.model import RequestStatus, VideoRequest
+from system.domain.stores import StoredObject
 from system.service_layer.context import ServiceContext
 from system.service_layer.residents import opt_out
-from system.service_layer.transfer import MAX_CLIP_BYTES, enqueue_transfer
+from system.service_layer.transfer import MAX_CLIP_BYTES, TransferOrder, enqueue_transfers
 from system.service_layer.unit_of_work import UnitOfWork
 
 MAX_CLIPS_PER_RESPONSE = 16  # XFR-05 (design)
@@ -59,45 +68,103 @@ def upload_clip(
         yield from iterator
 
     with ctx.uow(read_only=True) as uow:
-        camera = _camera(uow, camera_id)
+        camera = _cameras(uow, [camera_id])[camera_id]
     stored = ctx.stores.clips.put(
         everything(), expected_sha256=expected_sha256, max_bytes=MAX_CLIP_BYTES
     )
+    return _record_clips(ctx, [(camera, stored, meta, ctx.clock.now())])[0]
+
+
+@dataclass(frozen=True)
+class ClipUpload:
+    """One clip of :func:`upload_clips`: whole content in memory, uploaded at ``at``
+    (default now; never later than now)."""
+
+    camera_id: int
+    content: bytes
+    at: datetime | None = None
+
+
+def upload_clips(ctx: ServiceContext, uploads: Sequence[ClipUpload]) -> list[int]:
+    """Many cameras' uploads at once (the simulation's set-based path): the same checks
+    and records as :func:`upload_clip`, one transaction for all; clip ids in order.
+
+    An unknown or inactive camera refuses the whole batch before anything is stored.
+    """
     now = ctx.clock.now()
-    base = meta.recorded_at or now
+    with ctx.uow(read_only=True) as uow:
+        cameras = _cameras(uow, [u.camera_id for u in uploads])
+    staged = []
+    for upload in uploads:
+        at = _not_after(upload.at, now)
+        meta = read_metadata(upload.content[:4096])
+        stored = ctx.stores.clips.put(upload.content, max_bytes=MAX_CLIP_BYTES)
+        staged.append((cameras[upload.camera_id], stored, meta, at))
+    return _record_clips(ctx, staged)
+
+
+def _record_clips(
+    ctx: ServiceContext, staged: Sequence[tuple[Row[Any], StoredObject, ClipMetadata, datetime]]
+) -> list[int]:
     with ctx.uow() as uow:
-        clip_id = uow.clips.add(
-            camera_id=camera_id,
-            resident_id=camera.resident_id,
-            sha256=stored.sha256,
-            size_bytes=stored.size,
-            recorded_at=meta.recorded_at,
-            duration_s=meta.duration_s,
-            has_audio=meta.has_audio,
-            flags=meta.flags,
-            uploaded_at=now,
-            delete_after=base + timedelta(days=camera.retention_days),
-            status="stored",
+        clip_ids = uow.clips.add_many(
+            [
+                {
+                    "camera_id": camera.id,
+                    "resident_id": camera.resident_id,
+                    "sha256": stored.sha256,
+                    "size_bytes": stored.size,
+                    "recorded_at": meta.recorded_at,
+                    "duration_s": meta.duration_s,
+                    "has_audio": meta.has_audio,
+                    "flags": meta.flags,
+                    "uploaded_at": at,
+                    "delete_after": (meta.recorded_at or at)
+                    + timedelta(days=camera.retention_days),
+                    "status": "stored",
+                }
+                for camera, stored, meta, at in staged
+            ]
         )
-        uow.audit.record(
-            AuditEvent(
-                actor=f"device:{camera_id}",
-                role="device",
-                object=f"clip:{clip_id}",
-                action="clip.upload",
-                details={"sha256": stored.sha256, "flags": list(meta.flags)},
-            ),
-            now=now,
+        uow.audit.record_many(
+            [
+                (
+                    AuditEvent(
+                        actor=f"device:{camera.id}",
+                        role="device",
+                        object=f"clip:{clip_id}",
+                        action="clip.upload",
+                        details={"sha256": stored.sha256, "flags": list(meta.flags)},
+                    ),
+                    at,
+                )
+                for clip_id, (camera, stored, meta, at) in zip(clip_ids, staged, strict=True)
+            ]
         )
         uow.commit()
-    return clip_id
+    return clip_ids
 
 
-def _camera(uow: UnitOfWork, camera_id: int) -> Row[Any]:
-    row = uow.connection.execute(select(t.cameras).where(t.cameras.c.id == camera_id)).first()
-    if row is None or not row.active:
-        raise NotFound(f"no active camera {camera_id}", field="camera_id")
-    return row
+def _not_after(at: datetime | None, now: datetime) -> datetime:
+    if at is None:
+        return now
+    if at > now:
+        raise ValueError(f"a batch item at {at.isoformat()} is later than now ({now.isoformat()})")
+    return at
+
+
+def _cameras(uow: UnitOfWork, camera_ids: Sequence[int]) -> dict[int, Row[Any]]:
+    wanted = sorted(set(camera_ids))
+    found: dict[int, Row[Any]] = {}
+    for start in range(0, len(wanted), 500):
+        rows = uow.connection.execute(
+            select(t.cameras).where(t.cameras.c.id.in_(wanted[start : start + 500]))
+        )
+        found.update((row.id, row) for row in rows if row.active)
+    missing = [c for c in wanted if c not in found]
+    if missing:
+        raise NotFound(f"no active camera {missing[0]}", field="camera_id")
+    return found
 
 
 @dataclass(frozen=True)
@@ -143,10 +210,10 @@ def _notification(
     return row.id, request
 
 
-def _eligible(uow: UnitOfWork, resident_id: int, request: VideoRequest) -> list[EligibleClip]:
-    """The resident's stored clips that overlap the request's window (CON-02)."""
+def _eligible(clips: Sequence[ClipRow], request: VideoRequest) -> list[EligibleClip]:
+    """Of the resident's stored clips, those that overlap the request's window (CON-02)."""
     found = []
-    for clip in uow.clips.for_resident(resident_id):
+    for clip in clips:
         if clip.recorded_at is None:
             continue  # flagged: no trustworthy time, so it cannot be matched to a window
         end = clip.recorded_at + timedelta(seconds=clip.duration_s or 0.0)
@@ -168,7 +235,7 @@ def consent_screen(ctx: ServiceContext, *, resident_id: int, notification_id: in
         assert agency is not None
         assert case is not None
         response = uow.responses.for_notification(nid)
-        eligible = _eligible(uow, resident_id, request)
+        eligible = _eligible(uow.clips.for_resident(resident_id), request)
     years = DEFAULT_RETENTION[RetentionCategory.STANDARD]
     kept = f"{years.days // 365} years" if years else "until the case ends"
     return ConsentScreen(
@@ -201,6 +268,7 @@ class Receipt:
     response_id: int
     decision: str
     shared_clip_ids: tuple[int, ...]
+    agency_id: int
 
 
 def respond(
@@ -214,88 +282,184 @@ def respond(
     opt_out_scope: str | None = None,
 ) -> Receipt:
     """Answer a request: share the chosen clips (possibly none = decline). Once only."""
-    clip_ids = list(clip_ids)
-    problems = _clip_id_problems(clip_ids)
     if opt_out_scope not in (None, "agency", "all"):
+        problems = _clip_id_problems(list(clip_ids))
         problems.append(Problem("opt_out", "CON-04", "must be 'agency', 'all' or absent"))
-    if problems:
         raise InvalidInput(problems)
-    now = ctx.clock.now()
-    with ctx.uow() as uow:
-        nid, request = _notification(uow, resident_id, notification_id, lock=True)
-        if uow.responses.for_notification(nid) is not None:
-            raise Conflict(
-                "you have already answered this request; your first answer stands",
-                rule="CON-09",
-                field="notification_id",
-            )
-        if not request.accepts_responses(now):
-            raise RuleViolation(
-                "this request is no longer open for responses"
-                + (
-                    " (it has expired)"
-                    if request.status is RequestStatus.EXPIRED
-                    or (request.expires_at is not None and now >= request.expires_at)
-                    else ""
-                ),
-                rule="CON-08",
-                field="notification_id",
-            )
-        eligible = {c.clip_id for c in _eligible(uow, resident_id, request)}
-        outside = [c for c in clip_ids if c not in eligible]
-        if outside:
-            raise InvalidInput(
-                [
-                    Problem(
-                        "clip_ids",
-                        "CON-02",
-                        f"clips {outside} are not yours or do not overlap the request's window",
-                    )
-                ]
-            )
-        decision = "share" if clip_ids else "decline"
-        response_id = uow.responses.add(
-            notification_id=nid,
-            request_id=request.id,
-            resident_id=resident_id,
-            decision=decision,
-            share_identity=share_identity,
-            include_audio=include_audio,
-            responded_at=now,
-        )
-        shared = uow.responses.add_shared_clips(response_id, clip_ids, now=now)
-        contributor = _contributor(uow, resident_id) if share_identity else None
-        for shared_id, clip_id in zip(shared, clip_ids, strict=True):
-            enqueue_transfer(
-                uow,
-                kind="consent",
-                clip_id=clip_id,
-                agency_id=request.agency_id,
-                case_id=request.case_id,
-                request_id=request.id,
-                include_audio=include_audio,
-                contributor=contributor,
-                now=now,
-                shared_clip_id=shared_id,
-            )
-        uow.audit.record(
-            AuditEvent(
-                actor=f"resident:{resident_id}",
-                role="resident",
-                object=f"request:{request.id}",
-                action=f"consent.{decision}",
-                details={"clips": len(clip_ids)},
-            ),
-            now=now,
-        )
-        uow.commit()
+    answer = Answer(resident_id, notification_id, tuple(clip_ids), share_identity, include_audio)
+    outcome = respond_many(ctx, [answer])[0]
+    if isinstance(outcome, DomainError):
+        raise outcome
     if opt_out_scope is not None:
         opt_out(
             ctx,
             resident_id=resident_id,
-            agency_id=request.agency_id if opt_out_scope == "agency" else None,
+            agency_id=outcome.agency_id if opt_out_scope == "agency" else None,
         )
-    return Receipt(response_id, decision, tuple(shared))
+    return outcome
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One resident's answer for :func:`respond_many`; no clips = decline."""
+
+    resident_id: int
+    notification_id: int
+    clip_ids: tuple[int, ...] = ()
+    share_identity: bool = False
+    include_audio: bool = False
+    at: datetime | None = None  # when it was given: default now, never later than now
+
+
+def respond_many(ctx: ServiceContext, answers: Sequence[Answer]) -> list[Receipt | DomainError]:
+    """Record answers in the order given, each judged at its own time by the rules of
+    :func:`respond`, in one transaction: a receipt for each accepted answer, the error
+    for each refused one (a refusal changes nothing and does not stop the others)."""
+    now = ctx.clock.now()
+    outcomes: list[Receipt | DomainError | None] = [None] * len(answers)
+    with ctx.uow() as uow:
+        notifications = uow.notifications.get_many(
+            [a.notification_id for a in answers], for_update=True
+        )
+        requests: dict[int, VideoRequest] = {}
+        for row in notifications.values():
+            if row.request_id not in requests:
+                request = uow.requests.get(row.request_id)
+                assert request is not None
+                requests[row.request_id] = request
+        answered = uow.responses.answered_among(list(notifications))
+        clips = uow.clips.for_residents([a.resident_id for a in answers])
+        accepted: list[tuple[int, Answer, VideoRequest, datetime]] = []
+        for position, answer in enumerate(answers):
+            at = _not_after(answer.at, now)
+            row = notifications.get(answer.notification_id)
+            try:
+                problems = _clip_id_problems(list(answer.clip_ids))
+                if problems:
+                    raise InvalidInput(problems)
+                if row is None or row.resident_id != answer.resident_id:
+                    raise NotFound(
+                        f"no notification {answer.notification_id} for you",
+                        field="notification_id",
+                    )
+                request = requests[row.request_id]
+                _check_answer(answer, request, row.id in answered, clips, at)
+            except DomainError as refused:
+                outcomes[position] = refused
+                continue
+            answered.add(row.id)
+            accepted.append((position, answer, request, at))
+        _record_answers(uow, accepted, outcomes)
+        uow.commit()
+    return [o for o in outcomes if o is not None]
+
+
+def _check_answer(
+    answer: Answer,
+    request: VideoRequest,
+    already_answered: bool,
+    clips: dict[int, list[ClipRow]],
+    at: datetime,
+) -> None:
+    if already_answered:
+        raise Conflict(
+            "you have already answered this request; your first answer stands",
+            rule="CON-09",
+            field="notification_id",
+        )
+    if not request.accepts_responses(at):
+        raise RuleViolation(
+            "this request is no longer open for responses"
+            + (
+                " (it has expired)"
+                if request.status is RequestStatus.EXPIRED
+                or (request.expires_at is not None and at >= request.expires_at)
+                else ""
+            ),
+            rule="CON-08",
+            field="notification_id",
+        )
+    eligible = {c.clip_id for c in _eligible(clips.get(answer.resident_id, []), request)}
+    outside = [c for c in answer.clip_ids if c not in eligible]
+    if outside:
+        raise InvalidInput(
+            [
+                Problem(
+                    "clip_ids",
+                    "CON-02",
+                    f"clips {outside} are not yours or do not overlap the request's window",
+                )
+            ]
+        )
+
+
+def _record_answers(
+    uow: UnitOfWork,
+    accepted: Sequence[tuple[int, Answer, VideoRequest, datetime]],
+    outcomes: list[Receipt | DomainError | None],
+) -> None:
+    """The accepted answers' rows, set-based: responses, shared clips, transfers, audit."""
+    response_ids = uow.responses.add_many(
+        [
+            {
+                "notification_id": answer.notification_id,
+                "request_id": request.id,
+                "resident_id": answer.resident_id,
+                "decision": "share" if answer.clip_ids else "decline",
+                "share_identity": answer.share_identity,
+                "include_audio": answer.include_audio,
+                "responded_at": at,
+            }
+            for _position, answer, request, at in accepted
+        ]
+    )
+    shared_ids = uow.responses.add_shared_clips_many(
+        [
+            (response_id, clip_id, at)
+            for response_id, (_p, answer, _r, at) in zip(response_ids, accepted, strict=True)
+            for clip_id in answer.clip_ids
+        ]
+    )
+    sharing = [a.resident_id for _p, a, _r, _at in accepted if a.clip_ids and a.share_identity]
+    contributors = uow.residents.get_many(sharing)
+    transfers: list[TransferOrder] = []
+    shared = iter(shared_ids)
+    for response_id, (position, answer, request, at) in zip(response_ids, accepted, strict=True):
+        resident = contributors.get(answer.resident_id) if answer.share_identity else None
+        contributor = None if resident is None else {"name": resident.name, "email": resident.email}
+        mine = tuple(next(shared) for _ in answer.clip_ids)
+        for shared_id, clip_id in zip(mine, answer.clip_ids, strict=True):
+            transfers.append(
+                TransferOrder(
+                    kind="consent",
+                    clip_id=clip_id,
+                    agency_id=request.agency_id,
+                    case_id=request.case_id,
+                    request_id=request.id,
+                    include_audio=answer.include_audio,
+                    contributor=contributor,
+                    at=at,
+                    shared_clip_id=shared_id,
+                )
+            )
+        decision = "share" if answer.clip_ids else "decline"
+        outcomes[position] = Receipt(response_id, decision, mine, request.agency_id)
+    enqueue_transfers(uow, transfers)
+    uow.audit.record_many(
+        [
+            (
+                AuditEvent(
+                    actor=f"resident:{answer.resident_id}",
+                    role="resident",
+                    object=f"request:{request.id}",
+                    action=f"consent.{'share' if answer.clip_ids else 'decline'}",
+                    details={"clips": len(answer.clip_ids)},
+                ),
+                at,
+            )
+            for _position, answer, request, at in accepted
+        ]
+    )
 
 
 def _clip_id_problems(clip_ids: list[int]) -> list[Problem]:
@@ -312,12 +476,6 @@ def _clip_id_problems(clip_ids: list[int]) -> list[Problem]:
             )
         ]
     return []
-
-
-def _contributor(uow: UnitOfWork, resident_id: int) -> dict[str, str]:
-    resident = uow.residents.get(resident_id)
-    assert resident is not None
-    return {"name": resident.name, "email": resident.email}
 
 
 def withdraw(ctx: ServiceContext, *, resident_id: int, notification_id: int) -> int:

@@ -24,6 +24,8 @@ from system.service_layer.context import ServiceContext
 from system.service_layer.unit_of_work import UnitOfWork
 
 Handler = Callable[[ServiceContext, dict[str, Any]], object]
+BatchHandler = Callable[[ServiceContext, list[dict[str, Any]]], list[Exception | None]]
+"""Runs many jobs of one kind together; returns, per job in order, None or its error."""
 Scheduler = Callable[[UnitOfWork, datetime], int]
 
 LEASE = timedelta(minutes=5)
@@ -41,6 +43,13 @@ def fan_out_job(ctx: ServiceContext, payload: dict[str, Any]) -> None:
 
 def transfer_job(ctx: ServiceContext, payload: dict[str, Any]) -> None:
     transfer.run_transfer(ctx, transfer_id=int(payload["transfer_id"]))
+
+
+def transfer_batch_job(
+    ctx: ServiceContext, payloads: list[dict[str, Any]]
+) -> list[Exception | None]:
+    outcomes = transfer.run_transfers(ctx, [int(p["transfer_id"]) for p in payloads])
+    return [o if isinstance(o, Exception) else None for o in outcomes]
 
 
 def expire_request_job(ctx: ServiceContext, payload: dict[str, Any]) -> None:
@@ -113,6 +122,11 @@ def default_handlers() -> dict[str, Handler]:
     }
 
 
+def default_batch_handlers() -> dict[str, BatchHandler]:
+    """Kinds whose claimed jobs run together (one transaction per step for all)."""
+    return {"transfer": transfer_batch_job}
+
+
 def default_schedulers() -> list[Scheduler]:
     return [
         schedule_expiries,
@@ -157,9 +171,18 @@ def run_pending_jobs(
     worker_id: str = "inprocess",
     limit: int = 1000,
     handlers: dict[str, Handler] | None = None,
+    batch_handlers: dict[str, BatchHandler] | None = None,
     schedule: bool = True,
+    claim_batch: int = CLAIM_BATCH,
 ) -> RunReport:
-    """Run due jobs until none is left or ``limit`` have run; returns what happened."""
+    """Run due jobs until none is left or ``limit`` have run; returns what happened.
+
+    Jobs are claimed ``claim_batch`` at a time; claimed jobs of a kind with a batch
+    handler run together. Batch handlers are used only with the default handlers
+    (custom ``handlers`` run one job at a time unless ``batch_handlers`` are given).
+    """
+    if batch_handlers is None:
+        batch_handlers = default_batch_handlers() if handlers is None else {}
     handlers = handlers if handlers is not None else default_handlers()
     report = RunReport()
     if schedule:
@@ -170,14 +193,38 @@ def run_pending_jobs(
                 worker_id,
                 now=ctx.clock.now(),
                 lease=LEASE,
-                limit=min(CLAIM_BATCH, limit - report.ran),
+                limit=min(claim_batch, limit - report.ran),
             )
             uow.commit()
         if not claimed:
             break
+        batches: dict[str, list[Job]] = {}
         for job in claimed:
-            _run_one(ctx, job, handlers, report)
+            if job.kind in batch_handlers:
+                batches.setdefault(job.kind, []).append(job)
+            else:
+                _run_one(ctx, job, handlers, report)
+        for kind, jobs in batches.items():
+            _run_batch(ctx, jobs, batch_handlers[kind], report)
     return report
+
+
+def _run_batch(
+    ctx: ServiceContext, jobs: list[Job], handler: BatchHandler, report: RunReport
+) -> None:
+    try:
+        outcomes = handler(ctx, [job.payload for job in jobs])
+    except Exception as exc:  # the whole batch failed (e.g. the database went away)
+        outcomes = [exc] * len(jobs)
+    done = [job.id for job, error in zip(jobs, outcomes, strict=True) if error is None]
+    if done:
+        with ctx.uow() as uow:
+            uow.jobs.complete_many(done, now=ctx.clock.now())
+            uow.commit()
+        report.done += len(done)
+    for job, error in zip(jobs, outcomes, strict=True):
+        if error is not None:
+            _record_failure(ctx, job, error, report)
 
 
 def _run_one(
@@ -189,19 +236,23 @@ def _run_one(
             raise LookupError(f"no handler for job kind {job.kind!r}")
         handler(ctx, job.payload)
     except Exception as exc:  # a failed job must never stop the worker
-        detail = f"{type(exc).__name__}: {exc}"
-        if not isinstance(exc, DomainError | transfer.TransferFailed):
-            detail += "\n" + traceback.format_exc(limit=5)
-        with ctx.uow() as uow:
-            status = uow.jobs.fail(job, detail, now=ctx.clock.now(), backoff=backoff(job.attempts))
-            uow.commit()
-        report.errors.append(f"job {job.id} ({job.kind}): {type(exc).__name__}: {exc}")
-        if status == JobStatus.DEAD:
-            report.dead += 1
-        else:
-            report.retried += 1
+        _record_failure(ctx, job, exc, report)
         return
     with ctx.uow() as uow:
         uow.jobs.complete(job.id, now=ctx.clock.now())
         uow.commit()
     report.done += 1
+
+
+def _record_failure(ctx: ServiceContext, job: Job, exc: Exception, report: RunReport) -> None:
+    detail = f"{type(exc).__name__}: {exc}"
+    if not isinstance(exc, DomainError | transfer.TransferFailed):
+        detail += "\n" + "".join(traceback.format_exception(exc, limit=5))
+    with ctx.uow() as uow:
+        status = uow.jobs.fail(job, detail, now=ctx.clock.now(), backoff=backoff(job.attempts))
+        uow.commit()
+    report.errors.append(f"job {job.id} ({job.kind}): {type(exc).__name__}: {exc}")
+    if status == JobStatus.DEAD:
+        report.dead += 1
+    else:
+        report.retried += 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 from system.domain.audit import AuditEvent
 from system.domain.errors import NotFound
 from system.domain.model import OptOut
@@ -32,6 +35,32 @@ def opt_out(ctx: ServiceContext, *, resident_id: int, agency_id: int | None = No
         uow.commit()
 
 
+def opt_out_many(ctx: ServiceContext, opt_outs: Sequence[tuple[int, datetime | None]]) -> int:
+    """Many residents opt out of all future requests, each at its own time (default now,
+    never later than now), in one transaction; the set-based path of :func:`opt_out`.
+    Idempotent per resident; returns how many opt-outs were new."""
+    now = ctx.clock.now()
+    if any(at is not None and at > now for _r, at in opt_outs):
+        raise ValueError("an opt-out in a batch is later than now")
+    with ctx.uow() as uow:
+        known = uow.residents.get_many([r for r, _at in opt_outs], for_update=True)
+        missing = [r for r, _at in opt_outs if r not in known]
+        if missing:
+            raise NotFound(f"no resident {missing[0]}", field="resident_id")
+        already = {o.resident_id for o in uow.opt_outs.global_among(list(known))}
+        new: list[tuple[int, datetime]] = []
+        for resident_id, at in opt_outs:
+            if resident_id not in already:
+                already.add(resident_id)
+                new.append((resident_id, at or now))
+        uow.opt_outs.add_many_at(new)
+        uow.audit.record_many(
+            [(_event(resident_id, None, "opt_out"), at) for resident_id, at in new]
+        )
+        uow.commit()
+    return len(new)
+
+
 def opt_in(ctx: ServiceContext, *, resident_id: int, agency_id: int | None = None) -> None:
     """Undo an opt-out of the same scope. Idempotent."""
     with ctx.uow() as uow:
@@ -52,14 +81,15 @@ def opt_outs(ctx: ServiceContext, *, resident_id: int) -> list[OptOut]:
 def _audit(
     uow: UnitOfWork, ctx: ServiceContext, resident_id: int, agency_id: int | None, action: str
 ) -> None:
+    uow.audit.record(_event(resident_id, agency_id, action), now=ctx.clock.now())
+
+
+def _event(resident_id: int, agency_id: int | None, action: str) -> AuditEvent:
     scope = "all agencies" if agency_id is None else f"agency:{agency_id}"
-    uow.audit.record(
-        AuditEvent(
-            actor=f"resident:{resident_id}",
-            role="resident",
-            object=f"resident:{resident_id}",
-            action=f"consent.{action}",
-            details={"scope": scope},
-        ),
-        now=ctx.clock.now(),
+    return AuditEvent(
+        actor=f"resident:{resident_id}",
+        role="resident",
+        object=f"resident:{resident_id}",
+        action=f"consent.{action}",
+        details={"scope": scope},
     )

@@ -24,8 +24,10 @@ fails for good (the camera's upload is gone).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from system.domain.audit import AuditEvent
 from system.domain.clip import read_metadata, without_audio
@@ -51,6 +53,22 @@ def _no_fault(_step: str) -> None:
     return None
 
 
+@dataclass(frozen=True)
+class TransferOrder:
+    """A transfer to record and queue (see :func:`enqueue_transfers`)."""
+
+    kind: str  # "consent" or "emergency"
+    clip_id: int
+    agency_id: int
+    case_id: int
+    request_id: int | None
+    include_audio: bool
+    contributor: dict[str, str] | None
+    at: datetime
+    shared_clip_id: int | None = None
+    emergency_id: int | None = None
+
+
 def enqueue_transfer(
     uow: UnitOfWork,
     *,
@@ -66,43 +84,102 @@ def enqueue_transfer(
     emergency_id: int | None = None,
 ) -> int:
     """Record a transfer and queue the job that performs it (in the caller's transaction)."""
-    transfer_id = uow.transfers.add(
-        kind=kind,
-        shared_clip_id=shared_clip_id,
-        emergency_id=emergency_id,
-        clip_id=clip_id,
-        agency_id=agency_id,
-        case_id=case_id,
-        request_id=request_id,
-        include_audio=include_audio,
-        contributor=contributor,
-        status="queued",
-        created_at=now,
+    order = TransferOrder(
+        kind,
+        clip_id,
+        agency_id,
+        case_id,
+        request_id,
+        include_audio,
+        contributor,
+        now,
+        shared_clip_id,
+        emergency_id,
     )
-    uow.jobs.enqueue(
-        "transfer", {"transfer_id": transfer_id}, now=now, dedupe_key=f"transfer:{transfer_id}"
+    return enqueue_transfers(uow, [order])[0]
+
+
+def enqueue_transfers(uow: UnitOfWork, orders: Sequence[TransferOrder]) -> list[int]:
+    """Record transfers and queue one job for each, set-based; transfer ids in order."""
+    transfer_ids = uow.transfers.add_many(
+        [
+            {
+                "kind": o.kind,
+                "shared_clip_id": o.shared_clip_id,
+                "emergency_id": o.emergency_id,
+                "clip_id": o.clip_id,
+                "agency_id": o.agency_id,
+                "case_id": o.case_id,
+                "request_id": o.request_id,
+                "include_audio": o.include_audio,
+                "contributor": o.contributor,
+                "status": "queued",
+                "created_at": o.at,
+            }
+            for o in orders
+        ]
     )
-    return transfer_id
+    jobs: list[tuple[dict[str, Any], str | None, datetime | None]] = [
+        ({"transfer_id": transfer_id}, f"transfer:{transfer_id}", order.at)
+        for order, transfer_id in zip(orders, transfer_ids, strict=True)
+    ]
+    if jobs:
+        uow.jobs.enqueue_many("transfer", jobs, now=max(o.at for o in orders))
+    return transfer_ids
 
 
 class TransferFailed(Exception):
     """The transfer cannot complete now; the job runner retries it later."""
 
 
+FINISHED = ("delivered", "quarantined", "withdrawn", "failed")
+
+
 def run_transfer(ctx: ServiceContext, *, transfer_id: int, fault: Fault = _no_fault) -> str:
     """Perform one transfer; returns its final status. Idempotent."""
-    plan = _start(ctx, transfer_id)
-    if plan is None:
-        return _finished_status(ctx, transfer_id)
-    transfer_sha = _copy_to_outbox(ctx, transfer_id, plan)
-    if transfer_sha is None:
-        return "quarantined"
+    outcome = run_transfers(ctx, [transfer_id], fault=fault)[0]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def run_transfers(
+    ctx: ServiceContext, transfer_ids: Sequence[int], *, fault: Fault = _no_fault
+) -> list[str | Exception]:
+    """Perform transfers together: the steps above, each database step one transaction
+    for all of them. Returns, in order, each transfer's final status or the error that
+    stopped it (the job runner retries those); the others are unaffected."""
+    outcomes: dict[int, str | Exception] = {}
+    plans = _start(ctx, transfer_ids, outcomes)
+    copied: list[tuple[int, _Plan, str]] = []
+    for transfer_id, plan in plans.items():
+        try:
+            transfer_sha = _copy_to_outbox(ctx, transfer_id, plan)
+        except Exception as exc:  # this transfer is retried; the others go on
+            outcomes[transfer_id] = exc
+            continue
+        if transfer_sha is None:
+            outcomes[transfer_id] = "quarantined"
+        else:
+            copied.append((transfer_id, plan, transfer_sha))
     fault("after_read")
-    _copy_to_evidence(ctx, transfer_id, transfer_sha)
+    written: list[tuple[int, _Plan, str]] = []
+    for transfer_id, plan, transfer_sha in copied:
+        try:
+            _copy_to_evidence(ctx, transfer_id, transfer_sha)
+        except Exception as exc:
+            outcomes[transfer_id] = exc
+            continue
+        written.append((transfer_id, plan, transfer_sha))
     fault("after_write")
-    _acknowledge(ctx, transfer_id, plan, transfer_sha, fault)
-    ctx.stores.outbox.delete(transfer_sha)
-    return "delivered"
+    _acknowledge(ctx, written, fault)
+    for transfer_id, _plan, transfer_sha in written:
+        ctx.stores.outbox.delete(transfer_sha)
+        outcomes[transfer_id] = "delivered"
+    for transfer_id in transfer_ids:
+        if transfer_id not in outcomes:
+            outcomes[transfer_id] = _finished_status(ctx, transfer_id)
+    return [outcomes[transfer_id] for transfer_id in transfer_ids]
 
 
 class _Plan:
@@ -115,27 +192,44 @@ class _Plan:
         self.delivered_has_audio = False
 
 
-def _start(ctx: ServiceContext, transfer_id: int) -> _Plan | None:
+def _start(
+    ctx: ServiceContext, transfer_ids: Sequence[int], outcomes: dict[int, str | Exception]
+) -> dict[int, _Plan]:
+    """Mark the transfers started (no more withdrawal) and plan each; finished ones and
+    withdrawn shares get no plan."""
     now = ctx.clock.now()
+    plans: dict[int, _Plan] = {}
     with ctx.uow() as uow:
-        transfer = uow.transfers.get(transfer_id, for_update=True)
-        if transfer is None:
-            raise NotFound(f"no transfer {transfer_id}", field="transfer_id")
-        if transfer.status in ("delivered", "quarantined", "withdrawn", "failed"):
-            return None
-        if transfer.shared_clip_id is not None:
-            shared = uow.responses.shared_clip_for_update(transfer.shared_clip_id)
-            if shared.status == "withdrawn":
-                uow.transfers.update(transfer_id, status="withdrawn")
-                uow.commit()
-                return None
-            uow.responses.set_shared_clip_status(transfer.shared_clip_id, "transferring", now=now)
-        clip = uow.clips.get(transfer.clip_id)
-        assert clip is not None
-        if transfer.status == "queued":
-            uow.transfers.update(transfer_id, status="started", started_at=now)
+        transfers = uow.transfers.get_many(transfer_ids, for_update=True)
+        live = [tr for tr in transfers.values() if tr.status not in FINISHED]
+        shared = uow.responses.shared_clips_for_update(
+            [tr.shared_clip_id for tr in live if tr.shared_clip_id is not None]
+        )
+        clips = uow.clips.get_many([tr.clip_id for tr in live])
+        withdrawn, transferring, starting = [], [], []
+        for transfer_id in transfer_ids:
+            transfer = transfers.get(transfer_id)
+            if transfer is None:
+                outcomes[transfer_id] = NotFound(f"no transfer {transfer_id}", field="transfer_id")
+                continue
+            if transfer.status in FINISHED or transfer_id in plans:
+                continue
+            if transfer.shared_clip_id is not None:
+                if shared[transfer.shared_clip_id].status == "withdrawn":
+                    withdrawn.append(transfer_id)
+                    continue
+                transferring.append(transfer.shared_clip_id)
+            if transfer.status == "queued":
+                starting.append(transfer_id)
+            clip = clips[transfer.clip_id]
+            plans[transfer_id] = _Plan(
+                clip.sha256, transfer.include_audio, clip.has_audio, transfer.kind
+            )
+        uow.transfers.update_many(withdrawn, status="withdrawn")
+        uow.responses.set_shared_clips_status(transferring, "transferring", now=now)
+        uow.transfers.update_many(starting, status="started", started_at=now)
         uow.commit()
-    return _Plan(clip.sha256, transfer.include_audio, clip.has_audio, transfer.kind)
+    return plans
 
 
 def _finished_status(ctx: ServiceContext, transfer_id: int) -> str:
@@ -184,27 +278,22 @@ def _copy_to_evidence(ctx: ServiceContext, transfer_id: int, transfer_sha: str) 
 
 
 def _acknowledge(
-    ctx: ServiceContext, transfer_id: int, plan: _Plan, transfer_sha: str, fault: Fault
+    ctx: ServiceContext, written: Sequence[tuple[int, _Plan, str]], fault: Fault
 ) -> None:
     now = ctx.clock.now()
     with ctx.uow() as uow:
-        transfer = uow.transfers.get(transfer_id, for_update=True)
-        assert transfer is not None
-        if transfer.status == "delivered":
-            return
-        source_ref = f"transfer:{transfer_id}"
-        existing = uow.evidence.by_source_ref(source_ref)
-        if existing is not None:
-            evidence_id = existing.id
-        else:
-            derivation = f"audio_removed_from:{plan.clip_sha}" if plan.strip_audio else None
-            evidence_id = uow.evidence.add(
+        transfers = uow.transfers.get_many([w[0] for w in written], for_update=True)
+        pending = [w for w in written if transfers[w[0]].status != "delivered"]
+        existing = uow.evidence.by_source_refs([f"transfer:{w[0]}" for w in pending])
+        new = [w for w in pending if f"transfer:{w[0]}" not in existing]
+        new_ids = uow.evidence.add_many(
+            [
                 EvidenceItem(
                     id=0,
-                    agency_id=transfer.agency_id,
-                    case_id=transfer.case_id,
-                    request_id=transfer.request_id,
-                    source_ref=source_ref,
+                    agency_id=transfers[transfer_id].agency_id,
+                    case_id=transfers[transfer_id].case_id,
+                    request_id=transfers[transfer_id].request_id,
+                    source_ref=f"transfer:{transfer_id}",
                     sha256=transfer_sha,
                     size_bytes=plan.size or ctx.stores.evidence.size(transfer_sha),
                     recorded_at=plan.recorded_at,
@@ -214,24 +303,41 @@ def _acknowledge(
                     retain_until=retain_until(now, RetentionCategory.STANDARD),
                     legal_hold=False,
                     status=EvidenceStatus.STORED,
-                    derivation=derivation,
-                    contributor=transfer.contributor,
+                    derivation=(
+                        f"audio_removed_from:{plan.clip_sha}" if plan.strip_audio else None
+                    ),
+                    contributor=transfers[transfer_id].contributor,
                 )
-            )
-        uow.transfers.update(
-            transfer_id, status="delivered", delivered_at=now, evidence_id=evidence_id
+                for transfer_id, plan, transfer_sha in new
+            ]
         )
-        if transfer.shared_clip_id is not None:
-            uow.responses.set_shared_clip_status(transfer.shared_clip_id, "delivered", now=now)
-        uow.audit.record(
-            AuditEvent(
-                actor="system:transfer",
-                role="system",
-                object=f"transfer:{transfer_id}",
-                action="transfer.delivered",
-                details={"evidence_id": evidence_id, "sha256": transfer_sha, "kind": plan.kind},
-            ),
+        evidence_of = {ref: item.id for ref, item in existing.items()}
+        evidence_of.update((f"transfer:{w[0]}", i) for w, i in zip(new, new_ids, strict=True))
+        delivered = [(w[0], evidence_of[f"transfer:{w[0]}"], now) for w in pending]
+        uow.transfers.deliver_many(delivered)
+        uow.responses.set_shared_clips_status(
+            [shared for w in pending if (shared := transfers[w[0]].shared_clip_id) is not None],
+            "delivered",
             now=now,
+        )
+        uow.audit.record_many(
+            [
+                (
+                    AuditEvent(
+                        actor="system:transfer",
+                        role="system",
+                        object=f"transfer:{transfer_id}",
+                        action="transfer.delivered",
+                        details={
+                            "evidence_id": evidence_of[f"transfer:{transfer_id}"],
+                            "sha256": transfer_sha,
+                            "kind": plan.kind,
+                        },
+                    ),
+                    now,
+                )
+                for transfer_id, plan, transfer_sha in pending
+            ]
         )
         fault("before_ack")
         uow.commit()

@@ -1,0 +1,41 @@
+"""Set-based helpers for the repositories: many rows in one statement.
+
+SQLAlchemy 2 sends a list of parameter sets as one batched ``INSERT ...
+VALUES (...), (...) RETURNING id`` on SQLite and PostgreSQL alike
+("insertmanyvalues"); ``sort_by_parameter_order`` returns the new ids in the
+order of the rows given, so callers can pair them up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, insert, update
+
+
+def insert_returning_ids(
+    connection: Connection, table: Table, rows: Sequence[dict[str, Any]]
+) -> list[int]:
+    """Insert ``rows`` and return their new ids, in the same order."""
+    if not rows:
+        return []
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return [int(i) for i in connection.execute(statement, list(rows)).scalars()]
+
+
+def update_by_id(
+    connection: Connection, table: Table, rows: Sequence[dict[str, Any]], columns: Sequence[str]
+) -> None:
+    """Set ``columns`` per row (each row holds ``id`` and those columns): one executemany."""
+    if not rows:
+        return
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("_id"))
+        .values({name: bindparam(f"_{name}") for name in columns})
+    )
+    connection.execute(
+        statement,
+        [{"_id": row["id"], **{f"_{name}": row[name] for name in columns}} for row in rows],
+    )
