@@ -53,6 +53,7 @@ the victim's and moderators' working hours, motion clips before t = 0.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Callable, Generator
@@ -66,7 +67,7 @@ from sim.core import records as rec
 from sim.core.county import County, build_county
 from sim.core.params import MIN_PER_DAY, MIN_PER_HOUR, ModelParams
 from sim.core.population import Population
-from sim.core.ports import Staffing, SystemPort
+from sim.core.ports import AnswerVerdict, ClipSpec, Staffing, SystemPort
 from sim.core.staff import Staff
 from sim.core.streams import make_streams
 
@@ -105,9 +106,16 @@ class _Request:
 
 @dataclass(frozen=True)
 class _Clip:
-    camera: int
-    recorded_at_min: float
+    spec: ClipSpec
     theft_id: int  # the theft it shows, -1 for a bystander motion clip
+
+    @property
+    def camera(self) -> int:
+        return self.spec.camera
+
+    @property
+    def recorded_at_min(self) -> float:
+        return self.spec.recorded_at_min
 
 
 @dataclass
@@ -162,8 +170,9 @@ class CountyModel:
         self._requests_received = np.zeros(self.county.n_residents, dtype=np.int64)
         self._opted_out = self.county.resident_opted_out_at_start.copy()
         self._resident_rngs: dict[int, np.random.Generator] = {}
-        self._clip_ids: dict[tuple[int, float], int] = {}
-        self._clips: dict[int, _Clip] = {}
+        self._clip_keys: dict[tuple[int, float], int] = {}  # (camera, recorded at) -> key
+        self._clips: dict[int, _Clip] = {}  # key -> clip
+        self._answers: list[tuple[rec.ResponseRecord, AnswerVerdict]] = []
         self._shared_at: dict[tuple[int, int], float] = {}  # (case, clip) -> minute
         self._ran = False
 
@@ -198,6 +207,7 @@ class CountyModel:
             self.env.run(until=reached)
             if progress is not None:
                 progress(reached / until_min)
+        self.port.flush()
         return self._result(until_min)
 
     def _result(self, until_min: float) -> rec.ModelResult:
@@ -214,6 +224,11 @@ class CountyModel:
                 )
             )
         log = self.log
+        # Answers a driver deferred are settled now: the records carry the system's verdict.
+        log.responses.extend(
+            dataclasses.replace(record, accepted=verdict.accepted)
+            for record, verdict in self._answers
+        )
         return rec.ModelResult(
             seed=self.seed,
             horizon_min=until_min,
@@ -562,21 +577,22 @@ class CountyModel:
             clip_ids: tuple[int, ...] = ()
             if u_share < profile.share_given_response_prob:
                 clip_ids = self._materialise_clips(resident, request, now)
-            accepted = self.port.respond(
+            verdict = self.port.respond(
                 at_min=now,
                 resident=resident,
                 request_id=request.request_id,
-                clip_ids=clip_ids,
+                clips=tuple(self._clips[key].spec for key in clip_ids),
                 share_identity=bool(clip_ids) and u_identity < p.share_identity_prob,
                 include_audio=p.include_audio,
             )
             lost_later = self._relevant_clips_lost(resident, request, now) - lost_at_notification
             self._record_response(
-                resident, request, profile.name, notified_at, clip_ids, accepted, lost_later
+                resident, request, profile.name, notified_at, clip_ids, verdict, lost_later
             )
-            if accepted and clip_ids:
+            if clip_ids:
+                # Started at once; the transfer checks the verdict (settled by then).
                 request.case.pending_transfers += 1
-                self.env.process(self.transfer(request, resident, clip_ids, now))
+                self.env.process(self.transfer(request, resident, clip_ids, now, verdict))
         if not self._opted_out[resident] and u_opt_out < profile.opt_out_prob(received):
             self._opted_out[resident] = True
             now = float(self.env.now)
@@ -590,7 +606,7 @@ class CountyModel:
         profile: str,
         notified_at: float,
         clip_ids: tuple[int, ...],
-        accepted: bool,
+        verdict: AnswerVerdict,
         lost_since_notification: int,
     ) -> None:
         now = float(self.env.now)
@@ -613,20 +629,19 @@ class CountyModel:
                     saw,
                 )
             )
-        self.log.responses.append(
-            rec.ResponseRecord(
-                request.request_id,
-                case.case_id,
-                resident,
-                profile,
-                notified_at,
-                now,
-                len(clip_ids),
-                relevant,
-                lost_since_notification,
-                accepted,
-            )
+        record = rec.ResponseRecord(
+            request.request_id,
+            case.case_id,
+            resident,
+            profile,
+            notified_at,
+            now,
+            len(clip_ids),
+            relevant,
+            lost_since_notification,
+            False,  # replaced by the system's verdict when the run ends
         )
+        self._answers.append((record, verdict))
 
     def _relevant_cameras(self, resident: int, request: _Request) -> list[int]:
         """The resident's cameras inside the area that saw the case's porch."""
@@ -684,35 +699,45 @@ class CountyModel:
         return times
 
     def _upload(self, camera: int, recorded_at_min: float, theft_id: int, now: float) -> int:
-        key = (camera, recorded_at_min)
-        clip_id = self._clip_ids.get(key)
-        if clip_id is None:
+        """The model's key for a recorded clip (the driver uploads it when first shared)."""
+        key = self._clip_keys.get((camera, recorded_at_min))
+        if key is None:
             p = self.params
-            clip_id = self.port.upload_clip(
-                at_min=now,
+            key = self._clip_keys[(camera, recorded_at_min)] = len(self._clip_keys) + 1
+            spec = ClipSpec(
+                key=key,
                 camera=camera,
                 recorded_at_min=recorded_at_min,
                 duration_s=p.clip_duration_s,
                 size_bytes=max(1, round(p.clip_size_bytes * p.byte_scale)),
                 has_audio=p.clip_has_audio,
             )
-            self._clip_ids[key] = clip_id
-            self._clips[clip_id] = _Clip(camera, recorded_at_min, theft_id)
-        return clip_id
+            self._clips[key] = _Clip(spec, theft_id)
+        return key
 
     # ------------------------------------------------- transfer and evidence
 
     def transfer(
-        self, request: _Request, resident: int, clip_ids: tuple[int, ...], shared_at: float
+        self,
+        request: _Request,
+        resident: int,
+        clip_ids: tuple[int, ...],
+        shared_at: float,
+        verdict: AnswerVerdict,
     ) -> Process:
         """The clips travel at the resident's upload bandwidth, then the system's
-        transfer job delivers them and the detective reviews."""
+        transfer job delivers them and the detective reviews. A share the system
+        refused (its verdict is settled once ``run_jobs`` returns) travels nowhere."""
         size = len(clip_ids) * self.params.clip_size_bytes
         mbps = float(self.county.resident_upload_mbps[resident])
         yield self.env.timeout(size * 8 / (mbps * 1e6) / 60)
         now = float(self.env.now)
         self.port.run_jobs(at_min=now)
         case = request.case
+        if not verdict.accepted:
+            case.pending_transfers -= 1
+            self._settle_if_done(case)
+            return
         self.log.transfers.append(
             rec.TransferRecord(
                 request.request_id,
@@ -746,20 +771,18 @@ class CountyModel:
                     return
                 # Clips nearest the theft time first: the capped review sees the best ones.
                 theft_at = case.theft.at_min
-                new.sort(
-                    key=lambda i: abs(self._clips[i.source_clip_id].recorded_at_min - theft_at)
-                )
+                new.sort(key=lambda i: abs(self._clips[i.clip_key].recorded_at_min - theft_at))
                 reviewed = []
                 for item in new:
                     case.evidence_seen.add(item.evidence_id)
-                    clip = self._clips[item.source_clip_id]
+                    clip = self._clips[item.clip_key]
                     saw = clip.theft_id == case.theft.theft_id
-                    shared = self._shared_at.get((case.case_id, item.source_clip_id), now)
+                    shared = self._shared_at.get((case.case_id, item.clip_key), now)
                     self.log.evidence.append(
                         rec.EvidenceRecord(
                             item.evidence_id,
                             case.case_id,
-                            item.source_clip_id,
+                            item.clip_key,
                             clip.camera,
                             "platform",
                             saw,

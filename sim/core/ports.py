@@ -12,6 +12,19 @@ camera arrays).
 Every call returns plain data. Calls that the system refuses return the
 reason instead of raising, because a refusal (a third request for a case, a
 moderator's rejection) is an outcome the model records.
+
+Residents' answers and opt-outs are the bulk of a county's traffic, and the
+model needs no result from them at once, so a driver may *defer* them: it may
+queue :meth:`SystemPort.respond` and :meth:`SystemPort.opt_out` and apply
+them later, set-based, in the order given and each at its own time, but
+always before it carries out any other call. Because the system does nothing
+on its own between two calls (its background work runs in ``run_jobs``), the
+outcome is the same as applying each one at once. An answer's verdict comes
+back in its :class:`AnswerVerdict`, settled by then.
+
+Clips cross the port as :class:`ClipSpec`: the model names each recorded clip
+by its own key; the driver uploads a clip the first time it is shared and maps
+evidence back to the key.
 """
 
 from __future__ import annotations
@@ -49,8 +62,44 @@ class EvidenceSeen:
     """An evidence item as the assigned detective sees it."""
 
     evidence_id: int
-    source_clip_id: int  # the driver maps it back so the model knows which camera it was
+    clip_key: int  # the driver maps it back so the model knows which clip (camera) it was
     size_bytes: int
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """A clip a camera recorded, as the model knows it; uploaded when first shared."""
+
+    key: int  # the model's name for the clip, unique in a replication
+    camera: int
+    recorded_at_min: float
+    duration_s: float
+    size_bytes: int
+    has_audio: bool
+
+
+class AnswerVerdict:
+    """Whether the system accepted an answer; settled when the driver applies it."""
+
+    __slots__ = ("_accepted",)
+
+    def __init__(self, accepted: bool | None = None) -> None:
+        self._accepted = accepted
+
+    def settle(self, accepted: bool) -> None:
+        if self._accepted is not None:
+            raise RuntimeError("an answer's verdict is settled once")
+        self._accepted = accepted
+
+    @property
+    def settled(self) -> bool:
+        return self._accepted is not None
+
+    @property
+    def accepted(self) -> bool:
+        if self._accepted is None:
+            raise RuntimeError("the driver has not applied this answer yet")
+        return self._accepted
 
 
 class SystemPort(Protocol):
@@ -81,34 +130,27 @@ class SystemPort(Protocol):
 
     def notified(self, *, request_id: int) -> Notified: ...
 
-    def upload_clip(
-        self,
-        *,
-        at_min: float,
-        camera: int,
-        recorded_at_min: float,
-        duration_s: float,
-        size_bytes: int,
-        has_audio: bool,
-    ) -> int:
-        """A camera uploads a clip (materialised only when a resident is about to share it)."""
-
     def respond(
         self,
         *,
         at_min: float,
         resident: int,
         request_id: int,
-        clip_ids: tuple[int, ...],
+        clips: tuple[ClipSpec, ...],
         share_identity: bool,
         include_audio: bool,
-    ) -> bool:
-        """A resident answers; an empty ``clip_ids`` declines. False if the system refused."""
+    ) -> AnswerVerdict:
+        """A resident answers, sharing ``clips`` (uploaded first if new); none declines.
+        May be deferred (see the module's notes)."""
 
-    def opt_out(self, *, at_min: float, resident: int) -> None: ...
+    def opt_out(self, *, at_min: float, resident: int) -> None:
+        """A resident opts out of all future requests. May be deferred."""
 
     def evidence(
         self, *, at_min: float, detective: int, case_id: int
     ) -> tuple[EvidenceSeen, ...]: ...
 
     def close_request(self, *, at_min: float, detective: int, request_id: int) -> None: ...
+
+    def flush(self) -> None:
+        """Apply whatever was deferred (the model calls this at the end of a run)."""

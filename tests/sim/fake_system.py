@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.core.population import Population, haversine_m
-from sim.core.ports import EvidenceSeen, Notified, Staffing, Submitted
+from sim.core.ports import AnswerVerdict, ClipSpec, EvidenceSeen, Notified, Staffing, Submitted
 
 RADIUS_MIN_M, RADIUS_MAX_M = 143.6, 642.1
 
@@ -34,7 +34,7 @@ class FakeSystem:
     def __init__(self) -> None:
         self.requests: dict[int, _FakeRequest] = {}
         self.cases: dict[int, int] = {}  # case -> detective
-        self.clips: dict[int, tuple[int, int]] = {}  # clip -> (camera, size)
+        self.clips: dict[int, tuple[int, int]] = {}  # clip key -> (camera, size)
         self.evidence_by_case: dict[int, list[EvidenceSeen]] = {}
         self.pending_transfers: list[tuple[int, int]] = []  # (case, clip)
         self.opted_out: set[int] = set()
@@ -97,41 +97,29 @@ class FakeSystem:
     def notified(self, *, request_id: int) -> Notified:
         return Notified(request_id, self.requests[request_id].notified)
 
-    def upload_clip(
-        self,
-        *,
-        at_min: float,
-        camera: int,
-        recorded_at_min: float,
-        duration_s: float,
-        size_bytes: int,
-        has_audio: bool,
-    ) -> int:
-        clip_id = len(self.clips) + 1
-        self.clips[clip_id] = (camera, size_bytes)
-        return clip_id
-
     def respond(
         self,
         *,
         at_min: float,
         resident: int,
         request_id: int,
-        clip_ids: tuple[int, ...],
+        clips: tuple[ClipSpec, ...],
         share_identity: bool,
         include_audio: bool,
-    ) -> bool:
+    ) -> AnswerVerdict:
         request = self.requests[request_id]
-        if request.status != "active" or resident not in request.notified:
-            return False
-        if resident in request.answered:
-            return False
-        request.answered.add(resident)
-        for clip_id in clip_ids:
-            camera, _ = self.clips[clip_id]
-            assert self._camera_owner[camera] == resident, "a resident shares only their own clips"
-            self.pending_transfers.append((request.case_id, clip_id))
-        return True
+        accepted = (
+            request.status == "active"
+            and resident in request.notified
+            and resident not in request.answered
+        )
+        if accepted:
+            request.answered.add(resident)
+            for spec in clips:
+                assert self._camera_owner[spec.camera] == resident, "residents share own clips"
+                self.clips[spec.key] = (spec.camera, spec.size_bytes)
+                self.pending_transfers.append((request.case_id, spec.key))
+        return AnswerVerdict(accepted)
 
     def opt_out(self, *, at_min: float, resident: int) -> None:
         self.opted_out.add(resident)
@@ -142,3 +130,6 @@ class FakeSystem:
 
     def close_request(self, *, at_min: float, detective: int, request_id: int) -> None:
         self.requests[request_id].status = "closed"
+
+    def flush(self) -> None:
+        return None  # nothing is deferred
