@@ -1,0 +1,189 @@
+"""The set-based service calls the simulation uses, on SQLite and PostgreSQL.
+
+``respond_many``, ``upload_clips``, ``opt_out_many``, ``run_transfers`` and the
+job runner's batched transfers must give the same outcome as the calls one at
+a time: the same rules per item (a refused item changes nothing and does not
+stop the others), each item recorded at its own time, a valid audit chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from system.adapters import tables as t
+from system.domain.clip import encode_clip
+from system.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from system.service_layer import consent, jobs, residents, transfer
+from system.service_layer.audit import verify_audit_chain
+from system.service_layer.context import ServiceContext
+from tests.system.consent_world import ConsentWorld, build_consent_world
+
+PEOPLE = {"ann": (100, 0), "bob": (-100, 50), "cy": (0, 150), "di": (50, -50), "ed": (-50, -90)}
+
+
+@pytest.fixture
+def cw(full_ctx: ServiceContext) -> ConsentWorld:
+    cw = build_consent_world(full_ctx, PEOPLE)
+    cw.upload("ann", full_ctx.clock.now() - timedelta(hours=4))
+    cw.publish()
+    return cw
+
+
+def count(ctx: ServiceContext, table: object) -> int:
+    with ctx.uow(read_only=True) as uow:
+        return int(uow.connection.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def answer(cw: ConsentWorld, who: str, clips: tuple[int, ...] = (), **kw: object) -> consent.Answer:
+    return consent.Answer(
+        cw.world.residents[who],
+        cw.notification_of[who],
+        clips,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_respond_many_judges_each_answer_and_refusals_change_nothing(cw: ConsentWorld) -> None:
+    ctx = cw.ctx
+    ann_clips = tuple(cw.clips_of["ann"])
+    answers = [
+        answer(cw, "ann", ann_clips, share_identity=True),
+        answer(cw, "bob"),  # decline
+        answer(cw, "cy"),
+        answer(cw, "cy", tuple(cw.clips_of["cy"])),  # a second answer: the first stands
+        answer(cw, "di", tuple(cw.clips_of["bob"])),  # someone else's clip
+        consent.Answer(cw.world.residents["ed"], cw.notification_of["ann"]),  # not ed's
+    ]
+    outcomes = consent.respond_many(ctx, answers)
+
+    assert [type(o) for o in outcomes[:3]] == [consent.Receipt] * 3
+    ann, bob, cy = outcomes[:3]
+    assert isinstance(ann, consent.Receipt)
+    assert ann.decision == "share"
+    assert len(ann.shared_clip_ids) == len(ann_clips) == 2
+    assert isinstance(bob, consent.Receipt)
+    assert bob.decision == "decline"
+    assert isinstance(outcomes[3], Conflict)
+    assert outcomes[3].rule == "CON-09"
+    assert isinstance(outcomes[4], InvalidInput)
+    assert "CON-02" in str(outcomes[4].problems)
+    assert isinstance(outcomes[5], NotFound)
+    assert isinstance(cy, consent.Receipt)
+    assert cy.decision == "decline"
+
+    assert count(ctx, t.responses) == 3
+    assert count(ctx, t.shared_clips) == count(ctx, t.transfers) == 2
+    with ctx.uow(read_only=True) as uow:
+        contributors = uow.connection.execute(select(t.transfers.c.contributor_json)).scalars()
+        assert all("Ann" in (c or "") for c in contributors)  # share_identity was ticked
+    # The refused ones can still answer properly later: nothing was recorded for di or ed.
+    again = consent.respond_many(ctx, [answer(cw, "di"), answer(cw, "ed")])
+    assert all(isinstance(o, consent.Receipt) for o in again)
+    assert verify_audit_chain(ctx).ok
+
+
+def test_each_answer_is_judged_at_its_own_time(cw: ConsentWorld) -> None:
+    ctx = cw.ctx
+    with ctx.uow(read_only=True) as uow:
+        request = uow.requests.get(cw.request_id)
+    assert request is not None
+    assert request.expires_at is not None
+    ctx.clock.set(request.expires_at + timedelta(minutes=5))  # applied after the period ended
+    outcomes = consent.respond_many(
+        ctx,
+        [
+            answer(cw, "ann", at=request.expires_at - timedelta(minutes=1)),
+            answer(cw, "bob", at=request.expires_at + timedelta(seconds=1)),
+        ],
+    )
+    assert isinstance(outcomes[0], consent.Receipt)
+    assert isinstance(outcomes[1], RuleViolation)
+    assert outcomes[1].rule == "CON-08"
+    with ctx.uow(read_only=True) as uow:
+        at = uow.connection.execute(select(t.responses.c.responded_at)).scalar_one()
+    assert at.replace(tzinfo=None) == (request.expires_at - timedelta(minutes=1)).replace(
+        tzinfo=None
+    )
+    with pytest.raises(ValueError, match="later than now"):
+        consent.respond_many(ctx, [answer(cw, "cy", at=ctx.clock.now() + timedelta(seconds=1))])
+
+
+def test_upload_clips_records_each_clip_or_none(cw: ConsentWorld) -> None:
+    ctx = cw.ctx
+    now = ctx.clock.now()
+    contents = [
+        encode_clip(recorded_at=now - timedelta(hours=3), duration_s=20.0, video=bytes([i]) * 64)
+        for i in range(3)
+    ]
+    before = count(ctx, t.clips)
+    uploads = [
+        consent.ClipUpload(cw.camera_of[who], content, now - timedelta(minutes=i))
+        for i, (who, content) in enumerate(zip(("ann", "bob", "ann"), contents, strict=True))
+    ]
+    ids = consent.upload_clips(ctx, uploads)
+    assert len(ids) == 3
+    assert ids == sorted(ids)
+    with ctx.uow(read_only=True) as uow:
+        rows = {r.id: r for r in uow.clips.get_many(ids).values()}
+    for clip_id, upload, content in zip(ids, uploads, contents, strict=True):
+        assert rows[clip_id].sha256 == hashlib.sha256(content).hexdigest()
+        assert rows[clip_id].camera_id == upload.camera_id
+        assert ctx.stores.clips.read_all(rows[clip_id].sha256) == content
+    with pytest.raises(NotFound, match="camera"):
+        consent.upload_clips(ctx, [uploads[0], consent.ClipUpload(999_999, contents[0])])
+    assert count(ctx, t.clips) == before + 3
+
+
+def test_opt_out_many_is_idempotent_and_audited(cw: ConsentWorld) -> None:
+    ctx = cw.ctx
+    ids = [cw.world.residents[w] for w in ("ann", "bob", "ann")]
+    assert residents.opt_out_many(ctx, [(r, None) for r in ids]) == 2
+    assert residents.opt_out_many(ctx, [(ids[0], None)]) == 0
+    assert count(ctx, t.opt_outs) == 2
+    with pytest.raises(NotFound):
+        residents.opt_out_many(ctx, [(cw.world.residents["cy"], None), (999_999, None)])
+    assert count(ctx, t.opt_outs) == 2  # the batch with an unknown resident stored nothing
+    assert verify_audit_chain(ctx).ok
+
+
+def test_batched_transfers_deliver_each_share_once(cw: ConsentWorld) -> None:
+    ctx = cw.ctx
+    shares = [answer(cw, w, tuple(cw.clips_of[w])) for w in ("ann", "bob", "cy", "di")]
+    receipts = consent.respond_many(ctx, shares)
+    assert all(isinstance(r, consent.Receipt) for r in receipts)
+    consent.withdraw(
+        ctx, resident_id=cw.world.residents["di"], notification_id=cw.notification_of["di"]
+    )
+    with ctx.uow(read_only=True) as uow:
+        transfer_ids = list(uow.connection.execute(select(t.transfers.c.id)).scalars())
+    assert len(transfer_ids) == 5
+
+    outcomes = transfer.run_transfers(ctx, [*transfer_ids, transfer_ids[0]])
+    assert sorted(outcomes[:-1], key=str) == ["delivered"] * 4 + ["withdrawn"]
+    assert outcomes[-1] == "delivered"  # the same transfer twice in one batch: once
+    assert count(ctx, t.evidence_items) == 4
+    assert transfer.run_transfers(ctx, transfer_ids) == outcomes[:-1]  # a retry: no change
+    assert count(ctx, t.evidence_items) == 4
+
+    with ctx.uow(read_only=True) as uow:
+        items = list(uow.connection.execute(select(t.evidence_items)))
+    for item in items:
+        assert hashlib.sha256(ctx.stores.evidence.read_all(item.sha256)).hexdigest() == item.sha256
+        assert not ctx.stores.outbox.exists(item.sha256)  # transient copies are gone (XFR-03)
+    assert verify_audit_chain(ctx).ok
+
+
+def test_job_runner_runs_claimed_transfers_together(cw: ConsentWorld) -> None:
+    ctx = cw.ctx
+    consent.respond_many(ctx, [answer(cw, w, tuple(cw.clips_of[w])) for w in PEOPLE])
+    report = jobs.run_pending_jobs(ctx, claim_batch=100)
+    assert report.errors == []
+    assert report.done == 6
+    assert count(ctx, t.evidence_items) == 6
+    with ctx.uow(read_only=True) as uow:
+        statuses = set(uow.connection.execute(select(t.jobs.c.status)).scalars())
+    assert statuses == {"done"}
