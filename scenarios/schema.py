@@ -444,6 +444,7 @@ class Transfer(_Section):
     clip_length_s: float = field(metadata=_rules(above(0)))
     clip_size_mb: float = field(metadata=_rules(above(0)))
     byte_scale: float = field(metadata=_rules(above(0), at_most(1)))
+    worker_poll_min: float = field(metadata=_rules(above(0)))
 
 
 @dataclass(frozen=True, slots=True)

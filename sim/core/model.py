@@ -87,6 +87,7 @@ class _Case:
     open_requests: int = 0  # published requests not yet expired
     pending_transfers: int = 0  # shares on their way to evidence review
     evidence_seen: set[int] = field(default_factory=set)
+    next_review: Any = None  # a review still waiting for a detective: new evidence joins it
     review_min_used: float = 0.0
     usable: bool = False
     decided: bool = False  # the identification attempt has been made
@@ -173,6 +174,8 @@ class CountyModel:
         self._clip_keys: dict[tuple[int, float], int] = {}  # (camera, recorded at) -> key
         self._clips: dict[int, _Clip] = {}  # key -> clip
         self._answers: list[tuple[rec.ResponseRecord, AnswerVerdict]] = []
+        self._worker_ran = self.env.event()  # succeeds at the platform worker's next run
+        self._uploads_waiting = 0
         self._shared_at: dict[tuple[int, int], float] = {}  # (case, clip) -> minute
         self._ran = False
 
@@ -200,6 +203,7 @@ class CountyModel:
             self.port.opt_out(at_min=0.0, resident=resident)
             self.log.opt_outs.append(rec.OptOutRecord(resident, 0.0, 0, True))
         self.env.process(self.theft_source())
+        self.env.process(self.platform_worker())
         step = progress_every_min if progress is not None else until_min
         reached = 0.0
         while reached < until_min:
@@ -731,8 +735,9 @@ class CountyModel:
         size = len(clip_ids) * self.params.clip_size_bytes
         mbps = float(self.county.resident_upload_mbps[resident])
         yield self.env.timeout(size * 8 / (mbps * 1e6) / 60)
+        self._uploads_waiting += 1
+        yield self._worker_ran
         now = float(self.env.now)
-        self.port.run_jobs(at_min=now)
         case = request.case
         if not verdict.accepted:
             case.pending_transfers -= 1
@@ -750,17 +755,32 @@ class CountyModel:
                 now,
             )
         )
-        yield self.env.process(self.detective_review(case))
+        if case.next_review is None:
+            case.next_review = self.env.process(self.detective_review(case))
+        yield case.next_review
         case.pending_transfers -= 1
         self._settle_if_done(case)
 
+    def platform_worker(self) -> Process:
+        """The platform's job worker: every ``worker_poll_min``, if uploads have finished,
+        it runs the system's queued work (the transfers); those shares then go on."""
+        while True:
+            yield self.env.timeout(self.params.worker_poll_min)
+            if self._uploads_waiting:
+                self.port.run_jobs(at_min=float(self.env.now))
+                self._uploads_waiting = 0
+                ran, self._worker_ran = self._worker_ran, self.env.event()
+                ran.succeed()
+
     def detective_review(self, case: _Case) -> Process:
         """New evidence items are collected and reviewed, nearest the theft time first,
-        up to the per-case review cap. The time comes from any free detective (one FIFO
-        pool); the port is called as the case's detective, who alone may read it."""
+        up to the per-case review cap, in one sitting for everything delivered while it
+        waited. The time comes from any free detective (one FIFO pool); the port is
+        called as the case's detective, who alone may read it."""
         p = self.params
         with self.detectives.request() as turn:
             yield turn
+            case.next_review = None  # evidence arriving from now on needs another sitting
             with self.detectives.on_duty():
                 now = float(self.env.now)
                 items = self.port.evidence(

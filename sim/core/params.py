@@ -152,6 +152,7 @@ class ModelParams:
     clip_size_bytes: int = 6_000_000  # 30 s of 1080p at ~1.6 Mbps
     clip_has_audio: bool = True
     byte_scale: float = 1.0  # share of each clip's bytes the system really stores
+    worker_poll_min: float = 10.0  # ASSUMPTION: the platform's job worker runs this often
     upload_mbps_median: float = 27.0
     upload_mbps_sigma: float = 0.6
     fiber_share: float = 0.3
@@ -198,6 +199,8 @@ class ModelParams:
             problems.append("face_groups needs a positive total weight")
         if not 0 <= self.victim_handover_prob <= 1:
             problems.append("victim_handover_prob must be in [0, 1]")
+        if not self.worker_poll_min > 0:
+            problems.append("worker_poll_min must be positive")
         if self.max_clips_per_share < 1:
             problems.append("max_clips_per_share must be at least 1")
         if not 15 <= self.request_window_min <= 12 * MIN_PER_HOUR:
@@ -353,6 +356,7 @@ def params_from_scenario(scenario: Scenario, *, scale: float | None = None) -> M
         clip_duration_s=s.transfer.clip_length_s,
         clip_size_bytes=round(s.transfer.clip_size_mb * 1_000_000),
         byte_scale=s.transfer.byte_scale,
+        worker_poll_min=s.transfer.worker_poll_min,
         upload_mbps_median=s.transfer.upload_mbps_median,
         upload_mbps_sigma=s.transfer.upload_sigma,
         fiber_share=s.transfer.fiber_share,
