@@ -27,8 +27,11 @@ class Settings(BaseSettings):
     agency_daily_request_quota: int = Field(50, ge=1)
     response_period_days: float = Field(7.0, gt=0)
     data_dir: str = "canvass-data"
+    # Key rings "ID:BASE64KEY,...;active=ID" (see system.adapters.stores); absent: a file
+    # under data_dir/keys, generated on first use and rotated by ``canvass keys rotate``.
     platform_keys: str | None = None
     agency_keys: str | None = None
+    account_keys: str | None = None  # seals TOTP secrets at rest (SEC-02)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -23,7 +23,7 @@ class AccountRecord:
     password_hash: str
     role: AccountRole
     subject_id: int | None
-    totp_secret: str | None
+    totp_secret: str | None  # sealed; open it with ContentStores.secrets (SEC-02)
     totp_last_step: int | None
     failed_logins: int
     locked_until: datetime | None
@@ -63,7 +63,7 @@ class AccountRepository:
                 "password_hash": password_hash,
                 "role": role.value,
                 "subject_id": subject_id,
-                "totp_secret": totp_secret,
+                "totp_secret_sealed": totp_secret,  # sealed by the caller (SEC-02)
                 "failed_logins": 0,
                 "active": True,
                 "created_at": now,
@@ -187,7 +187,7 @@ def _account(row: object) -> AccountRecord:
         password_hash=r["password_hash"],
         role=AccountRole(r["role"]),
         subject_id=r["subject_id"],
-        totp_secret=r["totp_secret"],
+        totp_secret=r["totp_secret_sealed"],
         totp_last_step=r["totp_last_step"],
         failed_logins=r["failed_logins"],
         locked_until=r["locked_until"],

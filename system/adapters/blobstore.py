@@ -47,10 +47,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from system.domain.stores import (
     Content,
+    FixedKeys,
     IntegrityError,
     KeyMismatch,
     KeyNotInRing,
     KeyRing,
+    KeyRingSource,
     ObjectNotFound,
     RewrapSummary,
     StoredObject,
@@ -100,13 +102,15 @@ class FileContentStore:
 
     ``durable=False`` skips fsync (for simulations and benchmarks that do not
     need crash safety); ``segment_bytes`` is recorded per object, so stores
-    written with different values read each other's objects.
+    written with different values read each other's objects. ``key_ring`` is a
+    ring, or a source that a rotation in another process may change: each
+    operation takes the source's current ring once.
     """
 
     def __init__(
         self,
         root: Path | str,
-        key_ring: KeyRing,
+        key_ring: KeyRing | KeyRingSource,
         *,
         segment_bytes: int = SEGMENT_BYTES,
         durable: bool = True,
@@ -114,9 +118,15 @@ class FileContentStore:
         if not 1 <= segment_bytes <= 1 << 30:
             raise ValueError("segment_bytes must be between 1 byte and 1 GiB")
         self.root = Path(root)
-        self.key_ring = key_ring
+        self.keys: KeyRingSource = (
+            FixedKeys(key_ring) if isinstance(key_ring, KeyRing) else key_ring
+        )
         self.segment_bytes = segment_bytes
         self.durable = durable
+
+    @property
+    def key_ring(self) -> KeyRing:
+        return self.keys.current()
 
     def __repr__(self) -> str:
         return f"FileContentStore({str(self.root)!r}, active key {self.key_ring.active!r})"
@@ -158,7 +168,7 @@ class FileContentStore:
         data_key = AESGCM.generate_key(bit_length=256)
         nonce_base = secrets.token_bytes(NONCE_BYTES)
         fixed = _FIXED.pack(MAGIC, FORMAT_VERSION, self.segment_bytes, nonce_base)
-        slot = self._wrap(data_key, fixed, generation=1)
+        slot = _wrap(self.key_ring, data_key, fixed, generation=1)
         out.write(fixed + slot + _EMPTY_SLOT)
         aead, base = AESGCM(data_key), int.from_bytes(nonce_base)
         digest, size, index, pending = hashlib.sha256(), 0, 0, bytearray()
@@ -186,7 +196,7 @@ class FileContentStore:
         file = self._open(sha256, "rb")
         try:
             header = _parse_header(file.read(HEADER_BYTES), sha256)
-            data_key = self._unwrap(header, sha256)[1]
+            data_key = _unwrap(self.key_ring, header, sha256)[1]
             lengths = _segment_lengths(os.fstat(file.fileno()).st_size, header, sha256)
         except BaseException:
             file.close()
@@ -254,10 +264,11 @@ class FileContentStore:
             if sys.platform != "win32":
                 fcntl.flock(file.fileno(), fcntl.LOCK_EX)
             header = _parse_header(file.read(HEADER_BYTES), sha256)
-            live, data_key = self._unwrap(header, sha256)
+            ring = self.key_ring
+            live, data_key = _unwrap(ring, header, sha256)
             other = header.slots[1 - live.index]
-            current = live.key_id == self.key_ring.active and live.fingerprint == key_fingerprint(
-                self.key_ring.active_key
+            current = live.key_id == ring.active and live.fingerprint == key_fingerprint(
+                ring.active_key
             )
             if current:
                 if other is None:
@@ -266,7 +277,7 @@ class FileContentStore:
             else:
                 generation = max(s.generation for s in header.slots if s is not None) + 1
                 free = 1 - live.index
-                slot = self._wrap(data_key, header.fixed, generation=generation)
+                slot = _wrap(ring, data_key, header.fixed, generation=generation)
                 os.pwrite(file.fileno(), slot, _slot_offset(free))
                 self._sync(file)
                 stale = live.index
@@ -289,48 +300,6 @@ class FileContentStore:
             except (StoreError, OSError) as error:
                 failed[path.stem] = str(error)
         return RewrapSummary(rewrapped, unchanged, failed)
-
-    def _wrap(self, data_key: bytes, fixed: bytes, *, generation: int) -> bytes:
-        key_id, key = self.key_ring.active, self.key_ring.active_key
-        fingerprint, nonce = key_fingerprint(key), secrets.token_bytes(NONCE_BYTES)
-        aad = _wrap_aad(fixed, generation, key_id, fingerprint)
-        wrapped = AESGCM(key).encrypt(nonce, data_key, aad)
-        return _SLOT.pack(generation, key_id.encode(), fingerprint, nonce, wrapped)
-
-    def _unwrap(self, header: _Header, sha256: str) -> tuple[_Slot, bytes]:
-        """The newest slot that unwraps under this ring, and the data key it holds."""
-        slots = sorted((s for s in header.slots if s is not None), key=lambda s: -s.generation)
-        problems: list[StoreError] = []
-        for slot in slots:
-            key = self.key_ring.keys.get(slot.key_id)
-            if key is None:
-                problems.append(
-                    KeyNotInRing(
-                        f"object {sha256} is wrapped under key {slot.key_id!r}, which is not in "
-                        f"this store's key ring (ids: {', '.join(sorted(self.key_ring.keys))})",
-                        key_id=slot.key_id,
-                    )
-                )
-                continue
-            if key_fingerprint(key) != slot.fingerprint:
-                problems.append(
-                    KeyMismatch(
-                        f"object {sha256} is wrapped under a different key {slot.key_id!r} than "
-                        "the one in this store's key ring (another store's key, or a replaced key)",
-                        key_id=slot.key_id,
-                    )
-                )
-                continue
-            aad = _wrap_aad(header.fixed, slot.generation, slot.key_id, slot.fingerprint)
-            try:
-                return slot, AESGCM(key).decrypt(slot.nonce, slot.wrapped, aad)
-            except InvalidTag:
-                problems.append(
-                    IntegrityError(f"object {sha256}: the data key in its header is corrupted")
-                )
-        if not problems:
-            raise IntegrityError(f"object {sha256} has no data key in its header")
-        raise problems[0]
 
     # -- files -------------------------------------------------------------------
 
@@ -359,6 +328,50 @@ class FileContentStore:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+
+
+def _wrap(ring: KeyRing, data_key: bytes, fixed: bytes, *, generation: int) -> bytes:
+    key_id, key = ring.active, ring.active_key
+    fingerprint, nonce = key_fingerprint(key), secrets.token_bytes(NONCE_BYTES)
+    aad = _wrap_aad(fixed, generation, key_id, fingerprint)
+    wrapped = AESGCM(key).encrypt(nonce, data_key, aad)
+    return _SLOT.pack(generation, key_id.encode(), fingerprint, nonce, wrapped)
+
+
+def _unwrap(ring: KeyRing, header: _Header, sha256: str) -> tuple[_Slot, bytes]:
+    """The newest slot that unwraps under this ring, and the data key it holds."""
+    slots = sorted((s for s in header.slots if s is not None), key=lambda s: -s.generation)
+    problems: list[StoreError] = []
+    for slot in slots:
+        key = ring.keys.get(slot.key_id)
+        if key is None:
+            problems.append(
+                KeyNotInRing(
+                    f"object {sha256} is wrapped under key {slot.key_id!r}, which is not in "
+                    f"this store's key ring (ids: {', '.join(sorted(ring.keys))})",
+                    key_id=slot.key_id,
+                )
+            )
+            continue
+        if key_fingerprint(key) != slot.fingerprint:
+            problems.append(
+                KeyMismatch(
+                    f"object {sha256} is wrapped under a different key {slot.key_id!r} than "
+                    "the one in this store's key ring (another store's key, or a replaced key)",
+                    key_id=slot.key_id,
+                )
+            )
+            continue
+        aad = _wrap_aad(header.fixed, slot.generation, slot.key_id, slot.fingerprint)
+        try:
+            return slot, AESGCM(key).decrypt(slot.nonce, slot.wrapped, aad)
+        except InvalidTag:
+            problems.append(
+                IntegrityError(f"object {sha256}: the data key in its header is corrupted")
+            )
+    if not problems:
+        raise IntegrityError(f"object {sha256} has no data key in its header")
+    raise problems[0]
 
 
 def _nonce(base: int, index: int) -> bytes:

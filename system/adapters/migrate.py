@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from system.domain.stores import KeyRingSource
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -20,12 +22,28 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database behind ``engine`` to ``revision`` (default: the newest)."""
+def upgrade(
+    engine: Engine, revision: str = "head", *, account_keys: KeyRingSource | None = None
+) -> None:
+    """Bring the database behind ``engine`` to ``revision`` (default: the newest).
+
+    ``account_keys`` seals TOTP secrets already stored (migration 0006); a
+    database without any may be upgraded without it.
+    """
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
+        config.attributes["account_keys"] = account_keys
         command.upgrade(config, revision)
+
+
+def downgrade(engine: Engine, revision: str, *, account_keys: KeyRingSource | None = None) -> None:
+    """Step the database back to ``revision`` (for tests of the migrations themselves)."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        config.attributes["account_keys"] = account_keys
+        command.downgrade(config, revision)
 
 
 def head_revision() -> str:

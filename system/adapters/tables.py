@@ -414,6 +414,8 @@ resident_messages = Table(
     UniqueConstraint("resident_id", "kind", "ref", name="uq_resident_messages_once"),
 )
 
-# Accounts and tokens (migration 0004) and break-glass grants (0005) have their own modules.
+# Accounts and tokens (migration 0004), break-glass grants (0005) and administration
+# settings (0006) have their own modules.
 from system.adapters import tables_accounts as _tables_accounts  # noqa: E402, F401
+from system.adapters import tables_admin as _tables_admin  # noqa: E402, F401
 from system.adapters import tables_breakglass as _tables_breakglass  # noqa: E402, F401

@@ -27,7 +27,8 @@ accounts = Table(
     Column("password_hash", String(255), nullable=False),  # Argon2id, PHC string
     Column("role", String(20), nullable=False),
     Column("subject_id", Integer, nullable=True),  # officer, staff or resident id, by role
-    Column("totp_secret", String(64), nullable=True),  # base32; required for staff (SEC-02)
+    # AES-GCM sealed (migration 0006), never plain base32; required for staff (SEC-02)
+    Column("totp_secret_sealed", String(255), nullable=True),
     Column("totp_last_step", BigInteger, nullable=True),  # refuses a replayed code
     Column("failed_logins", Integer, nullable=False),
     Column("locked_until", UTCDateTime, nullable=True),

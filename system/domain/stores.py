@@ -207,6 +207,13 @@ class KeyRing:
     def active_key(self) -> bytes:
         return self.keys[self.active]
 
+    def with_new_key(self, key: bytes) -> KeyRing:
+        """This ring plus ``key`` under a fresh id (``k<n>``), made active; old keys stay."""
+        number = len(self.keys) + 1
+        while f"k{number}" in self.keys:
+            number += 1
+        return KeyRing({**self.keys, f"k{number}": key}, active=f"k{number}")
+
     def key(self, key_id: str) -> bytes:
         """The key with this id, or :class:`KeyNotInRing` naming it."""
         try:
@@ -216,6 +223,30 @@ class KeyRing:
                 f"key {key_id!r} is not in the key ring (ids: {', '.join(sorted(self.keys))})",
                 key_id=key_id,
             ) from None
+
+
+class KeyRingSource(Protocol):
+    """Where a store gets its ring: fixed from settings, or a file that rotation may change."""
+
+    @property
+    def managed_by(self) -> str:
+        """``"settings"`` (the operator changes the ring) or ``"file"`` (rotation may add keys)."""
+        ...
+
+    def current(self) -> KeyRing:
+        """The ring as it is now; a file-backed source re-reads its file when it changed."""
+        ...
+
+
+@dataclass(frozen=True)
+class FixedKeys:
+    """A :class:`KeyRingSource` that never changes (a ring given in settings or by a test)."""
+
+    ring: KeyRing
+    managed_by: str = "settings"
+
+    def current(self) -> KeyRing:
+        return self.ring
 
 
 def _decode_key(key_id: str, encoded: str) -> bytes:

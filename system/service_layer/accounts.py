@@ -44,6 +44,7 @@ from system.domain.accounts import (
 from system.domain.audit import AuditEvent
 from system.domain.errors import InvalidInput, NotFound, Problem
 from system.domain.rules import check_text
+from system.domain.stores import IntegrityError
 from system.service_layer.context import ServiceContext
 from system.service_layer.unit_of_work import UnitOfWork
 
@@ -111,6 +112,7 @@ def create_account(
     if role in TOTP_REQUIRED_ROLES or with_totp:
         secret = encode_totp_secret(secrets.token_bytes(TOTP_SECRET_BYTES))
     password_hash = _hasher().hash(password)
+    sealed = None if secret is None else ctx.stores.secrets.seal(secret, context=username)
     now = ctx.clock.now()
     with ctx.uow() as uow:
         _check_subject(uow, role, subject_id)
@@ -126,7 +128,7 @@ def create_account(
             password_hash=password_hash,
             role=role,
             subject_id=subject_id,
-            totp_secret=secret,
+            totp_secret=sealed,
             now=now,
         )
         uow.audit.record(
@@ -198,7 +200,7 @@ def login(
         raise AuthenticationFailed()
     step = None
     if account.totp_secret is not None or account.role in TOTP_REQUIRED_ROLES:
-        step = _verify_second_factor(account, totp_code, now=now)
+        step = _verify_second_factor(ctx, account, totp_code, now=now)
         if step is None:
             _record_failure(ctx, account, reason="totp", source_ip=source_ip)
             raise AuthenticationFailed()
@@ -212,11 +214,17 @@ def _verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def _verify_second_factor(account: AccountRecord, code: str | None, *, now: datetime) -> int | None:
+def _verify_second_factor(
+    ctx: ServiceContext, account: AccountRecord, code: str | None, *, now: datetime
+) -> int | None:
     if account.totp_secret is None or code is None:
         return None  # a staff account without a secret cannot log in (SEC-02)
+    try:
+        secret = ctx.stores.secrets.open(account.totp_secret, context=account.username)
+    except IntegrityError:
+        return None  # a sealed secret edited or copied from another account opens nothing
     return verify_totp(
-        decode_totp_secret(account.totp_secret),
+        decode_totp_secret(secret),
         code.strip(),
         at=now,
         last_step=account.totp_last_step,

@@ -60,6 +60,7 @@ def build_context(
             Path(settings.data_dir),
             platform_keys=settings.platform_keys,
             agency_keys=settings.agency_keys,
+            account_keys=settings.account_keys,
         )
         if with_stores
         else None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -361,6 +362,8 @@ def sqlite_deployment(
     folder.mkdir(parents=True, exist_ok=True)
     url = copy_sqlite(seeded.database_url, folder / "canvass.db")
     copy = Seeded(**{**seeded.__dict__, "database_url": url, "data_dir": folder / "data"})
+    # The key rings travel with the database: its TOTP secrets are sealed under them.
+    shutil.copytree(seeded.data_dir / "keys", copy.data_dir / "keys")
     port = free_port()
     command = canvass_command("serve", "--port", str(port), "--database-url", url, "--no-migrate")
     env = server_env(copy.data_dir, **clock_env)
