@@ -10,13 +10,18 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import OperationalError
 
 from scenarios.schema import ScenarioError
 from system.adapters.clock import ClockSpecError
 from system.adapters.db import DatabaseUrlError
+from system.adapters.stores import KEY_DOMAINS
 from system.domain.errors import DomainError
+
+if TYPE_CHECKING:
+    from system.service_layer.context import ServiceContext
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2  # 3 (a gate broken) comes from the benchmarks
 
@@ -45,6 +50,55 @@ def _audit_verify(args: argparse.Namespace) -> int:
         print(f"canvass: {result}", file=sys.stderr)
         return EXIT_FAILURE
     print(result)
+    return EXIT_OK
+
+
+def _keys_context(args: argparse.Namespace) -> ServiceContext:
+    from system.config import load_settings
+    from system.service_layer.context import build_context
+
+    return build_context(load_settings(database_url=args.database_url, data_dir=args.data_dir))
+
+
+def _keys_list(args: argparse.Namespace) -> int:
+    from system.service_layer.keys import key_rings
+
+    ctx = _keys_context(args)
+    try:
+        for ring in key_rings(ctx):
+            ids = ", ".join(ring.key_ids)
+            print(f"{ring.domain}: active {ring.active}; keys {ids} (from {ring.managed_by})")
+    finally:
+        ctx.engine.dispose()
+    return EXIT_OK
+
+
+def _keys_rotate(args: argparse.Namespace) -> int:
+    from system.service_layer.keys import rotate_keys
+
+    ctx = _keys_context(args)
+    try:
+        report = rotate_keys(
+            ctx,
+            domain=args.domain,
+            new_key=not args.no_new_key,
+            actor="operator:cli",
+            role="operator",
+        )
+    finally:
+        ctx.engine.dispose()
+    added = "added and activated" if report.key_added else "kept"
+    print(f"{report.domain}: key {report.active} {added} (was {report.previous_active})")
+    for name, summary in report.stores.items():
+        print(
+            f"  {name}: {summary.rewrapped} rewrapped, {summary.unchanged} already current, "
+            f"{len(summary.failed)} failed"
+        )
+        for what, reason in sorted(summary.failed.items())[:10]:
+            print(f"    {what}: {reason}", file=sys.stderr)
+    if report.failed:
+        print(f"canvass: {report.failed} object(s) could not be rewrapped", file=sys.stderr)
+        return EXIT_FAILURE
     return EXIT_OK
 
 
@@ -321,6 +375,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--database-url", help="default: CANVASS_DATABASE_URL or sqlite:///canvass.db"
     )
     verify.set_defaults(handler=_audit_verify)
+
+    keys = sub.add_parser("keys", help="key rings of the encrypted stores and TOTP secrets")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    klist = keys_sub.add_parser("list", help="key ids per ring and the active one (no keys)")
+    rotate = keys_sub.add_parser(
+        "rotate", help="add a key to a ring, make it active, rewrap everything under it"
+    )
+    rotate.add_argument("domain", choices=KEY_DOMAINS, help="which ring")
+    rotate.add_argument(
+        "--no-new-key",
+        action="store_true",
+        help="only rewrap under the active key (after changing a ring given in settings)",
+    )
+    for command, handler in ((klist, _keys_list), (rotate, _keys_rotate)):
+        command.add_argument(
+            "--database-url", help="default: CANVASS_DATABASE_URL or sqlite:///canvass.db"
+        )
+        command.add_argument("--data-dir", help="default: CANVASS_DATA_DIR or canvass-data")
+        command.set_defaults(handler=handler)
 
     bench = sub.add_parser("bench", help="run a benchmark; prints its figures and writes JSON")
     bench_sub = bench.add_subparsers(dest="bench_name", required=True, metavar="NAME")
