@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from system.adapters.admin_repo import RetentionRepository
 from system.domain.audit import AuditEvent
 from system.domain.errors import (
     DomainError,
@@ -53,7 +54,6 @@ from system.domain.evidence import (
     TombstoneKind,
     officer_access,
     purge_block,
-    retain_until,
     share_problems,
     token_digest,
 )
@@ -63,6 +63,7 @@ from system.domain.stores import Content, ObjectNotFound
 from system.service_layer.attempts import AuditedAttempt
 from system.service_layer.context import ServiceContext
 from system.service_layer.registration import active_officer, active_supervisor
+from system.service_layer.retention import retention_policy
 from system.service_layer.unit_of_work import UnitOfWork
 
 PURGE_JOB = "purge_evidence"
@@ -390,7 +391,7 @@ def set_retention_category(
                 allowed = ", ".join(c.value for c in RetentionCategory)
                 raise invalid("category", "EVD-03", f"must be one of: {allowed}")
         new = RetentionCategory(category)
-        until = retain_until(item.received_at, new)
+        until = retention_policy(uow).retain_until(item.received_at, new)
         uow.evidence.update(item.id, retention_category=new.value, retain_until=until)
         attempt.record(
             previous=item.retention_category.value,
@@ -438,11 +439,17 @@ def set_legal_hold(
 
 
 def _purge(uow: UnitOfWork, evidence_id: int, now: datetime) -> str | None:
-    """Purge one item if it is due; returns its SHA-256, or None when it is not purged."""
-    item = uow.evidence.get(evidence_id, for_update=True)
-    case = None if item is None else uow.cases.get(item.case_id)
-    if item is None or case is None:
+    """Purge one item if it is due; returns its SHA-256, or None when it is not purged.
+
+    Due-ness follows the retention policy in force (admin settings over the
+    design defaults), counted from receipt, whatever ``retain_until`` says.
+    """
+    stored = uow.evidence.get(evidence_id, for_update=True)
+    case = None if stored is None else uow.cases.get(stored.case_id)
+    if stored is None or case is None:
         return None
+    until = retention_policy(uow).retain_until(stored.received_at, stored.retention_category)
+    item = replace(stored, retain_until=until)
     if purge_block(item, case_status=case.status, now=now) is not None:
         return None
     uow.evidence.update(item.id, status=EvidenceStatus.PURGED.value)
@@ -481,8 +488,13 @@ def purge_due_evidence(ctx: ServiceContext) -> int:
     holding several items' rows and audit streams could deadlock with it.
     """
     with ctx.uow(read_only=True) as uow:
-        due = uow.evidence.due_ids_for_purge(ctx.clock.now())
+        due = _due_for_purge(uow, ctx.clock.now())
     return sum(_purge_one(ctx, evidence_id) for evidence_id in due)
+
+
+def _due_for_purge(uow: UnitOfWork, now: datetime) -> list[int]:
+    """Ids of items due at ``now`` under the retention policy in force (EVD-03)."""
+    return RetentionRepository(uow.connection).due_for_purge(retention_policy(uow).cutoffs(now))
 
 
 def schedule_purges(uow: UnitOfWork, now: datetime) -> int:
@@ -493,7 +505,7 @@ def schedule_purges(uow: UnitOfWork, now: datetime) -> int:
     enqueued again; :func:`purge_due_evidence` is the sweep that catches those.
     """
     enqueued = 0
-    for evidence_id in uow.evidence.due_ids_for_purge(now):
+    for evidence_id in _due_for_purge(uow, now):
         job_id = uow.jobs.enqueue(
             PURGE_JOB, {"evidence_id": evidence_id}, now=now, dedupe_key=f"purge:{evidence_id}"
         )

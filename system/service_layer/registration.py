@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
 
+from system.adapters.admin_repo import AgencyAdminRepository
 from system.domain import geo
 from system.domain.audit import AuditEvent
 from system.domain.errors import InvalidInput, NotFound, PermissionDenied, Problem, RuleViolation
@@ -23,6 +25,7 @@ from system.domain.model import (
     Staff,
 )
 from system.domain.rules import check_text
+from system.service_layer.attempts import AuditedAttempt
 from system.service_layer.context import ServiceContext
 from system.service_layer.unit_of_work import UnitOfWork
 
@@ -46,16 +49,72 @@ def _raise(problems: list[Problem]) -> None:
         raise InvalidInput(problems)
 
 
-def register_agency(ctx: ServiceContext, *, name: str, county: str, verified: bool) -> Agency:
+def register_agency(
+    ctx: ServiceContext,
+    *,
+    name: str,
+    county: str,
+    verified: bool,
+    registered_by: str | None = None,
+    source_ip: str | None = None,
+) -> Agency:
+    """Register a local agency; only a verified one may use the request system (REQ-05).
+
+    With ``registered_by`` (an admin's actor), the registration and any refusal
+    are audited (SEC-04: permission changes).
+    """
     problems = check_text(name, field="name", rule="REQ-05", max_chars=200)
     problems += check_text(county, field="county", rule="REQ-05", max_chars=100)
-    _raise(problems)
+    if not isinstance(verified, bool):
+        problems.append(Problem("verified", "REQ-05", "must be true or false"))
+    now = ctx.clock.now()
     with ctx.uow() as uow:
-        if uow.agencies.by_name(name) is not None:
-            raise InvalidInput([Problem("name", "REQ-05", f"an agency named {name!r} exists")])
-        agency = uow.agencies.add(name=name, county=county, verified=verified, now=ctx.clock.now())
+        attempt = AuditedAttempt(
+            uow, now, registered_by or "system", "admin", "agency:new", "agency.register", source_ip
+        )
+        # Seeding and tests register agencies without an actor: nothing to audit then.
+        with attempt.checks() if registered_by is not None else nullcontext():
+            _raise(problems)
+            if uow.agencies.by_name(name) is not None:
+                raise InvalidInput([Problem("name", "REQ-05", f"an agency named {name!r} exists")])
+        agency = uow.agencies.add(name=name, county=county, verified=verified, now=now)
+        if registered_by is not None:
+            attempt.record(agency_id=agency.id, verified=verified)
         uow.commit()
     return agency
+
+
+def list_agencies(ctx: ServiceContext) -> list[Agency]:
+    with ctx.uow(read_only=True) as uow:
+        return AgencyAdminRepository(uow.connection).all()
+
+
+def set_agency_verified(
+    ctx: ServiceContext,
+    *,
+    agency_id: int,
+    verified: bool,
+    changed_by: str,
+    source_ip: str | None = None,
+) -> Agency:
+    """Verify or unverify an agency; an unverified agency's officers are refused at once (REQ-05).
+
+    Audited, refusals included (SEC-04: permission changes).
+    """
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        attempt = AuditedAttempt(
+            uow, now, changed_by, "admin", f"agency:{agency_id}", "agency.verify", source_ip
+        )
+        with attempt.checks():
+            agency = uow.agencies.get(agency_id)
+            if agency is None:
+                raise NotFound(f"no agency {agency_id}", field="agency_id")
+        if agency.verified != verified:
+            AgencyAdminRepository(uow.connection).set_verified(agency_id, verified)
+        attempt.record(verified=verified, previous=agency.verified)
+        uow.commit()
+    return replace(agency, verified=verified)
 
 
 def register_officer(
