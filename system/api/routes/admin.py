@@ -1,9 +1,14 @@
-"""Platform administration: accounts, sessions, device tokens, audit-chain verification."""
+"""Platform administration: accounts, sessions, device tokens, audit-chain verification.
+
+Agencies, retention settings, key rotation and metrics tokens are in
+:mod:`system.api.routes.admin_settings`, included here under the same prefix.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from system.api.routes import admin_settings
 from system.api.schemas import (
     AccountCreate,
     AccountPublic,
@@ -16,6 +21,7 @@ from system.api.security import AdminAccount, AuditAccount, ServicesDep, SourceI
 from system.service_layer import accounts, audit
 
 router = APIRouter(prefix="/admin", tags=["admin"])
+router.include_router(admin_settings.router)
 
 
 @router.post("/accounts", status_code=status.HTTP_201_CREATED)

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from system.api.metrics import Metrics
-from system.api.security import OperatorAccount, ServicesDep
+from system.api.operator import MetricsReader
+from system.api.security import ServicesDep
 from system.service_layer import accounts
 
 router = APIRouter(tags=["operations"])
@@ -27,7 +28,8 @@ async def readyz(svc: ServicesDep) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-async def metrics(request: Request, _: OperatorAccount, svc: ServicesDep) -> PlainTextResponse:
+async def metrics(request: Request, _: MetricsReader, svc: ServicesDep) -> PlainTextResponse:
+    """For operators: an admin's session or a metrics scrape token (SEC-01, CON-03)."""
     registry: Metrics = request.app.state.metrics
     jobs = await svc(accounts.job_counts)
     return PlainTextResponse(

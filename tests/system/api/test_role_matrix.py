@@ -47,10 +47,12 @@ ABSENT_IDS = {
             "emergency_id",
             "agency_id",
             "grant_id",
+            "token_id",
         ),
         999_999,
     ),
     "token": "no-such-share-token",
+    "domain": "no-such-key-ring",
 }
 EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/openapi.json"): everyone(200),
@@ -59,6 +61,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/redoc"): everyone(200),
     ("GET", "/healthz"): everyone(200),
     ("GET", "/readyz"): everyone(200),
+    # Operators only (CON-03); a metrics scrape token opens it too (test_admin_settings_http).
     ("GET", "/metrics"): allow(200, "admin"),
     ("POST", "/api/v1/auth/token"): everyone(422),  # a JSON body is not the login form
     ("POST", "/api/v1/auth/logout"): allow(204, *ACCOUNT_ROLES),
@@ -81,6 +84,19 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/admin/accounts/{account_id}/revoke-tokens"): allow(404, "admin"),
     ("POST", "/api/v1/admin/cameras/{camera_id}/device-token"): allow(404, "admin"),
     ("GET", "/api/v1/admin/audit/verify"): allow(200, "admin", "auditor"),
+    # Agencies (REQ-05), retention (EVD-03), key rings (EVD-05), metrics tokens: admins only.
+    # PATCH carries no body here (422); the key-ring domain in the path does not exist (422).
+    ("GET", "/api/v1/admin/agencies"): allow(200, "admin"),
+    ("POST", "/api/v1/admin/agencies"): allow(422, "admin"),
+    ("POST", "/api/v1/admin/agencies/{agency_id}/verify"): allow(404, "admin"),
+    ("POST", "/api/v1/admin/agencies/{agency_id}/unverify"): allow(404, "admin"),
+    ("GET", "/api/v1/admin/retention"): allow(200, "admin"),
+    ("PATCH", "/api/v1/admin/retention"): allow(422, "admin"),
+    ("GET", "/api/v1/admin/keys"): allow(200, "admin"),
+    ("POST", "/api/v1/admin/keys/{domain}/rotate"): allow(422, "admin"),
+    ("GET", "/api/v1/admin/metrics-tokens"): allow(200, "admin"),
+    ("POST", "/api/v1/admin/metrics-tokens"): allow(422, "admin"),
+    ("DELETE", "/api/v1/admin/metrics-tokens/{token_id}"): allow(404, "admin"),
     # Break-glass access to one clip (SEC-05): staff ask, another admin approves and revokes.
     ("POST", "/api/v1/admin/break-glass"): allow(422, "moderator", "auditor", "admin"),
     ("POST", "/api/v1/admin/break-glass/{grant_id}/approve"): allow(422, "admin"),
