@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from system.adapters.tables import cameras
 from system.adapters.tables_accounts import accounts, device_tokens, tokens
@@ -38,6 +38,39 @@ class TokenRecord:
     last_used_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """A session token with the account it opens: what authenticating a request needs."""
+
+    token_id: int
+    account_id: int
+    username: str
+    role: AccountRole
+    subject_id: int | None
+    active: bool
+    last_used_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+# Built once: every authenticated request that misses the session cache runs it.
+_SESSION_BY_HASH = (
+    select(
+        tokens.c.id,
+        tokens.c.account_id,
+        accounts.c.username,
+        accounts.c.role,
+        accounts.c.subject_id,
+        accounts.c.active,
+        tokens.c.last_used_at,
+        tokens.c.expires_at,
+        tokens.c.revoked_at,
+    )
+    .join(accounts, accounts.c.id == tokens.c.account_id)
+    .where(tokens.c.token_hash == bindparam("token_hash"))
+)
 
 
 class AccountRepository:
@@ -136,6 +169,23 @@ class AccountRepository:
             return None
         return TokenRecord(
             row.id, row.account_id, row.created_at, row.last_used_at, row.expires_at, row.revoked_at
+        )
+
+    def session(self, token_hash: str) -> SessionRecord | None:
+        """The token with this hash and its account, in one statement."""
+        row = self.connection.execute(_SESSION_BY_HASH, {"token_hash": token_hash}).first()
+        if row is None:
+            return None
+        return SessionRecord(
+            token_id=row[0],
+            account_id=row[1],
+            username=row[2],
+            role=AccountRole(row[3]),
+            subject_id=row[4],
+            active=row[5],
+            last_used_at=row[6],
+            expires_at=row[7],
+            revoked_at=row[8],
         )
 
     def touch_token(self, token_id: int, *, now: datetime) -> None:

@@ -46,6 +46,7 @@ from system.domain.errors import InvalidInput, NotFound, Problem
 from system.domain.rules import check_text
 from system.domain.stores import IntegrityError
 from system.service_layer.context import ServiceContext
+from system.service_layer.sessions import LiveSession, session_cache
 from system.service_layer.unit_of_work import UnitOfWork
 
 POLICY = LoginPolicy()
@@ -306,15 +307,23 @@ def _record_failure(
 
 
 def authenticate(ctx: ServiceContext, *, token: str) -> Principal:
-    """The account behind a live bearer token; raises :class:`AuthenticationFailed`."""
+    """The account behind a live bearer token; raises :class:`AuthenticationFailed`.
+
+    A session read in the last few seconds is answered from memory
+    (:mod:`system.service_layer.sessions`) when its SEC-03 rules allow it.
+    """
+    found = remembered_principal(ctx, token=token)
+    if found is not None:
+        return found
     if not token or len(token) > MAX_TOKEN_CHARS:
         raise AuthenticationFailed("missing or invalid bearer token")
     now = ctx.clock.now()
+    digest = token_hash(token)
+    cache = session_cache(ctx.engine)
+    generation = cache.generation  # a revocation during the read below voids what it finds
     with ctx.uow(read_only=True) as uow:
-        accounts = AccountRepository(uow.connection)
-        record = accounts.token(token_hash(token))
-        account = None if record is None else accounts.get(record.account_id)
-    if record is None or account is None or not account.active:
+        record = AccountRepository(uow.connection).session(digest)
+    if record is None or not record.active:
         raise AuthenticationFailed("missing or invalid bearer token")
     ended = session_ended(
         last_used_at=record.last_used_at,
@@ -324,12 +333,31 @@ def authenticate(ctx: ServiceContext, *, token: str) -> Principal:
         policy=POLICY,
     )
     if ended is not None:
+        cache.forget(digest)
         raise AuthenticationFailed(f"session {ended}: log in again")
-    if needs_touch(record.last_used_at, now=now, policy=POLICY):
+    last_used_at = record.last_used_at
+    if needs_touch(last_used_at, now=now, policy=POLICY):
         with ctx.uow() as uow:
-            AccountRepository(uow.connection).touch_token(record.id, now=now)
+            AccountRepository(uow.connection).touch_token(record.token_id, now=now)
             uow.commit()
-    return Principal(account.id, account.username, account.role, account.subject_id)
+        last_used_at = now
+    principal = Principal(record.account_id, record.username, record.role, record.subject_id)
+    cache.put(
+        digest,
+        LiveSession(principal, record.token_id, last_used_at, record.expires_at),
+        read_at_generation=generation,
+    )
+    return principal
+
+
+def remembered_principal(ctx: ServiceContext, *, token: str) -> Principal | None:
+    """The principal from this process's session memory, or ``None``.
+
+    No I/O: safe to call on the event loop before sending a request to a thread.
+    """
+    if not token or len(token) > MAX_TOKEN_CHARS:
+        return None
+    return session_cache(ctx.engine).get(token_hash(token), now=ctx.clock.now(), policy=POLICY)
 
 
 def logout(ctx: ServiceContext, *, token: str, source_ip: str | None = None) -> None:
@@ -352,6 +380,7 @@ def logout(ctx: ServiceContext, *, token: str, source_ip: str | None = None) -> 
             now=now,
         )
         uow.commit()
+    session_cache(ctx.engine).forget(token_hash(token))  # after the commit: see SessionCache
 
 
 def revoke_all_tokens(
@@ -376,6 +405,7 @@ def revoke_all_tokens(
             now=now,
         )
         uow.commit()
+    session_cache(ctx.engine).forget_account(account_id)
     return revoked
 
 
