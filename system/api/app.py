@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import NamedTuple
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from starlette.routing import BaseRoute
 
 from system.api.errors import install_error_handlers
@@ -74,12 +74,12 @@ def create_app(
     app.state.grantee_limiter = TokenBucket(evidence.GRANTEE_RATE)  # share links (EVD-02)
     app.state.metrics = Metrics()
 
-    api = APIRouter(prefix=API_PREFIX)
+    # Each module's router hangs directly off the app: a request is matched through
+    # one level of included routers, not two (FastAPI matches each level twice).
     for module in (auth, agency, moderation, resident, devices, admin, breakglass):
-        api.include_router(module.router)
+        app.include_router(module.router, prefix=API_PREFIX)
     for module in (evidence, emergency, public):  # EVD, EMG, TRN
-        api.include_router(module.router)
-    app.include_router(api)
+        app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ops.router)
 
     install_error_handlers(app)

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from system.api.errors import BodyTooLarge, body_too_large, internal_error
@@ -35,6 +34,15 @@ _DOCS_CSP = (
     "img-src 'self' data: https://fastapi.tiangolo.com; frame-ancestors 'none'"
 )
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
+def _encoded(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+
+_API_HEADER_BYTES = _encoded(API_HEADERS)
+_DOCS_HEADER_BYTES = _encoded({**API_HEADERS, "Content-Security-Policy": _DOCS_CSP})
+_OUR_NAMES = frozenset(k for k, _ in _API_HEADER_BYTES) | {b"x-request-id"}
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -64,12 +72,13 @@ class RequestMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                for name, value in API_HEADERS.items():
-                    headers[name] = value
-                if docs:
-                    headers["Content-Security-Policy"] = _DOCS_CSP
-                headers["X-Request-ID"] = request_id
+                ours = _DOCS_HEADER_BYTES if docs else _API_HEADER_BYTES
+                # One pass: drop any header we set, then append ours (pre-encoded).
+                message["headers"] = [
+                    (k, v) for k, v in message.get("headers", ()) if k.lower() not in _OUR_NAMES
+                ]
+                message["headers"] += ours
+                message["headers"].append((b"x-request-id", request_id.encode("latin-1")))
             await send(message)
 
         try:

@@ -27,7 +27,13 @@ class Inbound(BaseModel):
 
 
 class Outbound(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    """Built from the service layer's frozen dataclasses with ``model_validate(obj)``.
+
+    ``from_attributes`` reads the fields in pydantic's core; ``dataclasses.asdict``
+    deep-copies every value first and cost more than the query behind a list.
+    """
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
 
 
 # --- auth and accounts -----------------------------------------------------------------

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from fastapi import APIRouter, status
 
 from system.api.schemas import (
@@ -50,7 +48,7 @@ async def request_status(
     request_id: Id, me: AgencyAccount, svc: ServicesDep
 ) -> RequestStatusPublic:
     view = await svc(requests.request_status, officer_id=subject(me), request_id=request_id)
-    return RequestStatusPublic(**asdict(view))
+    return RequestStatusPublic.model_validate(view)
 
 
 @router.post("/requests/{request_id}/close", status_code=status.HTTP_204_NO_CONTENT)

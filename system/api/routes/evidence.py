@@ -48,7 +48,7 @@ SupervisorAccount = Annotated[Principal, Depends(require_role(AccountRole.SUPERV
 ShareToken = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
-def grantee_limiter(request: Request) -> TokenBucket:
+async def grantee_limiter(request: Request) -> TokenBucket:
     bucket: TokenBucket = request.app.state.grantee_limiter
     return bucket
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -19,7 +18,7 @@ async def review_queue(
     me: ModeratorAccount, svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> list[ReviewItemPublic]:
     items = await svc(requests.review_queue, moderator_id=subject(me), limit=limit)
-    return [ReviewItemPublic(**asdict(item)) for item in items]
+    return [ReviewItemPublic.model_validate(item) for item in items]
 
 
 @router.post("/requests/{request_id}/review", status_code=status.HTTP_204_NO_CONTENT)

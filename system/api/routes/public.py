@@ -9,7 +9,6 @@ domain's constants, so the page cannot drift from the code.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Literal
 
@@ -124,7 +123,7 @@ def policy_document(policy: RequestPolicy) -> PolicyPublic:
 @router.get("/agencies/{agency_id}/requests")
 async def request_log(agency_id: Id, svc: ServicesDep) -> list[PublicLogEntryPublic]:
     entries = await svc(transparency.public_request_log, agency_id=agency_id)
-    return [PublicLogEntryPublic(**asdict(e)) for e in entries]
+    return [PublicLogEntryPublic.model_validate(e) for e in entries]
 
 
 @router.get("/agencies/{agency_id}/transparency")
@@ -143,7 +142,7 @@ async def transparency_report(
         period=report.period.value,
         start=report.start,
         end=report.end,
-        periods=[ReportPeriodPublic(**asdict(p)) for p in report.periods],
+        periods=[ReportPeriodPublic.model_validate(p) for p in report.periods],
     )
 
 

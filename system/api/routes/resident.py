@@ -6,8 +6,6 @@ notifications: another resident's id answers 404, as does a missing one.
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from fastapi import APIRouter, status
 
 from system.api.schemas import (
@@ -28,7 +26,7 @@ router = APIRouter(prefix="/me", tags=["resident"])
 @router.get("/notifications")
 async def my_notifications(me: ResidentAccount, svc: ServicesDep) -> list[NotificationPublic]:
     found = await svc(consent.my_notifications, resident_id=subject(me))
-    return [NotificationPublic(**asdict(n)) for n in found]
+    return [NotificationPublic.model_validate(n) for n in found]
 
 
 @router.get("/notifications/{notification_id}")
@@ -38,7 +36,7 @@ async def consent_screen(
     screen = await svc(
         consent.consent_screen, resident_id=subject(me), notification_id=notification_id
     )
-    return ConsentScreenPublic.model_validate(asdict(screen))
+    return ConsentScreenPublic.model_validate(screen)
 
 
 @router.post("/notifications/{notification_id}/response", status_code=status.HTTP_201_CREATED)
@@ -54,7 +52,7 @@ async def respond(
         include_audio=body.include_audio,
         opt_out_scope=body.opt_out,
     )
-    return ReceiptPublic(**asdict(receipt))
+    return ReceiptPublic.model_validate(receipt)
 
 
 @router.post("/notifications/{notification_id}/withdraw")
