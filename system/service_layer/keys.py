@@ -21,6 +21,7 @@ from system.domain.errors import RuleViolation, invalid
 from system.domain.stores import RewrapSummary, StoreError
 from system.service_layer.attempts import AuditedAttempt
 from system.service_layer.context import ServiceContext
+from system.service_layer.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -68,21 +69,20 @@ def rotate_keys(
     if domain not in KEY_DOMAINS:
         raise invalid("domain", "EVD-05", f"must be one of: {', '.join(KEY_DOMAINS)}")
     source = ctx.stores.key_sources[domain]
-    now = ctx.clock.now()
-    with ctx.uow() as uow:
-        attempt = AuditedAttempt(
-            uow, now, actor, role, f"keyring:{domain}", "keys.rotate", source_ip
-        )
-        with attempt.checks():
-            if new_key and not isinstance(source, KeyRingFile):
-                raise RuleViolation(
-                    f"the {domain} key ring comes from {SETTING_FOR_DOMAIN[domain]}: add the new "
-                    "key there (made active), restart every process, then rewrap with "
-                    "new_key false",
-                    rule="EVD-05",
-                    field="new_key",
-                )
-        uow.commit()  # nothing to record yet: the outcome is recorded below
+
+    def attempt(uow: UnitOfWork) -> AuditedAttempt:
+        obj = f"keyring:{domain}"
+        return AuditedAttempt(uow, ctx.clock.now(), actor, role, obj, "keys.rotate", source_ip)
+
+    with ctx.uow() as uow, attempt(uow).checks():  # a refusal is audited and committed
+        if new_key and not isinstance(source, KeyRingFile):
+            raise RuleViolation(
+                f"the {domain} key ring comes from {SETTING_FOR_DOMAIN[domain]}: add the new "
+                "key there (made active), restart every process, then rewrap with "
+                "new_key false",
+                rule="EVD-05",
+                field="new_key",
+            )
     previous = source.current().active
     if new_key:
         assert isinstance(source, KeyRingFile)
@@ -93,9 +93,7 @@ def rotate_keys(
         stores["totp_secrets"] = _reseal_totp_secrets(ctx)
     report = RotationReport(domain, new_key, active, previous, stores)
     with ctx.uow() as uow:
-        AuditedAttempt(
-            uow, ctx.clock.now(), actor, role, f"keyring:{domain}", "keys.rotate", source_ip
-        ).record(
+        attempt(uow).record(
             "ok" if report.failed == 0 else "partial",
             key_added=new_key,
             active=active,
