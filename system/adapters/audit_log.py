@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from system.adapters import tables as t
 from system.domain.audit import (
@@ -20,6 +20,12 @@ from system.domain.audit import (
     verify_stream,
 )
 
+_ADVANCE_HEAD = (
+    update(t.audit_streams)
+    .where(t.audit_streams.c.stream == bindparam("_stream"))
+    .values(last_seq=bindparam("_seq"), last_hash=bindparam("_hash"))
+)
+
 
 class AuditLog:
     def __init__(self, connection: Connection) -> None:
@@ -30,17 +36,27 @@ class AuditLog:
         self.record_many([(event, now)])
 
     def record_many(self, events: Sequence[tuple[AuditEvent, datetime]]) -> None:
-        """Append entries in the given order: one head lock, one insert and one head update
-        per stream touched, however many entries (the set-based path of bulk work)."""
+        """Append entries in the given order, set-based: the heads of every stream touched
+        are locked in one statement (in stream order, so writers never deadlock), then
+        one insert for all entries and one update for all heads."""
+        if not events:
+            return
         by_stream: dict[str, list[tuple[AuditEvent, datetime]]] = {}
         for event, at in events:
             by_stream.setdefault(stream_for(event.object), []).append((event, at.astimezone(UTC)))
         s = t.audit_streams.c
-        for stream in sorted(by_stream):  # one lock order for every writer: no deadlocks
-            head = self.connection.execute(
-                select(s.last_seq, s.last_hash).where(s.stream == stream).with_for_update()
-            ).one()
-            seq, prev_hash, rows = head.last_seq, head.last_hash, []
+        heads = {
+            row.stream: row
+            for row in self.connection.execute(
+                select(s.stream, s.last_seq, s.last_hash)
+                .where(s.stream.in_(sorted(by_stream)))
+                .order_by(s.stream)
+                .with_for_update()
+            )
+        }
+        rows, new_heads = [], []
+        for stream in sorted(by_stream):
+            seq, prev_hash = heads[stream].last_seq, heads[stream].last_hash
             for event, at in by_stream[stream]:
                 seq += 1
                 details_json = canonical_details(event.details)
@@ -74,12 +90,9 @@ class AuditLog:
                     }
                 )
                 prev_hash = digest
-            self.connection.execute(insert(t.audit_entries), rows)
-            self.connection.execute(
-                update(t.audit_streams)
-                .where(s.stream == stream)
-                .values(last_seq=seq, last_hash=prev_hash)
-            )
+            new_heads.append({"_stream": stream, "_seq": seq, "_hash": prev_hash})
+        self.connection.execute(insert(t.audit_entries), rows)
+        self.connection.execute(_ADVANCE_HEAD, new_heads)
 
     def entries(self, *, obj: str | None = None, limit: int = 1000) -> list[AuditEntry]:
         """Entries in time order, optionally only those about ``obj``."""

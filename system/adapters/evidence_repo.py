@@ -55,9 +55,11 @@ class EvidenceRepository:
             found.update((r.source_ref, _item(r)) for r in rows)
         return found
 
-    def for_case(self, case_id: int, *, stored_only: bool = False) -> list[EvidenceItem]:
+    def for_case(
+        self, case_id: int, *, stored_only: bool = False, after_id: int = 0
+    ) -> list[EvidenceItem]:
         e = t.evidence_items.c
-        query = select(t.evidence_items).where(e.case_id == case_id).order_by(e.id)
+        query = select(t.evidence_items).where(e.case_id == case_id, e.id > after_id).order_by(e.id)
         if stored_only:
             query = query.where(e.status == EvidenceStatus.STORED.value)
         return [_item(r) for r in self.connection.execute(query)]

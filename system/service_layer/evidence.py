@@ -195,8 +195,11 @@ def assign_officer(
         uow.commit()
 
 
-def list_evidence(ctx: ServiceContext, *, officer_id: int, case_id: int) -> list[EvidenceView]:
-    """The case's stored items, oldest first; purged and deleted items are left out."""
+def list_evidence(
+    ctx: ServiceContext, *, officer_id: int, case_id: int, after_id: int = 0
+) -> list[EvidenceView]:
+    """The case's stored items, oldest first; purged and deleted items are left out.
+    ``after_id`` lists only items newer than that one (an incremental listing)."""
     with ctx.uow() as uow:
         attempt = _officer_attempt(
             uow, ctx, officer_id, obj=f"case:{case_id}", action="evidence.list"
@@ -204,7 +207,10 @@ def list_evidence(ctx: ServiceContext, *, officer_id: int, case_id: int) -> list
         with attempt.checks():
             officer, _ = active_officer(uow, officer_id)
             case, basis = _case_access(uow, officer, case_id, field="case_id")
-        views = [EvidenceView.of(i) for i in uow.evidence.for_case(case.id, stored_only=True)]
+        views = [
+            EvidenceView.of(i)
+            for i in uow.evidence.for_case(case.id, stored_only=True, after_id=after_id)
+        ]
         attempt.record(basis=basis.value, items=len(views))
         uow.commit()
     return views
