@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -36,6 +35,7 @@ from sim.core.population import CountySpec, generate_population, nassau, suffolk
 from sim.core.records import ModelResult
 from sim.drivers.inprocess import InProcessDriver
 from sim.drivers.invariants import check_system_invariants
+from sim.drivers.scratch import scratch_dir
 
 MIN_PER_DAY = 24 * 60
 
@@ -100,7 +100,7 @@ def run_replication(options: RunOptions, index: int, seed: int) -> ReplicationOu
     population = generate_population(county_spec(scenario), seed=seed, scale=options.scale)
     params = params_from_scenario(scenario, scale=options.scale)
     start = datetime.combine(scenario.run.start_date, dtime(0, 0), tzinfo=UTC)
-    with tempfile.TemporaryDirectory(prefix=f"canvass-rep{index}-") as scratch:
+    with scratch_dir(f"canvass-rep{index}-") as scratch:
         driver = InProcessDriver(Path(scratch), start=start)
         try:
             model = CountyModel(population, params, driver, seed=seed)

@@ -69,7 +69,7 @@ from sim.core.params import MIN_PER_DAY, MIN_PER_HOUR, ModelParams
 from sim.core.population import Population
 from sim.core.ports import AnswerVerdict, ClipSpec, Staffing, SystemPort
 from sim.core.staff import Staff
-from sim.core.streams import make_streams
+from sim.core.streams import make_streams, motion_clip_times
 
 Process = Generator[Any, Any, None]
 
@@ -689,18 +689,16 @@ class CountyModel:
         )
 
     def _motion_clips(self, camera: int, request: _Request) -> list[float]:
-        """Motion clips the camera recorded in the window, hour by hour from its own stream."""
-        rate_per_hour = self.params.motion_clips_per_camera_per_min * MIN_PER_HOUR
-        if rate_per_hour <= 0:
-            return []
+        """Motion clips the camera recorded in the window, hour by hour from its own draws."""
         start, end = request.window_start_min, request.window_end_min
-        times: list[float] = []
-        first_slot = max(0, int(start // MIN_PER_HOUR))
-        for slot in range(first_slot, int(end // MIN_PER_HOUR) + 1):
-            rng = self.streams.motion_clips(camera, slot)
-            at = slot * MIN_PER_HOUR + rng.uniform(0.0, MIN_PER_HOUR, rng.poisson(rate_per_hour))
-            times.extend(float(t) for t in at if start <= t <= end)
-        return times
+        times = motion_clip_times(
+            self.seed,
+            camera,
+            max(0, int(start // MIN_PER_HOUR)),
+            int(end // MIN_PER_HOUR),
+            self.params.motion_clips_per_camera_per_min * MIN_PER_HOUR,
+        )
+        return [float(t) for t in times if start <= t <= end]
 
     def _upload(self, camera: int, recorded_at_min: float, theft_id: int, now: float) -> int:
         """The model's key for a recorded clip (the driver uploads it when first shared)."""

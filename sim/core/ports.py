@@ -146,9 +146,9 @@ class SystemPort(Protocol):
     def opt_out(self, *, at_min: float, resident: int) -> None:
         """A resident opts out of all future requests. May be deferred."""
 
-    def evidence(
-        self, *, at_min: float, detective: int, case_id: int
-    ) -> tuple[EvidenceSeen, ...]: ...
+    def evidence(self, *, at_min: float, detective: int, case_id: int) -> tuple[EvidenceSeen, ...]:
+        """The case's evidence as its detective lists it: a driver may return only the
+        items delivered since its previous call for the case (the model keeps the rest)."""
 
     def close_request(self, *, at_min: float, detective: int, request_id: int) -> None: ...
 

@@ -10,7 +10,11 @@ generator keyed by that entity too:
   resident answers their k-th request the same way whatever the policy did to
   other residents (common random numbers survive policy changes);
 * motion clips come from ``(CLIPS, camera, hour_slot)``, so a camera recorded
-  the same clips in an hour whichever request later asks for them.
+  the same clips in an hour whichever request later asks for them. There are
+  far too many camera-hours for a generator each (one costs ~30 µs to seed),
+  so their draws are counter-based instead: uniforms are a SplitMix64 hash of
+  (seed, source, camera, hour, draw), vectorised with numpy, see
+  :func:`motion_clip_times`.
 
 The population (homes, cameras) has its own seed and streams in
 :mod:`sim.core.population`.
@@ -18,8 +22,11 @@ The population (homes, cameras) has its own seed and streams in
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 
@@ -64,9 +71,56 @@ class Streams:
         """The resident's own generator (same seed and index ⇒ same choices)."""
         return generator(self.seed, Source.RESIDENTS, resident)
 
-    def motion_clips(self, camera: int, hour_slot: int) -> np.random.Generator:
-        """Draws for the motion clips a camera recorded in one clock hour of the run."""
-        return generator(self.seed, Source.CLIPS, camera, hour_slot)
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def _mix(x: np.ndarray[Any, np.dtype[np.uint64]]) -> np.ndarray[Any, np.dtype[np.uint64]]:
+    """SplitMix64's finaliser: a bijective, well-mixing hash of 64-bit words."""
+    x = (x ^ (x >> np.uint64(30))) * _MIX1
+    x = (x ^ (x >> np.uint64(27))) * _MIX2
+    return x ^ (x >> np.uint64(31))
+
+
+def hashed_uniforms(seed: int, *keys: Any) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Uniforms in [0, 1), one per element of the broadcast ``keys`` (non-negative ints):
+    the same seed and keys give the same numbers, in any order and batch."""
+    with np.errstate(over="ignore"):
+        h = _mix(np.asarray(seed, dtype=np.uint64) + _GOLDEN)
+        for key in keys:
+            h = _mix(h ^ (np.asarray(key, dtype=np.uint64) + _GOLDEN))
+    return (h >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+
+def motion_clip_times(
+    seed: int, camera: int, first_slot: int, last_slot: int, rate_per_hour: float
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Times (minutes since the start, sorted) of the motion clips ``camera`` recorded in
+    clock hours ``first_slot..last_slot``: a Poisson count per hour (by inverting its
+    distribution function) at uniform times inside it, each hour from its own draws."""
+    slots = np.arange(first_slot, last_slot + 1, dtype=np.int64)
+    if rate_per_hour <= 0 or slots.size == 0:
+        return np.empty(0)
+    counts = np.searchsorted(
+        _poisson_cdf(rate_per_hour), hashed_uniforms(seed, Source.CLIPS, camera, slots, 0)
+    )
+    if not counts.any():
+        return np.empty(0)
+    slot_of = np.repeat(slots, counts)
+    draw = np.arange(slot_of.size) - np.repeat(np.cumsum(counts) - counts, counts) + 1
+    u = hashed_uniforms(seed, Source.CLIPS, camera, slot_of, draw)
+    return np.sort(slot_of * 60.0 + u * 60.0)
+
+
+@functools.lru_cache(maxsize=16)
+def _poisson_cdf(rate: float) -> np.ndarray[Any, np.dtype[np.float64]]:
+    k = np.arange(0, int(rate + 12 * math.sqrt(rate) + 20))
+    log_pmf = k * math.log(rate) - rate - np.array([math.lgamma(i + 1) for i in k])
+    cdf = np.cumsum(np.exp(log_pmf))
+    cdf[-1] = 1.0  # the tail beyond (< 1e-12) folds into the last count
+    return cdf
 
 
 def make_streams(seed: int) -> Streams:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from sim.core.params import params_from_scenario
 from sim.core.population import generate_population
 from sim.drivers.bench_system import machine_info
 from sim.drivers.inprocess import InProcessDriver
+from sim.drivers.scratch import scratch_dir
 from sim.runner import MIN_PER_DAY, county_spec
 from system.adapters import tables as t
 
@@ -84,7 +84,7 @@ def run_bench_sim(*, scale: float, seed: int, echo: Callable[[str], None]) -> di
     scenario = load_scenario("nassau")
     start = datetime.combine(scenario.run.start_date, dtime(0, 0), tzinfo=UTC)
     horizon_min = scenario.run.horizon_days * MIN_PER_DAY
-    with tempfile.TemporaryDirectory(prefix="canvass-bench-sim-") as scratch:
+    with scratch_dir("canvass-bench-sim-") as scratch:
         population = generate_population(county_spec(scenario), seed=seed, scale=scale)
         params = params_from_scenario(scenario, scale=scale)
         driver = InProcessDriver(Path(scratch), start=start)

@@ -43,7 +43,7 @@ from system.service_layer import consent, evidence, jobs, registration, requests
 from system.service_layer.context import ServiceContext
 
 APPROVE = dict.fromkeys(CHECKLIST_ITEMS, True)
-SCHEDULE_EVERY_MIN = 15.0
+SCHEDULE_EVERY_MIN = 60.0  # expiry is also checked by the rules at answer time (CON-08)
 BATCH = 2000  # deferred answers and opt-outs applied together at most
 CLAIM_BATCH = 500  # jobs claimed (and transfers run) together
 DESCRIPTION = "A package was taken from a porch; looking for video of the street at that time."
@@ -105,6 +105,7 @@ class InProcessDriver:
         self._clip_ids: dict[int, int] = {}  # the model's clip key -> the system's clip id
         self._clip_keys: dict[int, int] = {}  # and back
         self._deferred: list[_Deferred] = []
+        self._evidence_listed: dict[int, int] = {}  # case -> newest evidence id listed
         self._last_schedule_min = -SCHEDULE_EVERY_MIN
         self._jobs_waiting = True  # something may be queued: claim at the next run_jobs
 
@@ -357,10 +358,14 @@ class InProcessDriver:
     def evidence(self, *, at_min: float, detective: int, case_id: int) -> tuple[EvidenceSeen, ...]:
         self._at(at_min)
         items = evidence.list_evidence(
-            self.ctx, officer_id=self.detectives[detective], case_id=case_id
+            self.ctx,
+            officer_id=self.detectives[detective],
+            case_id=case_id,
+            after_id=self._evidence_listed.get(case_id, 0),
         )
         if not items:
             return ()
+        self._evidence_listed[case_id] = max(i.id for i in items)
         # The simulation (not the agency) maps items back to clips to know which camera saw what.
         with self.ctx.uow(read_only=True) as uow:
             rows = uow.connection.execute(

@@ -1,0 +1,50 @@
+"""Counter-based motion-clip draws: deterministic per (seed, camera, hour), Poisson in count."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from sim.core.streams import hashed_uniforms, motion_clip_times
+
+
+def test_hashed_uniforms_depend_only_on_seed_and_keys() -> None:
+    a = hashed_uniforms(7, 3, np.arange(1000))
+    assert np.array_equal(a, hashed_uniforms(7, 3, np.arange(1000)))
+    assert np.array_equal(a[500:], hashed_uniforms(7, 3, np.arange(500, 1000)))  # any batch
+    assert not np.array_equal(a, hashed_uniforms(8, 3, np.arange(1000)))
+    assert ((a >= 0) & (a < 1)).all()
+    # Uniform on [0, 1): a Kolmogorov-Smirnov test on 100k draws does not reject.
+    big = hashed_uniforms(1, 2, np.arange(100_000))
+    assert stats.kstest(big, "uniform").pvalue > 0.001
+
+
+def test_an_hour_of_a_camera_is_the_same_whichever_window_asks() -> None:
+    wide = motion_clip_times(5, camera=42, first_slot=10, last_slot=30, rate_per_hour=2.0)
+    narrow = motion_clip_times(5, camera=42, first_slot=20, last_slot=22, rate_per_hour=2.0)
+    in_narrow = wide[(wide >= 20 * 60) & (wide < 23 * 60)]
+    assert np.array_equal(in_narrow, narrow)
+    assert np.all(np.diff(wide) >= 0)
+    assert ((wide >= 600) & (wide < 31 * 60)).all()
+
+
+def test_counts_per_hour_are_poisson() -> None:
+    rate = 0.5
+    times = np.concatenate(
+        [motion_clip_times(9, camera, 0, 199, rate) for camera in range(200)]
+    )  # 40,000 camera-hours
+    hours = 200 * 200
+    mean = times.size / hours
+    assert abs(mean - rate) < 4 * np.sqrt(rate / hours)
+    # Share of empty camera-hours against e^-rate.
+    per_hour = np.concatenate(
+        [
+            np.bincount(
+                (motion_clip_times(9, camera, 0, 199, rate) // 60).astype(int), minlength=200
+            )
+            for camera in range(200)
+        ]
+    )
+    empty = float(np.mean(per_hour == 0))
+    assert abs(empty - np.exp(-rate)) < 4 * np.sqrt(np.exp(-rate) * (1 - np.exp(-rate)) / hours)
+    assert per_hour.sum() == times.size
