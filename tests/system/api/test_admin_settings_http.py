@@ -268,3 +268,44 @@ def test_sec01_forged_or_malformed_metrics_tokens_get_401(api: Api) -> None:
         422,
         "label",
     )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/agencies", {"name": "Nul\u0000PD", "county": "Nassau"}),
+        ("POST", "/agencies", {"name": ["Freeport"], "county": "Nassau"}),
+        ("POST", "/agencies", {"name": "Freeport PD", "county": "Nassau", "verified": None}),
+        ("PATCH", "/retention", {"periods_days": {"k" * 41: 30}}),
+        ("PATCH", "/retention", {"periods_days": {f"c{i}": 1 for i in range(11)}}),
+        ("PATCH", "/retention", {"periods_days": {"standard": 1e308}}),
+        ("PATCH", "/retention", {"periods_days": {"standard": {"days": 30}}}),
+        ("PATCH", "/retention", {"periods_days": None}),
+        ("POST", "/keys/platform/rotate", {"new_key": 1}),
+        ("POST", "/keys/%00/rotate", {}),
+        ("POST", "/keys/" + "x" * 5000 + "/rotate", {}),
+        ("POST", "/metrics-tokens", {"label": "x" * 101}),
+        ("POST", "/metrics-tokens", {"label": "\u0000"}),
+        ("POST", "/metrics-tokens", {"label": "prom", "expires": "never"}),
+        ("DELETE", "/metrics-tokens/-1", None),
+        ("DELETE", "/metrics-tokens/99999999999999999999999", None),
+        ("POST", "/agencies/0/verify", None),
+    ],
+)
+def test_sec06_odd_admin_input_is_a_4xx_with_a_field_never_a_500(
+    api: Api, method: str, path: str, body: Any
+) -> None:
+    admin = api.auth("admin")
+    before = {
+        p: api.client.get(f"{ADMIN}{p}", headers=admin).json()
+        for p in ("/agencies", "/retention", "/keys", "/metrics-tokens")
+    }
+    response = api.client.request(method, f"{ADMIN}{path}", json=body, headers=admin)
+    assert 400 <= response.status_code < 500, response.text
+    assert response.json()["code"]
+    assert response.json()["message"]
+    after = {
+        p: api.client.get(f"{ADMIN}{p}", headers=admin).json()
+        for p in ("/agencies", "/retention", "/keys", "/metrics-tokens")
+    }
+    assert after == before
