@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from system.adapters import tables as t
+from system.adapters.bulk import ids
 from system.domain.audit import (
     STREAMS,
     AuditEntry,
@@ -20,6 +21,13 @@ from system.domain.audit import (
     verify_stream,
 )
 
+_HEADS = (
+    select(t.audit_streams.c.stream, t.audit_streams.c.last_seq, t.audit_streams.c.last_hash)
+    .where(t.audit_streams.c.stream.in_(ids()))
+    .order_by(t.audit_streams.c.stream)
+    .with_for_update()
+)
+_APPEND = insert(t.audit_entries)
 _ADVANCE_HEAD = (
     update(t.audit_streams)
     .where(t.audit_streams.c.stream == bindparam("_stream"))
@@ -44,15 +52,8 @@ class AuditLog:
         by_stream: dict[str, list[tuple[AuditEvent, datetime]]] = {}
         for event, at in events:
             by_stream.setdefault(stream_for(event.object), []).append((event, at.astimezone(UTC)))
-        s = t.audit_streams.c
         heads = {
-            row.stream: row
-            for row in self.connection.execute(
-                select(s.stream, s.last_seq, s.last_hash)
-                .where(s.stream.in_(sorted(by_stream)))
-                .order_by(s.stream)
-                .with_for_update()
-            )
+            row.stream: row for row in self.connection.execute(_HEADS, {"ids": sorted(by_stream)})
         }
         rows, new_heads = [], []
         for stream in sorted(by_stream):
@@ -91,7 +92,7 @@ class AuditLog:
                 )
                 prev_hash = digest
             new_heads.append({"_stream": stream, "_seq": seq, "_hash": prev_hash})
-        self.connection.execute(insert(t.audit_entries), rows)
+        self.connection.execute(_APPEND, rows)
         self.connection.execute(_ADVANCE_HEAD, new_heads)
 
     def entries(self, *, obj: str | None = None, limit: int = 1000) -> list[AuditEntry]:

@@ -4,6 +4,11 @@ SQLAlchemy 2 sends a list of parameter sets as one batched ``INSERT ...
 VALUES (...), (...) RETURNING id`` on SQLite and PostgreSQL alike
 ("insertmanyvalues"); ``sort_by_parameter_order`` returns the new ids in the
 order of the rows given, so callers can pair them up.
+
+Hot statements are built once and reused with bound parameters (``ids()``
+binds a list for ``IN``): building a Core statement and computing its cache
+key costs several times more than executing it on SQLite (measured: ~570 µs
+per freshly built primary-key select against ~70 µs for a prebuilt one).
 """
 
 from __future__ import annotations
@@ -11,7 +16,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, update
+from sqlalchemy import BindParameter, Connection, Table, bindparam, insert, update
+
+_INSERTS: dict[str, Any] = {}
+_UPDATES: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+
+def ids(name: str = "ids") -> BindParameter[Any]:
+    """A parameter that takes a list, for ``column.in_(ids())`` in a prebuilt statement."""
+    return bindparam(name, expanding=True)
 
 
 def insert_returning_ids(
@@ -20,7 +33,11 @@ def insert_returning_ids(
     """Insert ``rows`` and return their new ids, in the same order."""
     if not rows:
         return []
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    statement = _INSERTS.get(table.name)
+    if statement is None:
+        statement = _INSERTS[table.name] = insert(table).returning(
+            table.c.id, sort_by_parameter_order=True
+        )
     return [int(i) for i in connection.execute(statement, list(rows)).scalars()]
 
 
@@ -30,11 +47,14 @@ def update_by_id(
     """Set ``columns`` per row (each row holds ``id`` and those columns): one executemany."""
     if not rows:
         return
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("_id"))
-        .values({name: bindparam(f"_{name}") for name in columns})
-    )
+    key = (table.name, tuple(columns))
+    statement = _UPDATES.get(key)
+    if statement is None:
+        statement = _UPDATES[key] = (
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values({name: bindparam(f"_{name}") for name in columns})
+        )
     connection.execute(
         statement,
         [{"_id": row["id"], **{f"_{name}": row[name] for name in columns}} for row in rows],

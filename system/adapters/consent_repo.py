@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from system.adapters import tables as t
-from system.adapters.bulk import insert_returning_ids, update_by_id
+from system.adapters.bulk import ids, insert_returning_ids, update_by_id
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class ClipRepository:
     def get_many(self, clip_ids: Sequence[int]) -> dict[int, ClipRow]:
         found: dict[int, ClipRow] = {}
         for part in _chunks(sorted(set(clip_ids))):
-            rows = self.connection.execute(select(t.clips).where(t.clips.c.id.in_(part)))
+            rows = self.connection.execute(_CLIPS_BY_ID, {"ids": part})
             found.update((r.id, _clip(r)) for r in rows)
         return found
 
@@ -79,14 +79,9 @@ class ClipRepository:
         self, resident_ids: Sequence[int], *, status: str = "stored"
     ) -> dict[int, list[ClipRow]]:
         """Each resident's clips with ``status``, in recording order."""
-        c = t.clips.c
         found: dict[int, list[ClipRow]] = {}
         for part in _chunks(sorted(set(resident_ids))):
-            rows = self.connection.execute(
-                select(t.clips)
-                .where(c.resident_id.in_(part), c.status == status)
-                .order_by(c.resident_id, c.recorded_at, c.id)
-            )
+            rows = self.connection.execute(_CLIPS_OF_RESIDENTS, {"ids": part, "status": status})
             for r in rows:
                 found.setdefault(r.resident_id, []).append(_clip(r))
         return found
@@ -119,11 +114,8 @@ class ResponseRepository:
     def answered_among(self, notification_ids: Sequence[int]) -> set[int]:
         """Which of these notifications already have an answer."""
         found: set[int] = set()
-        r = t.responses.c
         for part in _chunks(sorted(set(notification_ids))):
-            rows = self.connection.execute(
-                select(r.notification_id).where(r.notification_id.in_(part))
-            )
+            rows = self.connection.execute(_ANSWERED, {"ids": part})
             found.update(int(n) for n in rows.scalars())
         return found
 
@@ -166,9 +158,7 @@ class ResponseRepository:
     ) -> None:
         for part in _chunks(list(shared_clip_ids)):
             self.connection.execute(
-                update(t.shared_clips)
-                .where(t.shared_clips.c.id.in_(part))
-                .values(status=status, updated_at=now)
+                _SHARED_STATUS, {"ids": part, "v_status": status, "v_updated_at": now}
             )
 
     def shared_clip_for_update(self, shared_clip_id: int) -> Any:
@@ -177,12 +167,7 @@ class ResponseRepository:
     def shared_clips_for_update(self, shared_clip_ids: Sequence[int]) -> dict[int, Any]:
         found: dict[int, Any] = {}
         for part in _chunks(sorted(set(shared_clip_ids))):
-            rows = self.connection.execute(
-                select(t.shared_clips)
-                .where(t.shared_clips.c.id.in_(part))
-                .order_by(t.shared_clips.c.id)
-                .with_for_update()
-            )
+            rows = self.connection.execute(_SHARED_FOR_UPDATE, {"ids": part})
             found.update((r.id, r) for r in rows)
         return found
 
@@ -214,8 +199,8 @@ class TransferRepository:
     ) -> dict[int, TransferRow]:
         found: dict[int, TransferRow] = {}
         for part in _chunks(sorted(set(transfer_ids))):
-            query = select(t.transfers).where(t.transfers.c.id.in_(part)).order_by(t.transfers.c.id)
-            rows = self.connection.execute(query.with_for_update() if for_update else query)
+            query = _TRANSFERS_FOR_UPDATE if for_update else _TRANSFERS
+            rows = self.connection.execute(query, {"ids": part})
             found.update((r.id, _transfer(r)) for r in rows)
         return found
 
@@ -232,9 +217,19 @@ class TransferRepository:
 
     def update_many(self, transfer_ids: Sequence[int], **values: Any) -> None:
         """Give every listed transfer the same ``values``."""
+        if not transfer_ids:
+            return
+        names = tuple(sorted(values))
+        statement = _TRANSFER_UPDATES.get(names)
+        if statement is None:
+            statement = _TRANSFER_UPDATES[names] = (
+                update(t.transfers)
+                .where(t.transfers.c.id.in_(ids()))
+                .values({name: bindparam(f"v_{name}") for name in names})
+            )
         for part in _chunks(list(transfer_ids)):
             self.connection.execute(
-                update(t.transfers).where(t.transfers.c.id.in_(part)).values(**values)
+                statement, {"ids": part, **{f"v_{k}": v for k, v in values.items()}}
             )
 
     def deliver_many(self, rows: Sequence[tuple[int, int, datetime]]) -> None:
@@ -252,6 +247,26 @@ class TransferRepository:
 
 CHUNK = 500
 """Ids per ``IN (...)`` list: well under SQLite's and PostgreSQL's parameter limits."""
+
+_c, _s, _tr = t.clips.c, t.shared_clips.c, t.transfers.c
+_CLIPS_BY_ID = select(t.clips).where(_c.id.in_(ids()))
+_CLIPS_OF_RESIDENTS = (
+    select(t.clips)
+    .where(_c.resident_id.in_(ids()), _c.status == bindparam("status"))
+    .order_by(_c.resident_id, _c.recorded_at, _c.id)
+)
+_ANSWERED = select(t.responses.c.notification_id).where(t.responses.c.notification_id.in_(ids()))
+_SHARED_STATUS = (
+    update(t.shared_clips)
+    .where(_s.id.in_(ids()))
+    .values(status=bindparam("v_status"), updated_at=bindparam("v_updated_at"))
+)
+_SHARED_FOR_UPDATE = (
+    select(t.shared_clips).where(_s.id.in_(ids())).order_by(_s.id).with_for_update()
+)
+_TRANSFERS = select(t.transfers).where(_tr.id.in_(ids())).order_by(_tr.id)
+_TRANSFERS_FOR_UPDATE = _TRANSFERS.with_for_update()
+_TRANSFER_UPDATES: dict[tuple[str, ...], Any] = {}
 
 
 def _chunks(ids: list[int]) -> list[list[int]]:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from system.adapters import tables as t
-from system.adapters.bulk import insert_returning_ids
+from system.adapters.bulk import ids, insert_returning_ids
 
 
 class JobStatus:
@@ -35,6 +35,43 @@ class Job:
     payload: dict[str, Any]
     attempts: int
     max_attempts: int
+
+
+_j = t.jobs.c
+_CLAIM = (
+    select(t.jobs)
+    .where(
+        or_(
+            and_(_j.status == JobStatus.QUEUED, _j.run_after <= bindparam("now")),
+            and_(_j.status == JobStatus.RUNNING, _j.locked_until < bindparam("now")),
+        )
+    )
+    .order_by(_j.run_after, _j.id)
+    .limit(bindparam("limit"))
+)
+_CLAIM_PG = _CLAIM.with_for_update(skip_locked=True)
+_TAKE = (
+    update(t.jobs)
+    .where(_j.id.in_(ids()))
+    .values(
+        status=JobStatus.RUNNING,
+        locked_by=bindparam("v_worker"),
+        locked_until=bindparam("v_until"),
+        attempts=_j.attempts + 1,
+    )
+)
+_COMPLETE = (
+    update(t.jobs)
+    .where(_j.id.in_(ids()))
+    .values(
+        status=JobStatus.DONE,
+        finished_at=bindparam("v_now"),
+        locked_by=None,
+        locked_until=None,
+        dedupe_key=None,
+    )
+)
+_PENDING_KEYS = select(_j.dedupe_key).where(_j.dedupe_key.in_(ids()))
 
 
 class JobQueue:
@@ -75,10 +112,7 @@ class JobQueue:
         keys = [key for _payload, key, _at in jobs if key is not None]
         taken: set[str] = set()
         for start in range(0, len(keys), 500):
-            part = keys[start : start + 500]
-            rows = self.connection.execute(
-                select(t.jobs.c.dedupe_key).where(t.jobs.c.dedupe_key.in_(part))
-            )
+            rows = self.connection.execute(_PENDING_KEYS, {"ids": keys[start : start + 500]})
             taken.update(str(k) for k in rows.scalars())
         rows_to_add: list[dict[str, Any]] = []
         positions: list[int] = []
@@ -100,36 +134,22 @@ class JobQueue:
                     "created_at": at or now,
                 }
             )
-        ids: list[int | None] = [None] * len(jobs)
+        job_ids: list[int | None] = [None] * len(jobs)
         for position, job_id in zip(
             positions, insert_returning_ids(self.connection, t.jobs, rows_to_add), strict=True
         ):
-            ids[position] = job_id
-        return ids
+            job_ids[position] = job_id
+        return job_ids
 
     def claim(self, worker: str, *, now: datetime, lease: timedelta, limit: int = 1) -> list[Job]:
         """Take up to ``limit`` due jobs (or jobs whose lease ran out) for ``worker``."""
-        j = t.jobs.c
-        due = or_(
-            and_(j.status == JobStatus.QUEUED, j.run_after <= now),
-            and_(j.status == JobStatus.RUNNING, j.locked_until < now),
-        )
-        query = select(t.jobs).where(due).order_by(j.run_after, j.id).limit(limit)
-        if self.connection.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        rows = self.connection.execute(query).all()
+        query = _CLAIM_PG if self.connection.dialect.name == "postgresql" else _CLAIM
+        rows = self.connection.execute(query, {"now": now, "limit": limit}).all()
         if not rows:
             return []
-        ids = [r.id for r in rows]
         self.connection.execute(
-            update(t.jobs)
-            .where(j.id.in_(ids))
-            .values(
-                status=JobStatus.RUNNING,
-                locked_by=worker,
-                locked_until=now + lease,
-                attempts=j.attempts + 1,
-            )
+            _TAKE,
+            {"ids": [r.id for r in rows], "v_worker": worker, "v_until": now + lease},
         )
         return [
             Job(r.id, r.kind, json.loads(r.payload_json), r.attempts + 1, r.max_attempts)
@@ -140,19 +160,9 @@ class JobQueue:
         self.complete_many([job_id], now=now)
 
     def complete_many(self, job_ids: Sequence[int], *, now: datetime) -> None:
-        self.connection.execute(
-            update(t.jobs)
-            .where(t.jobs.c.id.in_(list(job_ids)))
-            # Releasing the dedupe key lets a scheduler enqueue the same work again later
-            # (e.g. a purge that found the item on hold); it dedupes only pending work.
-            .values(
-                status=JobStatus.DONE,
-                finished_at=now,
-                locked_by=None,
-                locked_until=None,
-                dedupe_key=None,
-            )
-        )
+        # Releasing the dedupe key lets a scheduler enqueue the same work again later
+        # (e.g. a purge that found the item on hold); it dedupes only pending work.
+        self.connection.execute(_COMPLETE, {"ids": list(job_ids), "v_now": now})
 
     def fail(self, job: Job, error: str, *, now: datetime, backoff: timedelta) -> str:
         """Record a failure: retry after ``backoff``, or dead-letter when out of attempts."""

@@ -12,9 +12,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, func, insert, or_, select, update
 
 from system.adapters import tables as t
+from system.adapters.bulk import ids
 from system.domain import geo
 from system.domain.area import Area, CircleArea, PolygonArea
 from system.domain.model import (
@@ -188,14 +189,10 @@ class ResidentRepository(_Repository):
     ) -> dict[int, Resident]:
         """Residents by id (missing ids are absent); ``for_update`` locks them in id order."""
         found: dict[int, Resident] = {}
-        ids = sorted(set(resident_ids))
-        for start in range(0, len(ids), 500):
-            query = (
-                select(t.residents)
-                .where(t.residents.c.id.in_(ids[start : start + 500]))
-                .order_by(t.residents.c.id)
-            )
-            rows = self.connection.execute(query.with_for_update() if for_update else query)
+        wanted = sorted(set(resident_ids))
+        query = _RESIDENTS_FOR_UPDATE if for_update else _RESIDENTS
+        for start in range(0, len(wanted), 500):
+            rows = self.connection.execute(query, {"ids": wanted[start : start + 500]})
             found.update(
                 (r.id, Resident(r.id, r.name, r.email, r.home_lat, r.home_lon)) for r in rows
             )
@@ -364,9 +361,7 @@ class RequestRepository(_Repository):
         return request.id
 
     def get(self, request_id: int) -> VideoRequest | None:
-        row = self.connection.execute(
-            select(t.video_requests).where(t.video_requests.c.id == request_id)
-        ).first()
+        row = self.connection.execute(_REQUEST, {"id": request_id}).first()
         return None if row is None else _request_from_row(row)
 
     def get_for_update(self, request_id: int) -> VideoRequest | None:
@@ -463,11 +458,10 @@ class NotificationRepository(_Repository):
     ) -> dict[int, Any]:
         """Notification rows by id; ``for_update`` locks them (answers lock what they answer)."""
         found: dict[int, Any] = {}
-        ids = sorted(set(notification_ids))
-        n = t.notifications
-        for start in range(0, len(ids), 500):
-            query = select(n).where(n.c.id.in_(ids[start : start + 500])).order_by(n.c.id)
-            rows = self.connection.execute(query.with_for_update() if for_update else query)
+        wanted = sorted(set(notification_ids))
+        query = _NOTIFICATIONS_FOR_UPDATE if for_update else _NOTIFICATIONS
+        for start in range(0, len(wanted), 500):
+            rows = self.connection.execute(query, {"ids": wanted[start : start + 500]})
             found.update((r.id, r) for r in rows)
         return found
 
@@ -491,6 +485,15 @@ class NotificationRepository(_Repository):
         return int(
             self.connection.execute(select(func.count()).select_from(t.notifications)).scalar_one()
         )
+
+
+_RESIDENTS = select(t.residents).where(t.residents.c.id.in_(ids())).order_by(t.residents.c.id)
+_RESIDENTS_FOR_UPDATE = _RESIDENTS.with_for_update()
+_REQUEST = select(t.video_requests).where(t.video_requests.c.id == bindparam("id"))
+_NOTIFICATIONS = (
+    select(t.notifications).where(t.notifications.c.id.in_(ids())).order_by(t.notifications.c.id)
+)
+_NOTIFICATIONS_FOR_UPDATE = _NOTIFICATIONS.with_for_update()
 
 
 def lock_for_bulk_insert(connection: Connection, table: Any) -> None:
