@@ -29,11 +29,12 @@ from system.domain.errors import (
     Problem,
     RuleViolation,
 )
-from system.domain.evidence import DEFAULT_RETENTION, RetentionCategory
+from system.domain.evidence import RetentionCategory
 from system.domain.model import RequestStatus, VideoRequest
 from system.domain.stores import StoredObject
 from system.service_layer.context import ServiceContext
 from system.service_layer.residents import opt_out
+from system.service_layer.retention import retention_policy
 from system.service_layer.transfer import MAX_CLIP_BYTES, TransferOrder, enqueue_transfers
 from system.service_layer.unit_of_work import UnitOfWork
 
@@ -236,8 +237,8 @@ def consent_screen(ctx: ServiceContext, *, resident_id: int, notification_id: in
         assert case is not None
         response = uow.responses.for_notification(nid)
         eligible = _eligible(uow.clips.for_resident(resident_id), request)
-    years = DEFAULT_RETENTION[RetentionCategory.STANDARD]
-    kept = f"{years.days // 365} years" if years else "until the case ends"
+        period = retention_policy(uow).period(RetentionCategory.STANDARD)
+    kept = _period_text(period)
     return ConsentScreen(
         notification_id=nid,
         request_id=request.id,
@@ -261,6 +262,16 @@ def consent_screen(ctx: ServiceContext, *, resident_id: int, notification_id: in
         answered=None if response is None else response.decision,
         open_for_responses=request.accepts_responses(now),
     )
+
+
+def _period_text(period: timedelta | None) -> str:
+    """A retention period as a resident reads it: whole years when it is, else days."""
+    if period is None:
+        return "until the case ends"
+    if period.days % 365 == 0:
+        years = period.days // 365
+        return f"{years} year{'s' if years != 1 else ''}"
+    return f"{period.days} day{'s' if period.days != 1 else ''}"
 
 
 @dataclass(frozen=True)

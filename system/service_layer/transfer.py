@@ -37,10 +37,10 @@ from system.domain.evidence import (
     EvidenceItem,
     EvidenceStatus,
     RetentionCategory,
-    retain_until,
 )
 from system.domain.stores import IntegrityError, ObjectNotFound
 from system.service_layer.context import ServiceContext
+from system.service_layer.retention import retention_policy
 from system.service_layer.unit_of_work import UnitOfWork
 
 MAX_CLIP_BYTES = MAX_EVIDENCE_BYTES  # XFR-05 (design): one limit for clips and evidence
@@ -286,6 +286,7 @@ def _acknowledge(
         pending = [w for w in written if transfers[w[0]].status != "delivered"]
         existing = uow.evidence.by_source_refs([f"transfer:{w[0]}" for w in pending])
         new = [w for w in pending if f"transfer:{w[0]}" not in existing]
+        policy = retention_policy(uow)  # the periods in force (an admin setting, EVD-03)
         new_ids = uow.evidence.add_many(
             [
                 EvidenceItem(
@@ -300,7 +301,7 @@ def _acknowledge(
                     has_audio=plan.delivered_has_audio,
                     received_at=now,
                     retention_category=RetentionCategory.STANDARD,
-                    retain_until=retain_until(now, RetentionCategory.STANDARD),
+                    retain_until=policy.retain_until(now, RetentionCategory.STANDARD),
                     legal_hold=False,
                     status=EvidenceStatus.STORED,
                     derivation=(

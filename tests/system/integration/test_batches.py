@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from system.adapters import tables as t
 from system.domain.clip import encode_clip
 from system.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
-from system.service_layer import consent, jobs, residents, transfer
+from system.service_layer import consent, jobs, residents, retention, transfer
 from system.service_layer.audit import verify_audit_chain
 from system.service_layer.context import ServiceContext
 from tests.system.consent_world import ConsentWorld, build_consent_world
@@ -187,3 +187,19 @@ def test_job_runner_runs_claimed_transfers_together(cw: ConsentWorld) -> None:
     with ctx.uow(read_only=True) as uow:
         statuses = set(uow.connection.execute(select(t.jobs.c.status)).scalars())
     assert statuses == {"done"}
+
+
+def test_retention_setting_reaches_the_consent_screen_and_new_evidence(cw: ConsentWorld) -> None:
+    ctx = cw.ctx
+    retention.change_retention(ctx, changes={"standard": 90}, actor="admin:test")
+    screen = consent.consent_screen(
+        ctx, resident_id=cw.world.residents["ann"], notification_id=cw.notification_of["ann"]
+    )
+    assert "up to 90 days" in screen.retention_statement
+    consent.respond_many(ctx, [answer(cw, "ann", tuple(cw.clips_of["ann"]))])
+    jobs.run_pending_jobs(ctx)
+    with ctx.uow(read_only=True) as uow:
+        rows = list(uow.connection.execute(select(t.evidence_items)))
+    assert len(rows) == 2
+    for row in rows:
+        assert row.retain_until - row.received_at == timedelta(days=90)
