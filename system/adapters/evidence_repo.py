@@ -20,7 +20,6 @@ from system.domain.evidence import (
     Tombstone,
     TombstoneKind,
 )
-from system.domain.model import CaseStatus
 
 
 class EvidenceRepository:
@@ -74,16 +73,6 @@ class EvidenceRepository:
         e = t.evidence_items.c
         query = select(exists().where(e.sha256 == sha256, e.status == EvidenceStatus.STORED.value))
         return bool(self.connection.execute(query).scalar())
-
-    def due_ids_for_purge(self, now: datetime) -> list[int]:
-        e = t.evidence_items.c
-        query = (
-            select(e.id)
-            .join(t.cases, t.cases.c.id == e.case_id)
-            .where(*_due(now))
-            .order_by(e.retain_until, e.id)
-        )
-        return [int(i) for i in self.connection.execute(query).scalars()]
 
     # --- shares (EVD-02) ---------------------------------------------------------
 
@@ -162,17 +151,6 @@ class EvidenceRepository:
             reason=row.reason,
             removed_at=row.removed_at,
         )
-
-
-def _due(now: datetime) -> tuple[Any, ...]:
-    e = t.evidence_items.c
-    return (
-        e.status == EvidenceStatus.STORED.value,
-        e.legal_hold.is_(False),
-        e.retain_until.is_not(None),
-        e.retain_until <= now,
-        t.cases.c.status == CaseStatus.CLOSED.value,
-    )
 
 
 def _row(item: EvidenceItem) -> dict[str, Any]:
