@@ -16,15 +16,23 @@ rate-limit buckets start full:
 * p50/p95/p99 of the resident response at a fixed rate of 80% of its peak.
 
 Peaks come from ``wrk`` with a Lua script that hands every connection its own
-tokens and notifications. The fixed-rate run also uses ``wrk`` (its Lua
-``delay()`` paces each connection): ``hey`` repeats one request, which for an
-answer-once route would measure the 409 path. Every run is bounded in time;
-non-2xx answers are counted and reported next to each figure.
+tokens and notifications; a peak counts 2xx answers only. The fixed-rate run
+also uses ``wrk``: ``hey`` repeats one request, which for an answer-once route
+would measure the 409 path. Its Lua ``delay()`` sends on an absolute schedule
+(request k of a thread is due at start + k x interval, read from the monotonic
+clock through LuaJIT's FFI), not a fixed pause after each answer, which would
+lower the rate by the latency itself. Connections wait for their slot, and
+there are enough of them (about one second's worth of requests) that a slow
+answer does not hold back the next send; a send that still misses its slot is
+counted as late, since wrk times a request from its send and would hide that
+queueing, and the share of late sends is reported beside the percentiles.
+Every run is bounded in time; non-2xx answers are counted and reported.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -72,6 +80,9 @@ from system.service_layer.requests import moderate, start_review, submit_request
 BENCHMARK = "api"
 TARGETS = (Target("response_peak_ratio", ">=", 0.25), Target("response_p99_ms", "<", 100.0))
 PACED_SHARE = 0.8  # the fixed rate, as a share of the response route's peak
+PACED_BACKLOG_S = 1.0  # paced connections: enough for this many seconds of sends in flight
+MAX_PACED_CONNECTIONS = 512
+LATE_SHARE_WARNING = 0.01  # above this, the paced percentiles understate queueing
 READY_TIMEOUT_S = 60.0
 RESIDENT_PASSWORD = "bench resident password"
 
@@ -81,6 +92,7 @@ class Sizes:
     """How long and how hard each run is; ``quick`` is for CI (a few seconds a run)."""
 
     duration_s: int
+    warmup_s: int  # closed-loop warm-up on the same servers before each measured run
     connections: int
     threads: int
     homes: int
@@ -88,8 +100,13 @@ class Sizes:
     residents: int  # camera owners in the circle given logins
 
 
-FULL = Sizes(duration_s=10, connections=64, threads=4, homes=4000, requests=80, residents=300)
-QUICK = Sizes(duration_s=3, connections=32, threads=2, homes=2000, requests=24, residents=150)
+# requests x residents answers: 40% for each response run, 10% for each one's warm-up.
+FULL = Sizes(
+    duration_s=10, warmup_s=2, connections=64, threads=4, homes=4000, requests=80, residents=300
+)
+QUICK = Sizes(
+    duration_s=3, warmup_s=1, connections=32, threads=2, homes=2000, requests=40, residents=150
+)
 
 
 # --- the workload ------------------------------------------------------------------
@@ -314,26 +331,41 @@ def _wait_ready(urls: list[str], procs: list[subprocess.Popen[bytes]]) -> None:
 
 # --- wrk -------------------------------------------------------------------------------
 
-_LUA_DONE = r"""
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_JSON {"requests": %d, "duration_us": %d, "non2xx": %d, "socket_errors": %d, '
-    .. '"p50_us": %d, "p95_us": %d, "p99_us": %d}\n',
-    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
-end
-"""
-
-# Each wrk thread loads the script into its own Lua state; ``setup`` numbers the
-# threads so each takes every n-th line of the data file: no two connections of
-# one run ever send the same line. Lines: ``TOKEN`` or ``TOKEN NOTIFICATION_ID``.
-_LUA_ROTATE = r"""
+# Every script starts here: ``setup`` numbers the threads (each takes every n-th
+# data line) and keeps them, so ``done`` can add up their late sends.
+_LUA_SETUP = r"""
 local counter = 0
+local all_threads = {}
 function setup(thread)
   thread:set("tid", counter)
   counter = counter + 1
+  all_threads[#all_threads + 1] = thread
 end
+late = 0
+paced = 0
+"""
+
+_LUA_DONE = r"""
+done = function(summary, latency, requests)
+  local e = summary.errors
+  local late_total, paced_total = 0, 0
+  for _, thread in ipairs(all_threads) do
+    late_total = late_total + (thread:get("late") or 0)
+    paced_total = paced_total + (thread:get("paced") or 0)
+  end
+  io.write(string.format(
+    'WRK_JSON {"requests": %d, "duration_us": %d, "non2xx": %d, "socket_errors": %d, '
+    .. '"p50_us": %d, "p95_us": %d, "p99_us": %d, "late": %d, "paced": %d}\n',
+    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    late_total, paced_total))
+end
+"""
+
+# Each wrk thread loads the script into its own Lua state and takes every n-th
+# line of the data file: no two connections of one run ever send the same line.
+# Lines: ``TOKEN`` or ``TOKEN NOTIFICATION_ID``.
+_LUA_ROTATE = r"""
 local lines = {}
 for line in io.lines("__DATA__") do lines[#lines + 1] = line end
 local step = __THREADS__
@@ -354,9 +386,34 @@ function request()
 end
 """
 
-_LUA_DELAY = """
+# Request k of this thread is due at start + k * interval (monotonic clock). A
+# connection that frees up early waits for the next slot; one that frees up after
+# its slot has passed sends at once and counts as late.
+_LUA_PACE = r"""
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } canvass_timespec;
+int clock_gettime(int clock_id, canvass_timespec *tp);
+]]
+local clock_now = ffi.new("canvass_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, clock_now)  -- CLOCK_MONOTONIC
+  return tonumber(clock_now.tv_sec) * 1000 + tonumber(clock_now.tv_nsec) / 1e6
+end
+local interval_ms = __INTERVAL_MS__
+local start_ms = nil
+local slot = 0
 function delay()
-  return __DELAY_MS__
+  local now = now_ms()
+  if start_ms == nil then start_ms = now end
+  local due = start_ms + slot * interval_ms
+  slot = slot + 1
+  paced = paced + 1
+  if now > due + 1 then
+    late = late + 1
+    return 0
+  end
+  return math.floor(due - now)
 end
 """
 
@@ -370,10 +427,18 @@ class WrkResult:
     p50_ms: float
     p95_ms: float
     p99_ms: float
+    late: int = 0  # paced sends that missed their slot (all connections were busy)
+    paced: int = 0  # paced sends in all
 
     @property
     def per_s(self) -> float:
-        return self.requests / self.seconds if self.seconds > 0 else 0.0
+        """Successful (2xx) answers per second: a refused request is not throughput."""
+        ok = self.requests - self.non2xx
+        return ok / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def late_share(self) -> float:
+        return self.late / self.paced if self.paced else 0.0
 
 
 def _wrk_script(
@@ -383,9 +448,10 @@ def _wrk_script(
     lines: list[str] | None,
     path: str,
     threads: int,
-    delay_ms: float | None,
+    interval_ms: float | None,
 ) -> Path:
-    text = ""
+    """The Lua for one wrk run; ``interval_ms`` (per thread) paces it, else closed loop."""
+    text = _LUA_SETUP
     if lines is not None:
         data = folder / f"{name}.txt"
         data.write_text("\n".join(lines) + "\n")
@@ -394,8 +460,8 @@ def _wrk_script(
             .replace("__THREADS__", str(threads))
             .replace("__PATH__", path)
         )
-    if delay_ms is not None:
-        text += _LUA_DELAY.replace("__DELAY_MS__", f"{delay_ms:.3f}")
+    if interval_ms is not None:
+        text += _LUA_PACE.replace("__INTERVAL_MS__", f"{interval_ms:.4f}")
     script = folder / f"{name}.lua"
     script.write_text(text + _LUA_DONE)
     return script
@@ -442,7 +508,15 @@ def wrk_result(proc: subprocess.Popen[str], sizes: Sizes) -> WrkResult:
         p50_ms=raw["p50_us"] / 1000,
         p95_ms=raw["p95_us"] / 1000,
         p99_ms=raw["p99_us"] / 1000,
+        late=raw["late"],
+        paced=raw["paced"],
     )
+
+
+def paced_connections(rate_per_s: float, sizes: Sizes) -> int:
+    """Enough connections for :data:`PACED_BACKLOG_S` of sends in flight (bounded)."""
+    wanted = math.ceil(rate_per_s * PACED_BACKLOG_S)
+    return max(sizes.connections, min(MAX_PACED_CONNECTIONS, wanted))
 
 
 def measure(
@@ -455,18 +529,19 @@ def measure(
     lines: list[str] | None = None,
     rate_per_s: float | None = None,
 ) -> WrkResult:
-    """One wrk per API process at once (connections and lines split between them), summed.
+    """One wrk per API process at once (connections, lines and rate split between them), summed.
 
     With several processes the percentiles are the worst of the processes' (conservative).
     """
-    share = max(1, sizes.connections // len(urls))
+    connections = sizes.connections if rate_per_s is None else paced_connections(rate_per_s, sizes)
+    share = max(1, connections // len(urls))
     threads = min(sizes.threads, share)
     procs = []
     for i, url in enumerate(urls):
         mine = None if lines is None else lines[i :: len(urls)]
-        delay_ms = None if rate_per_s is None else 1000.0 * share * len(urls) / rate_per_s
+        interval_ms = None if rate_per_s is None else 1000.0 * threads * len(urls) / rate_per_s
         script = _wrk_script(
-            folder, f"{name}-{i}", lines=mine, path=path, threads=threads, delay_ms=delay_ms
+            folder, f"{name}-{i}", lines=mine, path=path, threads=threads, interval_ms=interval_ms
         )
         procs.append(run_wrk(url + path, script=script, sizes=sizes, connections=share))
     results = [wrk_result(p, sizes) for p in procs]
@@ -478,6 +553,8 @@ def measure(
         p50_ms=max(r.p50_ms for r in results),
         p95_ms=max(r.p95_ms for r in results),
         p99_ms=max(r.p99_ms for r in results),
+        late=sum(r.late for r in results),
+        paced=sum(r.paced for r in results),
     )
 
 
@@ -492,25 +569,39 @@ def bench_backend(
     say: Callable[[str], None],
     folder: Path,
 ) -> dict[str, float]:
-    """Measure one backend; every run starts from freshly started servers."""
+    """Measure one backend; every run starts from freshly started servers.
+
+    Each run is preceded, on the same servers, by a closed-loop warm-up of
+    ``sizes.warmup_s`` on the same route (connections opened, sessions read,
+    statements compiled), so the figures are of a running service, not of its
+    first second. Response runs warm up on answers of their own: none is
+    answered twice in a measured run.
+    """
     data_dir = folder / "data"
     work = prepare_workload(database_url, data_dir, sizes, say)
     say(
         f"{backend}: {len(work.answers)} notifications to answer, {len(work.resident_tokens)} "
         "residents"
     )
-    half = len(work.answers) // 2
-    peak_lines = [f"{tok} {nid}" for tok, nid in work.answers[:half]]
-    paced_lines = [f"{tok} {nid}" for tok, nid in work.answers[half:]]
+    lines = [f"{tok} {nid}" for tok, nid in work.answers]
+    tenth = len(lines) // 10
+    peak_warmup, peak_lines = lines[:tenth], lines[tenth : 5 * tenth]
+    paced_warmup, paced_lines = lines[5 * tenth : 6 * tenth], lines[6 * tenth :]
+    warmup = replace(sizes, duration_s=sizes.warmup_s)
     runs: dict[str, WrkResult] = {}
 
-    def run(name: str, **kwargs: Any) -> WrkResult:
+    def run(name: str, *, warmup_lines: list[str] | None = None, **kwargs: Any) -> WrkResult:
         with servers(database_url, data_dir, topology, folder / "logs") as urls:
+            warm = {k: v for k, v in kwargs.items() if k != "rate_per_s"}
+            if warmup_lines is not None:
+                warm["lines"] = warmup_lines
+            measure(urls, f"{name}-warmup", folder, warmup, **warm)
             result = measure(urls, name, folder, sizes, **kwargs)
         runs[name] = result
+        late = f", late sends {result.late_share:.1%}" if result.paced else ""
         say(
             f"{backend}: {name}: {result.per_s:,.0f} req/s, p50 {result.p50_ms:.1f} ms, "
-            f"p99 {result.p99_ms:.1f} ms, non-2xx {result.non2xx}"
+            f"p99 {result.p99_ms:.1f} ms, non-2xx {result.non2xx}{late}"
         )
         return result
 
@@ -521,11 +612,17 @@ def bench_backend(
         lines=[work.detective_token] * max(1, sizes.connections),
     )
     run("notification_list", path="/api/v1/me/notifications", lines=work.resident_tokens)
-    peak = run("response_peak", path="/api/v1/me/notifications", lines=peak_lines)
+    peak = run(
+        "response_peak",
+        path="/api/v1/me/notifications",
+        lines=peak_lines,
+        warmup_lines=peak_warmup,
+    )
     paced = run(
         "response_paced",
         path="/api/v1/me/notifications",
         lines=paced_lines,
+        warmup_lines=paced_warmup,
         rate_per_s=PACED_SHARE * peak.per_s,
     )
     measured: dict[str, float] = {}
@@ -540,6 +637,12 @@ def bench_backend(
     )
     measured[f"response_p99_ms_{backend}"] = paced.p99_ms
     measured[f"response_paced_rate_per_s_{backend}"] = PACED_SHARE * peak.per_s
+    measured[f"response_paced_late_share_{backend}"] = paced.late_share
+    if paced.late_share > LATE_SHARE_WARNING:
+        say(
+            f"{backend}: warning: {paced.late_share:.1%} of paced sends missed their slot; "
+            "wrk times from the send, so the paced percentiles understate queueing"
+        )
     measured[f"api_processes_{backend}"] = float(topology.api)
     measured[f"worker_processes_{backend}"] = float(topology.workers)
     return measured

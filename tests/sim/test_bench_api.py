@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -14,7 +15,7 @@ import pytest
 
 from sim.drivers.bench_api import QUICK, Sizes, _free_port, _wrk_script, measure
 
-TINY = Sizes(duration_s=1, connections=4, threads=2, homes=0, requests=0, residents=0)
+TINY = Sizes(duration_s=1, warmup_s=1, connections=4, threads=2, homes=0, requests=0, residents=0)
 
 
 @pytest.fixture
@@ -43,11 +44,11 @@ def static_server(tmp_path: Path) -> Iterator[str]:
 
 def test_each_wrk_thread_takes_its_own_lines(tmp_path: Path) -> None:
     script = _wrk_script(
-        tmp_path, "rot", lines=["tok 1", "tok 2"], path="/x", threads=2, delay_ms=5.0
+        tmp_path, "rot", lines=["tok 1", "tok 2"], path="/x", threads=2, interval_ms=5.0
     )
     text = script.read_text()
     assert "local step = 2" in text
-    assert "return 5.000" in text
+    assert "local interval_ms = 5.0000" in text
     assert (tmp_path / "rot.txt").read_text() == "tok 1\ntok 2\n"
 
 
@@ -64,3 +65,53 @@ def test_a_bounded_wrk_run_is_parsed_and_counts_failures(
     missing = measure([static_server], "missing", tmp_path, TINY, path="/nope")
     assert missing.non2xx == missing.requests > 0
     assert QUICK.duration_s <= 5  # CI's variant stays a few seconds per run
+
+
+SLOW_SERVER = """
+import sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class Slow(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        time.sleep(0.1)
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+class Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default backlog of 5 drops wrk's simultaneous connects
+
+Server(("127.0.0.1", int(sys.argv[1])), Slow).serve_forever()
+"""
+
+
+@pytest.mark.skipif(
+    shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)"
+)
+def test_a_paced_run_keeps_its_rate_when_each_answer_takes_100_ms(tmp_path: Path) -> None:
+    """An absolute schedule: a pause after each answer would lower the rate by the latency."""
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_SERVER, str(port)])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(url + "/", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        sizes = replace(TINY, duration_s=2)
+        paced = measure([url], "paced", tmp_path, sizes, path="/", rate_per_s=30.0)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert paced.non2xx == 0
+    assert 25 <= paced.per_s <= 33  # a fixed pause after each answer gave about 15/s here
+    assert paced.p50_ms >= 100
+    assert paced.late_share < 0.05
