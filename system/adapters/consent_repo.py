@@ -87,9 +87,11 @@ class ClipRepository:
         return found
 
     def set_status(self, clip_id: int, status: str) -> None:
-        self.connection.execute(
-            update(t.clips).where(t.clips.c.id == clip_id).values(status=status)
-        )
+        self.set_status_many([clip_id], status)
+
+    def set_status_many(self, clip_ids: Sequence[int], status: str) -> None:
+        for part in _chunks(list(clip_ids)):
+            self.connection.execute(_CLIP_STATUS, {"ids": part, "v_status": status})
 
     def due_for_deletion(self, now: datetime, *, limit: int = 500) -> list[ClipRow]:
         c = t.clips.c
@@ -255,6 +257,7 @@ _CLIPS_OF_RESIDENTS = (
     .where(_c.resident_id.in_(ids()), _c.status == bindparam("status"))
     .order_by(_c.resident_id, _c.recorded_at, _c.id)
 )
+_CLIP_STATUS = update(t.clips).where(_c.id.in_(ids())).values(status=bindparam("v_status"))
 _ANSWERED = select(t.responses.c.notification_id).where(t.responses.c.notification_id.in_(ids()))
 _SHARED_STATUS = (
     update(t.shared_clips)

@@ -227,6 +227,7 @@ clips = Table(
     Column("delete_after", UTCDateTime, nullable=True),  # camera retention
     Column("status", String(20), nullable=False),  # stored | deleted | quarantined
     Index("ix_clips_resident_recorded", "resident_id", "recorded_at"),
+    Index("ix_clips_status_delete_after", "status", "delete_after"),  # camera retention
 )
 
 responses = Table(
@@ -294,6 +295,7 @@ evidence_items = Table(
     Column("retain_until", UTCDateTime, nullable=True),
     Column("legal_hold", Boolean, nullable=False),
     Column("status", String(20), nullable=False),  # stored | purged | deleted
+    Index("ix_evidence_items_due", "status", "retention_category", "received_at"),
 )
 
 audit_streams = Table(

@@ -77,19 +77,29 @@ def expire_request_job(ctx: ServiceContext, payload: dict[str, Any]) -> None:
 
 def delete_expired_clips_job(ctx: ServiceContext, payload: dict[str, Any]) -> None:
     """Delete a platform clip whose camera retention has run out."""
+    delete_expired_clips_batch(ctx, [payload])
+
+
+def delete_expired_clips_batch(
+    ctx: ServiceContext, payloads: list[dict[str, Any]]
+) -> list[Exception | None]:
+    """Delete the listed clips that are (still) past their camera's retention: one
+    transaction for all, then their content. Idempotent."""
     now = ctx.clock.now()
     with ctx.uow() as uow:
-        clip = uow.clips.get(int(payload["clip_id"]))
-        if (
-            clip is None
-            or clip.status != "stored"
-            or clip.delete_after is None
-            or clip.delete_after > now
-        ):
-            return
-        uow.clips.set_status(clip.id, "deleted")
+        clips = uow.clips.get_many([int(p["clip_id"]) for p in payloads])
+        due = [
+            clip
+            for clip in clips.values()
+            if clip.status == "stored"
+            and clip.delete_after is not None
+            and clip.delete_after <= now
+        ]
+        uow.clips.set_status_many([clip.id for clip in due], "deleted")
         uow.commit()
-    ctx.stores.clips.delete(clip.sha256)
+    for clip in due:
+        ctx.stores.clips.delete(clip.sha256)
+    return [None] * len(payloads)
 
 
 def schedule_expiries(uow: UnitOfWork, now: datetime) -> int:
@@ -102,13 +112,12 @@ def schedule_expiries(uow: UnitOfWork, now: datetime) -> int:
 
 
 def schedule_clip_deletions(uow: UnitOfWork, now: datetime) -> int:
-    return sum(
-        uow.jobs.enqueue(
-            "delete_clip", {"clip_id": c.id}, now=now, dedupe_key=f"delete_clip:{c.id}"
-        )
-        is not None
-        for c in uow.clips.due_for_deletion(now)
+    added = uow.jobs.enqueue_many(
+        "delete_clip",
+        [({"clip_id": c.id}, f"delete_clip:{c.id}", None) for c in uow.clips.due_for_deletion(now)],
+        now=now,
     )
+    return sum(job_id is not None for job_id in added)
 
 
 def default_handlers() -> dict[str, Handler]:
@@ -124,7 +133,7 @@ def default_handlers() -> dict[str, Handler]:
 
 def default_batch_handlers() -> dict[str, BatchHandler]:
     """Kinds whose claimed jobs run together (one transaction per step for all)."""
-    return {"transfer": transfer_batch_job}
+    return {"transfer": transfer_batch_job, "delete_clip": delete_expired_clips_batch}
 
 
 def default_schedulers() -> list[Scheduler]:

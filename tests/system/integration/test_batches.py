@@ -203,3 +203,22 @@ def test_retention_setting_reaches_the_consent_screen_and_new_evidence(cw: Conse
     assert len(rows) == 2
     for row in rows:
         assert row.retain_until - row.received_at == timedelta(days=90)
+
+
+def test_clips_past_their_camera_retention_are_deleted_together(cw: ConsentWorld) -> None:
+    ctx = cw.ctx
+    with ctx.uow(read_only=True) as uow:
+        clips = list(uow.connection.execute(select(t.clips.c.id, t.clips.c.sha256)))
+        retention_days = uow.connection.execute(select(func.max(t.cameras.c.retention_days)))
+        longest = int(retention_days.scalar_one())
+    assert len(clips) == 6
+    jobs.run_pending_jobs(ctx)
+    assert all(ctx.stores.clips.exists(sha) for _id, sha in clips)  # not yet due
+    ctx.clock.advance(timedelta(days=longest + 1))
+    report = jobs.run_pending_jobs(ctx, claim_batch=100)
+    assert report.errors == []
+    with ctx.uow(read_only=True) as uow:
+        statuses = set(uow.connection.execute(select(t.clips.c.status)).scalars())
+    assert statuses == {"deleted"}
+    assert not any(ctx.stores.clips.exists(sha) for _id, sha in clips)
+    assert jobs.run_pending_jobs(ctx).ran == 0  # nothing left to schedule or run
