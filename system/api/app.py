@@ -37,6 +37,7 @@ from system.api.security import Services
 from system.config import Settings
 from system.service_layer.context import ServiceContext, build_context
 from system.service_layer.transfer import MAX_CLIP_BYTES
+from system.service_layer.unit_of_work import _sqlite_write_lock as sqlite_write_lock
 
 API_PREFIX = "/api/v1"
 JSON_BODY_LIMIT_BYTES = 64 * 1024
@@ -48,7 +49,7 @@ def create_app(
     *,
     ctx: ServiceContext | None = None,
     limits: RateLimits | None = None,
-    run_mode: RunMode = "threadpool",
+    run_mode: RunMode = "auto",
     threads: int = 12,
     body_limit_bytes: int = JSON_BODY_LIMIT_BYTES,
     clip_limit_bytes: int = MAX_CLIP_BYTES,
@@ -69,7 +70,11 @@ def create_app(
         summary="Police video requests, resident consent and evidence transfer.",
         lifespan=lifespan,
     )
-    app.state.services = Services(context, ServiceRunner(mode=run_mode, threads=threads))
+    write_lock = (
+        sqlite_write_lock(context.engine) if context.engine.dialect.name == "sqlite" else None
+    )
+    runner = ServiceRunner(mode=run_mode, threads=threads, sqlite_write_lock=write_lock)
+    app.state.services = Services(context, runner)
     app.state.limiter = RateLimiter(limits or RateLimits())
     app.state.grantee_limiter = TokenBucket(evidence.GRANTEE_RATE)  # share links (EVD-02)
     app.state.metrics = Metrics()

@@ -1,16 +1,30 @@
 """How routes run the synchronous service layer: the one place this is chosen.
 
 Every route is ``async def`` and awaits :class:`ServiceRunner`, which runs the
-service function either in a worker thread (``threadpool``, the default: the
-event loop keeps serving while a call waits on the database) or directly on
-the event loop (``inline``: no thread hop, but one slow call stalls every
-request). The HTTP benchmark compares the two; switching is one argument to
-:func:`system.api.app.create_app`.
+service function either directly on the event loop (``inline``: no thread hop)
+or in a worker thread (``threadpool``: the loop keeps serving while a call
+waits). ``auto``, the default, picks per call:
+
+* on SQLite, inline while the process's SQLite write lock is free. A call there
+  is Python work on an in-process database: a thread adds a hop and makes the
+  loop and the workers trade the GIL, which on this service's hot routes
+  multiplied tail latency (p99 at a fixed 180 answers/s: about 75-200 ms in
+  threads, 40-55 ms inline; see ``docs/operations.md``). While another thread
+  (the embedded worker, or a call already sent to a thread) holds the write
+  lock, the call goes to a thread instead, so the loop never blocks behind a
+  job; the lock can still be taken in the instant between that check and the
+  call's own transaction, and then the loop waits for one job.
+* on PostgreSQL, in threads: calls wait on the network, and several
+  connections work at once.
+
+Calls whose work grows with the data (reports, audit verification, streamed
+uploads) use :meth:`ServiceRunner.in_thread` whatever the mode.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import Literal, ParamSpec, TypeVar
 
@@ -20,15 +34,25 @@ import anyio.to_thread
 P = ParamSpec("P")
 T = TypeVar("T")
 
-RunMode = Literal["threadpool", "inline"]
+RunMode = Literal["auto", "threadpool", "inline"]
 
 
 class ServiceRunner:
-    def __init__(self, *, mode: RunMode = "threadpool", threads: int = 12) -> None:
+    """``sqlite_write_lock`` is the in-process lock SQLite writers queue on (``None``
+    for PostgreSQL); ``auto`` runs inline only while it is free."""
+
+    def __init__(
+        self,
+        *,
+        mode: RunMode = "auto",
+        threads: int = 12,
+        sqlite_write_lock: threading.RLock | None = None,
+    ) -> None:
         if threads < 1:
             raise ValueError("threads must be at least 1")
         self.mode = mode
         self.threads = threads
+        self._write_lock = sqlite_write_lock
         self._limiter: anyio.CapacityLimiter | None = None
 
     def _capacity(self) -> anyio.CapacityLimiter:
@@ -36,12 +60,24 @@ class ServiceRunner:
             self._limiter = anyio.CapacityLimiter(self.threads)
         return self._limiter
 
+    def runs_inline(self) -> bool:
+        """Whether a call made now would run on the event loop."""
+        if self.mode != "auto":
+            return self.mode == "inline"
+        lock = self._write_lock
+        if lock is None:
+            return False
+        if not lock.acquire(blocking=False):
+            return False  # a job or a threaded call is writing: do not wait on the loop
+        lock.release()
+        return True
+
     async def __call__(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-        if self.mode == "inline":
+        if self.runs_inline():
             return fn(*args, **kwargs)
         return await self.in_thread(fn, *args, **kwargs)
 
     async def in_thread(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-        """Always in a worker thread: for calls that stream a request body (uploads)."""
+        """Always in a worker thread: streamed request bodies and work that grows with the data."""
         call = functools.partial(fn, *args, **kwargs)
         return await anyio.to_thread.run_sync(call, limiter=self._capacity())

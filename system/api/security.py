@@ -38,10 +38,12 @@ class Services:
     ) -> T:
         return await self.runner(fn, self.ctx, *args, **kwargs)
 
-    async def streaming(
+    async def in_thread(
         self, fn: Callable[Concatenate[ServiceContext, P], T], /, *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """Always in a worker thread: for calls that read a streamed request body."""
+        """Always in a worker thread: calls that read a streamed request body, and calls
+        whose work grows with the data (reports, audit verification), which must not
+        hold the event loop."""
         return await self.runner.in_thread(fn, self.ctx, *args, **kwargs)
 
 

@@ -46,7 +46,7 @@ async def upload_clip(
     svc: ServicesDep,
     sha256: Annotated[str, Header(alias="X-Content-SHA256", pattern="^[0-9a-fA-F]{64}$")],
 ) -> ClipPublic:
-    clip_id = await svc.streaming(
+    clip_id = await svc.in_thread(
         consent.upload_clip,
         camera_id=camera_id,
         content=_chunks_from_loop(request),

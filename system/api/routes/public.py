@@ -122,7 +122,7 @@ def policy_document(policy: RequestPolicy) -> PolicyPublic:
 
 @router.get("/agencies/{agency_id}/requests")
 async def request_log(agency_id: Id, svc: ServicesDep) -> list[PublicLogEntryPublic]:
-    entries = await svc(transparency.public_request_log, agency_id=agency_id)
+    entries = await svc.in_thread(transparency.public_request_log, agency_id=agency_id)
     return [PublicLogEntryPublic.model_validate(e) for e in entries]
 
 
@@ -134,7 +134,7 @@ async def transparency_report(
     end: Annotated[date, Query(description="last day of the range (UTC)")],
     period: Annotated[Literal["month", "quarter"], Query()] = "quarter",
 ) -> TransparencyReportPublic:
-    report = await svc(
+    report = await svc.in_thread(
         transparency.transparency_report, agency_id=agency_id, start=start, end=end, period=period
     )
     return TransparencyReportPublic(
