@@ -24,6 +24,7 @@ fails for good (the camera's upload is gone).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -249,11 +250,12 @@ def _copy_to_outbox(ctx: ServiceContext, transfer_id: int, plan: _Plan) -> str |
     """Read and verify the original; put the transient copy; returns its hash."""
     clips = ctx.stores.clips
     try:
-        head = next(iter(clips.read(plan.clip_sha)), b"")
+        chunks = iter(clips.read(plan.clip_sha))  # verified chunk by chunk and in full at the end
+        head = next(chunks, b"")
         meta = read_metadata(head)
         plan.recorded_at = meta.recorded_at
         plan.delivered_has_audio = meta.has_audio and not plan.strip_audio
-        source = clips.read(plan.clip_sha)  # verified chunk by chunk and in full at the end
+        source = itertools.chain([head], chunks)  # one read of the original, head included
         content = without_audio(meta, source) if plan.strip_audio else source
         stored = ctx.stores.outbox.put(content, max_bytes=MAX_CLIP_BYTES)
     except (IntegrityError, ObjectNotFound) as exc:
