@@ -54,7 +54,8 @@ from system.domain.clock import ManualClock
 from system.domain.model import Role
 from system.domain.moderation import CHECKLIST_ITEMS
 from system.domain.rules import RequestDraft, RequestPolicy
-from system.service_layer.consent import respond, upload_clip
+from system.service_layer.clips import upload_clip
+from system.service_layer.consent import respond
 from system.service_layer.context import ServiceContext
 from system.service_layer.fanout import fan_out
 from system.service_layer.jobs import run_pending_jobs

@@ -39,7 +39,7 @@ from system.domain.clock import ManualClock
 from system.domain.errors import DomainError
 from system.domain.moderation import CHECKLIST_ITEMS
 from system.domain.rules import RequestDraft, RequestPolicy
-from system.service_layer import consent, evidence, jobs, registration, requests, residents
+from system.service_layer import clips, consent, evidence, jobs, registration, requests, residents
 from system.service_layer.context import ServiceContext
 
 APPROVE = dict.fromkeys(CHECKLIST_ITEMS, True)
@@ -313,10 +313,10 @@ class InProcessDriver:
                     uploads[spec.key] = (spec, answer.at_min)
         if uploads:
             keys = list(uploads)
-            clip_ids = consent.upload_clips(
+            clip_ids = clips.upload_clips(
                 self.ctx,
                 [
-                    consent.ClipUpload(
+                    clips.ClipUpload(
                         self.camera_ids[spec.camera], self._content(spec), self._moment(at_min)
                     )
                     for spec, at_min in uploads.values()

@@ -10,17 +10,15 @@ a decline and silence leave the agency-facing state identical (CON-03).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 
 from system.adapters import tables as t
 from system.adapters.consent_repo import ClipRow
 from system.domain.audit import AuditEvent
-from system.domain.clip import ClipMetadata, read_metadata
 from system.domain.errors import (
     Conflict,
     DomainError,
@@ -31,141 +29,14 @@ from system.domain.errors import (
 )
 from system.domain.evidence import RetentionCategory
 from system.domain.model import RequestStatus, VideoRequest
-from system.domain.stores import StoredObject
+from system.service_layer.clips import not_after
 from system.service_layer.context import ServiceContext
 from system.service_layer.residents import opt_out
 from system.service_layer.retention import retention_policy
-from system.service_layer.transfer import MAX_CLIP_BYTES, TransferOrder, enqueue_transfers
+from system.service_layer.transfer import TransferOrder, enqueue_transfers
 from system.service_layer.unit_of_work import UnitOfWork
 
 MAX_CLIPS_PER_RESPONSE = 16  # XFR-05 (design)
-
-
-def upload_clip(
-    ctx: ServiceContext,
-    *,
-    camera_id: int,
-    content: bytes | Iterable[bytes],
-    expected_sha256: str | None = None,
-) -> int:
-    """A camera uploads a clip; its metadata is read from the clip itself (XFR-06).
-
-    The SHA-256 is recorded at upload (XFR-01); a clip without a recorded-at
-    time is stored but flagged, never stamped with the receipt time.
-    """
-    chunks = [content] if isinstance(content, bytes | bytearray) else content
-    iterator = iter(chunks)
-    head = b""
-    buffered: list[bytes] = []
-    for chunk in iterator:
-        buffered.append(bytes(chunk))
-        head += bytes(chunk)
-        if b"\n" in head[5:] or len(head) > 4096:
-            break
-    meta = read_metadata(head)
-
-    def everything() -> Iterable[bytes]:
-        yield from buffered
-        yield from iterator
-
-    with ctx.uow(read_only=True) as uow:
-        camera = _cameras(uow, [camera_id])[camera_id]
-    stored = ctx.stores.clips.put(
-        everything(), expected_sha256=expected_sha256, max_bytes=MAX_CLIP_BYTES
-    )
-    return _record_clips(ctx, [(camera, stored, meta, ctx.clock.now())])[0]
-
-
-@dataclass(frozen=True)
-class ClipUpload:
-    """One clip of :func:`upload_clips`: whole content in memory, uploaded at ``at``
-    (default now; never later than now)."""
-
-    camera_id: int
-    content: bytes
-    at: datetime | None = None
-
-
-def upload_clips(ctx: ServiceContext, uploads: Sequence[ClipUpload]) -> list[int]:
-    """Many cameras' uploads at once (the simulation's set-based path): the same checks
-    and records as :func:`upload_clip`, one transaction for all; clip ids in order.
-
-    An unknown or inactive camera refuses the whole batch before anything is stored.
-    """
-    now = ctx.clock.now()
-    with ctx.uow(read_only=True) as uow:
-        cameras = _cameras(uow, [u.camera_id for u in uploads])
-    staged = []
-    for upload in uploads:
-        at = _not_after(upload.at, now)
-        meta = read_metadata(upload.content[:4096])
-        stored = ctx.stores.clips.put(upload.content, max_bytes=MAX_CLIP_BYTES)
-        staged.append((cameras[upload.camera_id], stored, meta, at))
-    return _record_clips(ctx, staged)
-
-
-def _record_clips(
-    ctx: ServiceContext, staged: Sequence[tuple[Row[Any], StoredObject, ClipMetadata, datetime]]
-) -> list[int]:
-    with ctx.uow() as uow:
-        clip_ids = uow.clips.add_many(
-            [
-                {
-                    "camera_id": camera.id,
-                    "resident_id": camera.resident_id,
-                    "sha256": stored.sha256,
-                    "size_bytes": stored.size,
-                    "recorded_at": meta.recorded_at,
-                    "duration_s": meta.duration_s,
-                    "has_audio": meta.has_audio,
-                    "flags": meta.flags,
-                    "uploaded_at": at,
-                    "delete_after": (meta.recorded_at or at)
-                    + timedelta(days=camera.retention_days),
-                    "status": "stored",
-                }
-                for camera, stored, meta, at in staged
-            ]
-        )
-        uow.audit.record_many(
-            [
-                (
-                    AuditEvent(
-                        actor=f"device:{camera.id}",
-                        role="device",
-                        object=f"clip:{clip_id}",
-                        action="clip.upload",
-                        details={"sha256": stored.sha256, "flags": list(meta.flags)},
-                    ),
-                    at,
-                )
-                for clip_id, (camera, stored, meta, at) in zip(clip_ids, staged, strict=True)
-            ]
-        )
-        uow.commit()
-    return clip_ids
-
-
-def _not_after(at: datetime | None, now: datetime) -> datetime:
-    if at is None:
-        return now
-    if at > now:
-        raise ValueError(f"a batch item at {at.isoformat()} is later than now ({now.isoformat()})")
-    return at
-
-
-def _cameras(uow: UnitOfWork, camera_ids: Sequence[int]) -> dict[int, Row[Any]]:
-    wanted = sorted(set(camera_ids))
-    found: dict[int, Row[Any]] = {}
-    for start in range(0, len(wanted), 500):
-        rows = uow.connection.execute(
-            select(t.cameras).where(t.cameras.c.id.in_(wanted[start : start + 500]))
-        )
-        found.update((row.id, row) for row in rows if row.active)
-    missing = [c for c in wanted if c not in found]
-    if missing:
-        raise NotFound(f"no active camera {missing[0]}", field="camera_id")
-    return found
 
 
 @dataclass(frozen=True)
@@ -342,7 +213,7 @@ def respond_many(ctx: ServiceContext, answers: Sequence[Answer]) -> list[Receipt
         clips = uow.clips.for_residents([a.resident_id for a in answers])
         accepted: list[tuple[int, Answer, VideoRequest, datetime]] = []
         for position, answer in enumerate(answers):
-            at = _not_after(answer.at, now)
+            at = not_after(answer.at, now)
             row = notifications.get(answer.notification_id)
             try:
                 problems = _clip_id_problems(list(answer.clip_ids))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from system.domain.clip import encode_clip
-from system.service_layer import consent, jobs, registration
+from system.service_layer import clips, consent, jobs, registration
 from system.service_layer.context import ServiceContext
 from tests.system.world import World, build_world, offset
 
@@ -51,7 +51,7 @@ class ConsentWorld:
             video=video,
             audio=video[: size // 4] if audio else None,
         )
-        clip_id = consent.upload_clip(self.ctx, camera_id=self.camera_of[label], content=clip)
+        clip_id = clips.upload_clip(self.ctx, camera_id=self.camera_of[label], content=clip)
         self.clips_of.setdefault(label, []).append(clip_id)
         return clip_id
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Header, Request, status
 
 from system.api.schemas import ClipPublic
 from system.api.security import DeviceCamera, ServicesDep
-from system.service_layer import consent
+from system.service_layer import clips
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
@@ -47,7 +47,7 @@ async def upload_clip(
     sha256: Annotated[str, Header(alias="X-Content-SHA256", pattern="^[0-9a-fA-F]{64}$")],
 ) -> ClipPublic:
     clip_id = await svc.in_thread(
-        consent.upload_clip,
+        clips.upload_clip,
         camera_id=camera_id,
         content=_chunks_from_loop(request),
         expected_sha256=sha256.lower(),

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from system.adapters import tables as t
 from system.domain.clip import encode_clip
 from system.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
-from system.service_layer import consent, jobs, residents, retention, transfer
+from system.service_layer import clips, consent, jobs, residents, retention, transfer
 from system.service_layer.audit import verify_audit_chain
 from system.service_layer.context import ServiceContext
 from tests.system.consent_world import ConsentWorld, build_consent_world
@@ -38,11 +38,13 @@ def count(ctx: ServiceContext, table: object) -> int:
         return int(uow.connection.execute(select(func.count()).select_from(table)).scalar_one())
 
 
-def answer(cw: ConsentWorld, who: str, clips: tuple[int, ...] = (), **kw: object) -> consent.Answer:
+def answer(
+    cw: ConsentWorld, who: str, clip_ids: tuple[int, ...] = (), **kw: object
+) -> consent.Answer:
     return consent.Answer(
         cw.world.residents[who],
         cw.notification_of[who],
-        clips,
+        clip_ids,
         **kw,  # type: ignore[arg-type]
     )
 
@@ -121,10 +123,10 @@ def test_upload_clips_records_each_clip_or_none(cw: ConsentWorld) -> None:
     ]
     before = count(ctx, t.clips)
     uploads = [
-        consent.ClipUpload(cw.camera_of[who], content, now - timedelta(minutes=i))
+        clips.ClipUpload(cw.camera_of[who], content, now - timedelta(minutes=i))
         for i, (who, content) in enumerate(zip(("ann", "bob", "ann"), contents, strict=True))
     ]
-    ids = consent.upload_clips(ctx, uploads)
+    ids = clips.upload_clips(ctx, uploads)
     assert len(ids) == 3
     assert ids == sorted(ids)
     with ctx.uow(read_only=True) as uow:
@@ -134,7 +136,7 @@ def test_upload_clips_records_each_clip_or_none(cw: ConsentWorld) -> None:
         assert rows[clip_id].camera_id == upload.camera_id
         assert ctx.stores.clips.read_all(rows[clip_id].sha256) == content
     with pytest.raises(NotFound, match="camera"):
-        consent.upload_clips(ctx, [uploads[0], consent.ClipUpload(999_999, contents[0])])
+        clips.upload_clips(ctx, [uploads[0], clips.ClipUpload(999_999, contents[0])])
     assert count(ctx, t.clips) == before + 3
 
 
@@ -208,17 +210,17 @@ def test_retention_setting_reaches_the_consent_screen_and_new_evidence(cw: Conse
 def test_clips_past_their_camera_retention_are_deleted_together(cw: ConsentWorld) -> None:
     ctx = cw.ctx
     with ctx.uow(read_only=True) as uow:
-        clips = list(uow.connection.execute(select(t.clips.c.id, t.clips.c.sha256)))
+        stored = list(uow.connection.execute(select(t.clips.c.id, t.clips.c.sha256)))
         retention_days = uow.connection.execute(select(func.max(t.cameras.c.retention_days)))
         longest = int(retention_days.scalar_one())
-    assert len(clips) == 6
+    assert len(stored) == 6
     jobs.run_pending_jobs(ctx)
-    assert all(ctx.stores.clips.exists(sha) for _id, sha in clips)  # not yet due
+    assert all(ctx.stores.clips.exists(sha) for _id, sha in stored)  # not yet due
     ctx.clock.advance(timedelta(days=longest + 1))
     report = jobs.run_pending_jobs(ctx, claim_batch=100)
     assert report.errors == []
     with ctx.uow(read_only=True) as uow:
         statuses = set(uow.connection.execute(select(t.clips.c.status)).scalars())
     assert statuses == {"deleted"}
-    assert not any(ctx.stores.clips.exists(sha) for _id, sha in clips)
+    assert not any(ctx.stores.clips.exists(sha) for _id, sha in stored)
     assert jobs.run_pending_jobs(ctx).ran == 0  # nothing left to schedule or run
