@@ -83,8 +83,17 @@ class InProcessDriver:
         start: datetime,
         database_url: str | None = None,
         policy: RequestPolicy | None = None,
+        batch: int = BATCH,
+        claim_batch: int = CLAIM_BATCH,
     ) -> None:
+        """``batch`` 1 applies every answer at once (no deferral); ``claim_batch`` 1 runs
+        transfers one by one. Neither changes any outcome, only the cost."""
+        if batch < 1 or claim_batch < 1:
+            raise ValueError("batch and claim_batch must be at least 1")
+        self.batch = batch
+        self.claim_batch = claim_batch
         self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
         self.start = start.astimezone(UTC)
         self.clock = ManualClock(self.start)
         self.database_url = database_url or f"sqlite:///{workdir / 'canvass.db'}"
@@ -237,7 +246,7 @@ class InProcessDriver:
             self._last_schedule_min = at_min
         elif not self._jobs_waiting:
             return
-        report = jobs.run_pending_jobs(self.ctx, schedule=schedule, claim_batch=CLAIM_BATCH)
+        report = jobs.run_pending_jobs(self.ctx, schedule=schedule, claim_batch=self.claim_batch)
         if report.errors:
             raise RuntimeError(f"system jobs failed: {report.errors[:3]}")
         # A job that failed would be retried later; none did, so the queue is empty now
@@ -280,7 +289,7 @@ class InProcessDriver:
 
     def _defer(self, item: _Deferred) -> None:
         self._deferred.append(item)
-        if len(self._deferred) >= BATCH:
+        if len(self._deferred) >= self.batch:
             self.flush()
 
     def flush(self) -> None:
