@@ -239,8 +239,9 @@ class InProcessDriver:
 
     def run_jobs(self, *, at_min: float) -> None:
         self._at(at_min)
-        # Time-driven work (expiry, retention) is looked for at most every few simulated
-        # minutes; queued work (fan-out, transfers) runs whenever something was queued.
+        # Time-driven work (expiry, retention) is looked for at most every simulated hour
+        # (answers are judged against the expiry time itself, CON-08); queued work
+        # (fan-out, transfers) runs whenever this driver queued some.
         schedule = at_min - self._last_schedule_min >= SCHEDULE_EVERY_MIN
         if schedule:
             self._last_schedule_min = at_min
@@ -254,7 +255,7 @@ class InProcessDriver:
         self._jobs_waiting = report.ran >= 1000
 
     def notified(self, *, request_id: int) -> Notified:
-        self._at(0.0)
+        self.flush()
         with self.ctx.uow(read_only=True) as uow:
             ids = uow.notifications.ids_for(request_id)
         indices = sorted(self.resident_index[r] for r in ids)
