@@ -52,9 +52,7 @@ class AgencyRepository(_Repository):
         return Agency(new_id, name, county, verified)
 
     def get(self, agency_id: int) -> Agency | None:
-        row = self.connection.execute(
-            select(t.agencies).where(t.agencies.c.id == agency_id)
-        ).first()
+        row = self.connection.execute(_AGENCY, {"id": agency_id}).first()
         return None if row is None else Agency(row.id, row.name, row.county, row.verified)
 
     def by_name(self, name: str) -> Agency | None:
@@ -76,9 +74,7 @@ class OfficerRepository(_Repository):
         return Officer(new_id, agency_id, name, email, role)
 
     def get(self, officer_id: int) -> Officer | None:
-        row = self.connection.execute(
-            select(t.officers).where(t.officers.c.id == officer_id)
-        ).first()
+        row = self.connection.execute(_OFFICER, {"id": officer_id}).first()
         if row is None:
             return None
         return Officer(row.id, row.agency_id, row.name, row.email, Role(row.role), row.active)
@@ -95,7 +91,7 @@ class StaffRepository(_Repository):
         return Staff(new_id, name, email, role)
 
     def get(self, staff_id: int) -> Staff | None:
-        row = self.connection.execute(select(t.staff).where(t.staff.c.id == staff_id)).first()
+        row = self.connection.execute(_STAFF, {"id": staff_id}).first()
         if row is None:
             return None
         return Staff(row.id, row.name, row.email, Role(row.role), row.active)
@@ -127,8 +123,8 @@ class CaseRepository(_Repository):
         return Case(new_id, agency_id, case_number, incident_type, now, opened_by)
 
     def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
-        query = select(t.cases).where(t.cases.c.id == case_id)
-        row = self.connection.execute(query.with_for_update() if for_update else query).first()
+        query = _CASE_FOR_UPDATE if for_update else _CASE
+        row = self.connection.execute(query, {"id": case_id}).first()
         if row is None:
             return None
         return Case(
@@ -154,11 +150,7 @@ class CaseRepository(_Repository):
         )
 
     def assigned_officers(self, case_id: int) -> list[int]:
-        rows = self.connection.execute(
-            select(t.case_assignments.c.officer_id)
-            .where(t.case_assignments.c.case_id == case_id)
-            .order_by(t.case_assignments.c.officer_id)
-        )
+        rows = self.connection.execute(_ASSIGNED, {"id": case_id})
         return [r.officer_id for r in rows]
 
     def set_status(self, case_id: int, status: CaseStatus) -> None:
@@ -487,6 +479,16 @@ class NotificationRepository(_Repository):
         )
 
 
+_AGENCY = select(t.agencies).where(t.agencies.c.id == bindparam("id"))
+_OFFICER = select(t.officers).where(t.officers.c.id == bindparam("id"))
+_STAFF = select(t.staff).where(t.staff.c.id == bindparam("id"))
+_CASE = select(t.cases).where(t.cases.c.id == bindparam("id"))
+_CASE_FOR_UPDATE = _CASE.with_for_update()
+_ASSIGNED = (
+    select(t.case_assignments.c.officer_id)
+    .where(t.case_assignments.c.case_id == bindparam("id"))
+    .order_by(t.case_assignments.c.officer_id)
+)
 _RESIDENTS = select(t.residents).where(t.residents.c.id.in_(ids())).order_by(t.residents.c.id)
 _RESIDENTS_FOR_UPDATE = _RESIDENTS.with_for_update()
 _REQUEST = select(t.video_requests).where(t.video_requests.c.id == bindparam("id"))
