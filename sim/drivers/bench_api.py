@@ -479,7 +479,7 @@ def run_wrk(
     command = [
         "wrk",
         "--threads",
-        str(min(sizes.threads, conns)),
+        str(min(wrk_threads(sizes), conns)),
         "--connections",
         str(conns),
         "--duration",
@@ -513,6 +513,13 @@ def wrk_result(proc: subprocess.Popen[str], sizes: Sizes) -> WrkResult:
     )
 
 
+def wrk_threads(sizes: Sizes) -> int:
+    """wrk's threads: at most half the machine's CPUs, so the load generator does not
+    take the CPU the servers are being measured on (one wrk thread drives far more
+    requests per second than one Python process serves)."""
+    return max(1, min(sizes.threads, (os.cpu_count() or 2) // 2))
+
+
 def paced_connections(rate_per_s: float, sizes: Sizes) -> int:
     """Enough connections for :data:`PACED_BACKLOG_S` of sends in flight (bounded)."""
     wanted = math.ceil(rate_per_s * PACED_BACKLOG_S)
@@ -535,7 +542,7 @@ def measure(
     """
     connections = sizes.connections if rate_per_s is None else paced_connections(rate_per_s, sizes)
     share = max(1, connections // len(urls))
-    threads = min(sizes.threads, share)
+    threads = min(wrk_threads(sizes), share)
     procs = []
     for i, url in enumerate(urls):
         mine = None if lines is None else lines[i :: len(urls)]
@@ -644,6 +651,7 @@ def bench_backend(
             "wrk times from the send, so the paced percentiles understate queueing"
         )
     measured[f"api_processes_{backend}"] = float(topology.api)
+    measured[f"wrk_threads_{backend}"] = float(min(wrk_threads(sizes), sizes.connections))
     measured[f"worker_processes_{backend}"] = float(topology.workers)
     return measured
 
