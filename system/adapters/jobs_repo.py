@@ -141,6 +141,10 @@ class JobQueue:
             job_ids[position] = job_id
         return job_ids
 
+    def any_due(self, now: datetime) -> bool:
+        """Whether a claim would find a job (a read: no write lock on SQLite)."""
+        return self.connection.execute(_CLAIM, {"now": now, "limit": 1}).first() is not None
+
     def claim(self, worker: str, *, now: datetime, lease: timedelta, limit: int = 1) -> list[Job]:
         """Take up to ``limit`` due jobs (or jobs whose lease ran out) for ``worker``."""
         query = _CLAIM_PG if self.connection.dialect.name == "postgresql" else _CLAIM

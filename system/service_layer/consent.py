@@ -210,7 +210,7 @@ def respond_many(ctx: ServiceContext, answers: Sequence[Answer]) -> list[Receipt
                 assert request is not None
                 requests[row.request_id] = request
         answered = uow.responses.answered_among(list(notifications))
-        clips = uow.clips.for_residents([a.resident_id for a in answers])
+        clips = uow.clips.for_residents([a.resident_id for a in answers if a.clip_ids])
         accepted: list[tuple[int, Answer, VideoRequest, datetime]] = []
         for position, answer in enumerate(answers):
             at = not_after(answer.at, now)

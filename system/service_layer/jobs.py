@@ -196,6 +196,10 @@ def run_pending_jobs(
     report = RunReport()
     if schedule:
         report.scheduled = schedule_due_work(ctx)
+    with ctx.uow(read_only=True) as uow:
+        # An idle queue is found with a read; a claim takes SQLite's write lock.
+        if not uow.jobs.any_due(ctx.clock.now()):
+            return report
     while report.ran < limit:
         with ctx.uow() as uow:
             claimed = uow.jobs.claim(

@@ -9,9 +9,11 @@ run out, and another worker retries it.
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing
 import signal
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,14 +25,21 @@ log = logging.getLogger("canvass.worker")
 
 POLL_S = 0.5
 BATCH = 20
+SCHEDULE_EVERY_S = 5.0
+"""Time-driven work (expiry, purges, notices) is looked for this often; queued work
+at every poll. Each look is a write transaction, on SQLite the database's lock."""
 
 
 def work_until(ctx: ServiceContext, *, worker_id: str, stop: Callable[[], bool]) -> int:
     """Run jobs until ``stop()`` is true; returns how many jobs ran."""
     ran = 0
+    last_schedule = -math.inf
     while not stop():
+        schedule = time.monotonic() - last_schedule >= SCHEDULE_EVERY_S
+        if schedule:
+            last_schedule = time.monotonic()
         try:
-            report = run_pending_jobs(ctx, worker_id=worker_id, limit=BATCH)
+            report = run_pending_jobs(ctx, worker_id=worker_id, limit=BATCH, schedule=schedule)
         except Exception:  # the database may be briefly unreachable: keep the worker alive
             log.exception("job runner failed; retrying")
             report = None
