@@ -111,8 +111,6 @@ ModeratorAccount = Annotated[Principal, Depends(require_role(AccountRole.MODERAT
 ResidentAccount = Annotated[Principal, Depends(resident_account)]
 AdminAccount = Annotated[Principal, Depends(require_role(AccountRole.ADMIN))]
 AuditAccount = Annotated[Principal, Depends(require_role(AccountRole.ADMIN, AccountRole.AUDITOR))]
-OperatorAccount = AdminAccount
-"""``/metrics`` readers: platform admins (operators) only (SEC-01, CON-03)."""
 
 
 async def current_device(svc: ServicesDep, token: BearerToken) -> int:
