@@ -15,6 +15,7 @@ from typing import NamedTuple
 from fastapi import FastAPI
 from starlette.routing import BaseRoute
 
+from system.api.batching import GroupCommit
 from system.api.errors import install_error_handlers
 from system.api.metrics import Metrics
 from system.api.middleware import BodyLimitMiddleware, RequestMiddleware
@@ -35,6 +36,7 @@ from system.api.routes import (  # EVD, EMG, TRN routers
 from system.api.runner import RunMode, ServiceRunner
 from system.api.security import Services
 from system.config import Settings
+from system.service_layer import consent
 from system.service_layer.context import ServiceContext, build_context
 from system.service_layer.transfer import MAX_CLIP_BYTES
 from system.service_layer.unit_of_work import _sqlite_write_lock as sqlite_write_lock
@@ -75,6 +77,7 @@ def create_app(
     )
     runner = ServiceRunner(mode=run_mode, threads=threads, sqlite_write_lock=write_lock)
     app.state.services = Services(context, runner)
+    app.state.answers = GroupCommit(consent.respond_many, ctx=context, runner=runner)
     app.state.limiter = RateLimiter(limits or RateLimits())
     app.state.grantee_limiter = TokenBucket(evidence.GRANTEE_RATE)  # share links (EVD-02)
     app.state.metrics = Metrics()

@@ -6,8 +6,11 @@ notifications: another resident's id answers 404, as does a missing one.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
 
+from fastapi import APIRouter, Depends, Request, status
+
+from system.api.batching import GroupCommit
 from system.api.schemas import (
     ConsentScreenPublic,
     Id,
@@ -19,8 +22,18 @@ from system.api.schemas import (
 )
 from system.api.security import ResidentAccount, ServicesDep, subject
 from system.service_layer import consent, residents
+from system.service_layer.consent import Answer, Receipt
 
 router = APIRouter(prefix="/me", tags=["resident"])
+
+
+async def get_answers(request: Request) -> GroupCommit[Answer, Receipt]:
+    answers: GroupCommit[Answer, Receipt] = request.app.state.answers
+    return answers
+
+
+# Concurrent answers are written together, one transaction per batch (system.api.batching).
+AnswersDep = Annotated[GroupCommit[Answer, Receipt], Depends(get_answers)]
 
 
 @router.get("/notifications")
@@ -41,9 +54,22 @@ async def consent_screen(
 
 @router.post("/notifications/{notification_id}/response", status_code=status.HTTP_201_CREATED)
 async def respond(
-    notification_id: Id, body: ResponseCreate, me: ResidentAccount, svc: ServicesDep
+    notification_id: Id,
+    body: ResponseCreate,
+    me: ResidentAccount,
+    svc: ServicesDep,
+    answers: AnswersDep,
 ) -> ReceiptPublic:
-    receipt = await svc(
+    if body.opt_out is None:
+        answer = Answer(
+            subject(me),
+            notification_id,
+            tuple(body.clip_ids),
+            body.share_identity,
+            body.include_audio,
+        )
+        return ReceiptPublic.model_validate(await answers.submit(answer))
+    receipt = await svc(  # an answer that also opts out: answered, then opted out
         consent.respond,
         resident_id=subject(me),
         notification_id=notification_id,
