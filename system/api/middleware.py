@@ -6,9 +6,10 @@ without buffering and every response, errors included, gets the headers.
 
 from __future__ import annotations
 
+import itertools
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,6 +47,22 @@ _OUR_NAMES = frozenset(k for k, _ in _API_HEADER_BYTES) | {b"x-request-id"}
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
+class RequestIds:
+    """Ids for requests that arrive without one: a random per-process prefix and a count.
+
+    Unique across processes and restarts (64 random bits each) and cheap: a
+    ``uuid4`` per request reads the system's random source every time, which
+    showed up at about 3% of an API process's time under load.
+    """
+
+    def __init__(self) -> None:
+        self._prefix = secrets.token_hex(8)
+        self._count = itertools.count(1)
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._count):010x}"
+
+
 class RequestMiddleware:
     """Outermost: names the request, times it, adds headers, turns any crash into a 500."""
 
@@ -54,13 +71,15 @@ class RequestMiddleware:
         self.metrics = metrics
         self.templates = templates  # id(route object) -> full path template
         self.log = api_logger()
+        self.new_request_id = RequestIds()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = _header(scope, b"x-request-id")
-        request_id = incoming if incoming and _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = _header(scope, b"x-request-id")
+        if request_id is None or not _REQUEST_ID.fullmatch(request_id):
+            request_id = self.new_request_id()
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500

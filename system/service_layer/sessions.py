@@ -24,6 +24,7 @@ its tests with a fake clock) share their sessions' memory.
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 import weakref
@@ -38,6 +39,11 @@ from system.domain.accounts import LoginPolicy, Principal, needs_touch, session_
 
 SESSION_CACHE_S = 2.0
 """How long a remembered session answers without the database (wall-clock seconds)."""
+SESSION_CACHE_SPREAD = 0.5
+"""Entries live between ``(1 - spread) * ttl`` and ``ttl``, at random: sessions read
+together (a service starting, a burst of clients) then expire spread out, not at
+one instant, when all of them would be read again at once and the requests
+behind those reads would wait (a latency spike every ``ttl`` seconds)."""
 MAX_SESSIONS = 50_000
 
 
@@ -59,9 +65,16 @@ class SessionCache:
         *,
         ttl_s: float = SESSION_CACHE_S,
         max_entries: int = MAX_SESSIONS,
+        spread: float = SESSION_CACHE_SPREAD,
         monotonic: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
     ) -> None:
+        if not 0.0 <= spread <= 1.0:
+            raise ValueError("spread must be in [0, 1]")
         self.ttl_s = ttl_s
+        self.spread = spread
+        # Only spreads expiry times; nothing a caller sees depends on it. Seedable for tests.
+        self._rng = rng if rng is not None else random.Random()
         self._max_entries = max_entries
         self._monotonic = monotonic
         self._entries: OrderedDict[str, tuple[float, LiveSession]] = OrderedDict()
@@ -74,8 +87,8 @@ class SessionCache:
         found = self._entries.get(digest)
         if found is None:
             return None
-        stored_at, session = found
-        if self._monotonic() - stored_at >= self.ttl_s:
+        expires_at, session = found
+        if self._monotonic() >= expires_at:
             return None
         if needs_touch(session.last_used_at, now=now, policy=policy):
             return None
@@ -93,7 +106,8 @@ class SessionCache:
             if read_at_generation != self.generation:
                 return  # a revocation committed while this session was being read
             self._entries.pop(digest, None)
-            self._entries[digest] = (self._monotonic(), session)
+            life = self.ttl_s * (1.0 - self.spread * self._rng.random())
+            self._entries[digest] = (self._monotonic() + life, session)
             while len(self._entries) > self._max_entries:
                 self._entries.popitem(last=False)
 

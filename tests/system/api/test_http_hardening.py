@@ -147,6 +147,16 @@ def test_sec07_every_response_carries_the_secure_headers(api: Api) -> None:
         assert "default-src 'none'" in response.headers["content-security-policy"]
         assert "max-age=" in response.headers["strict-transport-security"]
         assert response.headers["x-request-id"]
+    ids = [r.headers["x-request-id"] for r in responses]
+    assert len(set(ids)) == len(ids)  # each request named apart
+
+
+def test_a_valid_request_id_sent_by_the_client_is_kept_and_a_bad_one_replaced(api: Api) -> None:
+    kept = api.client.get("/healthz", headers={"X-Request-Id": "lb-7f3a.2"})
+    assert kept.headers["x-request-id"] == "lb-7f3a.2"
+    replaced = api.client.get("/healthz", headers={"X-Request-Id": "<script>"})
+    assert replaced.headers["x-request-id"] != "<script>"
+    assert replaced.headers["x-request-id"].isalnum()
 
 
 def test_sec06_a_bug_is_a_500_with_a_request_id_and_no_traceback(api: Api) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -89,13 +90,30 @@ def session(account_id: int = 7, *, last_used_at: datetime = T0) -> LiveSession:
 
 def test_sec03_a_remembered_session_answers_only_within_its_few_seconds() -> None:
     ticks = Ticks()
-    cache = SessionCache(ttl_s=2.0, monotonic=ticks)
+    cache = SessionCache(ttl_s=2.0, spread=0.0, monotonic=ticks)
     cache.put("h", session(), read_at_generation=cache.generation)
     assert cache.get("h", now=T0, policy=POLICY) is not None
     ticks.s = 1.9
     assert cache.get("h", now=T0, policy=POLICY) is not None
     ticks.s = 2.0  # another process's revocation is honoured from here on
     assert cache.get("h", now=T0, policy=POLICY) is None
+
+
+def test_sessions_read_together_are_forgotten_spread_out_and_never_later_than_the_bound() -> None:
+    ticks = Ticks()
+    cache = SessionCache(ttl_s=2.0, spread=0.5, monotonic=ticks, rng=random.Random(3))
+    for account_id in range(200):  # e.g. every client's first request after a restart
+        cache.put(f"h{account_id}", session(account_id), read_at_generation=cache.generation)
+
+    def remembered() -> int:
+        return sum(cache.get(f"h{i}", now=T0, policy=POLICY) is not None for i in range(200))
+
+    ticks.s = 0.99
+    assert remembered() == 200  # none lives less than half the bound
+    ticks.s = 1.5
+    assert 50 < remembered() < 150  # about half have gone: their reads do not come at once
+    ticks.s = 2.0
+    assert remembered() == 0  # the 2 s bound on a revocation elsewhere still holds
 
 
 def test_sec03_a_session_due_for_its_last_use_write_or_past_its_limits_is_not_remembered() -> None:
