@@ -2,8 +2,13 @@
 
 SQLAlchemy 2 sends a list of parameter sets as one batched ``INSERT ...
 VALUES (...), (...) RETURNING id`` on SQLite and PostgreSQL alike
-("insertmanyvalues"); ``sort_by_parameter_order`` returns the new ids in the
-order of the rows given, so callers can pair them up.
+("insertmanyvalues"). Callers pair the new ids with their rows, so the ids must
+come back in the order of the rows given. On PostgreSQL ``sort_by_parameter_order``
+does that within the batched statement; on SQLite it cannot (SQLite has no
+implicit insert sentinel) and SQLAlchemy would fall back to one statement per
+row, so there the ids of the batched statement are sorted instead: SQLite gives
+each new row of an ``INTEGER PRIMARY KEY`` table an id above every existing
+one, in the order the rows are inserted (the writer holds the database lock).
 
 Hot statements are built once and reused with bound parameters (``ids()``
 binds a list for ``IN``): building a Core statement and computing its cache
@@ -18,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import BindParameter, Connection, Table, bindparam, insert, update
 
-_INSERTS: dict[str, Any] = {}
+_INSERTS: dict[tuple[str, bool], Any] = {}
 _UPDATES: dict[tuple[str, tuple[str, ...]], Any] = {}
 
 
@@ -33,12 +38,20 @@ def insert_returning_ids(
     """Insert ``rows`` and return their new ids, in the same order."""
     if not rows:
         return []
-    statement = _INSERTS.get(table.name)
+    # Ids chosen by the caller are not ascending by position: let SQLAlchemy order them.
+    by_sorting = connection.dialect.name == "sqlite" and all("id" not in row for row in rows)
+    key = (table.name, by_sorting)
+    statement = _INSERTS.get(key)
     if statement is None:
-        statement = _INSERTS[table.name] = insert(table).returning(
-            table.c.id, sort_by_parameter_order=True
+        statement = _INSERTS[key] = insert(table).returning(
+            table.c.id, sort_by_parameter_order=not by_sorting
         )
-    return [int(i) for i in connection.execute(statement, list(rows)).scalars()]
+    new_ids = [int(i) for i in connection.execute(statement, list(rows)).scalars()]
+    if by_sorting:
+        new_ids.sort()
+    if len(new_ids) != len(rows):
+        raise RuntimeError(f"{len(rows)} rows inserted into {table.name}, {len(new_ids)} ids")
+    return new_ids
 
 
 def update_by_id(
