@@ -1,10 +1,14 @@
 """The job runner: one call, :func:`run_pending_jobs`, drives every background task.
 
 The HTTP server's embedded worker, ``canvass worker`` processes and the
-simulation's in-process driver all call it. Each job is claimed in its own
-short transaction (a lease), run by its handler (which owns its own
-transactions and is idempotent), then completed; a failure is retried with
-exponential backoff until ``max_attempts``, then dead-lettered.
+simulation's in-process driver all call it. Jobs are claimed in short
+transactions (a lease), run by their handlers (which own their transactions and
+are idempotent), then completed; a failure is retried with exponential backoff
+until ``max_attempts``, then dead-lettered. To keep a run to few transactions,
+the jobs a claim ran are completed in the transaction of the next claim, and
+time-driven work is scheduled in the transaction of the first claim. A worker
+that dies before that commit leaves the finished jobs to be run again, which
+their idempotent handlers make harmless (as for a death just after a handler).
 """
 
 from __future__ import annotations
@@ -165,13 +169,16 @@ def backoff(attempts: int) -> timedelta:
 
 def schedule_due_work(ctx: ServiceContext, schedulers: list[Scheduler] | None = None) -> int:
     """Enqueue time-driven work that has come due (expiries, purges, notices)."""
-    now = ctx.clock.now()
     with ctx.uow() as uow:
-        added = sum(
-            s(uow, now) for s in (schedulers if schedulers is not None else default_schedulers())
-        )
+        added = _schedule(uow, ctx.clock.now(), schedulers)
         uow.commit()
     return added
+
+
+def _schedule(uow: UnitOfWork, now: datetime, schedulers: list[Scheduler] | None) -> int:
+    return sum(
+        s(uow, now) for s in (schedulers if schedulers is not None else default_schedulers())
+    )
 
 
 def run_pending_jobs(
@@ -194,55 +201,58 @@ def run_pending_jobs(
         batch_handlers = default_batch_handlers() if handlers is None else {}
     handlers = handlers if handlers is not None else default_handlers()
     report = RunReport()
-    if schedule:
-        report.scheduled = schedule_due_work(ctx)
-    with ctx.uow(read_only=True) as uow:
-        # An idle queue is found with a read; a claim takes SQLite's write lock.
-        if not uow.jobs.any_due(ctx.clock.now()):
-            return report
-    while report.ran < limit:
+    if not schedule:
+        with ctx.uow(read_only=True) as uow:
+            # An idle queue is found with a read; a claim takes SQLite's write lock.
+            if not uow.jobs.any_due(ctx.clock.now()):
+                return report
+    done: list[int] = []  # finished jobs, completed with the next claim
+    while True:
         with ctx.uow() as uow:
-            claimed = uow.jobs.claim(
-                worker_id,
-                now=ctx.clock.now(),
-                lease=LEASE,
-                limit=min(claim_batch, limit - report.ran),
+            now = ctx.clock.now()
+            if schedule:
+                report.scheduled = _schedule(uow, now, None)
+                schedule = False
+            if done:
+                uow.jobs.complete_many(done, now=now)
+                done = []
+            wanted = min(claim_batch, limit - report.ran)
+            claimed = (
+                uow.jobs.claim(worker_id, now=now, lease=LEASE, limit=wanted) if wanted > 0 else []
             )
             uow.commit()
         if not claimed:
-            break
+            return report
         batches: dict[str, list[Job]] = {}
         for job in claimed:
             if job.kind in batch_handlers:
                 batches.setdefault(job.kind, []).append(job)
             else:
-                _run_one(ctx, job, handlers, report)
+                done += _run_one(ctx, job, handlers, report)
         for kind, jobs in batches.items():
-            _run_batch(ctx, jobs, batch_handlers[kind], report)
-    return report
+            done += _run_batch(ctx, jobs, batch_handlers[kind], report)
 
 
 def _run_batch(
     ctx: ServiceContext, jobs: list[Job], handler: BatchHandler, report: RunReport
-) -> None:
+) -> list[int]:
+    """Run jobs of one kind together; returns the ids of those that succeeded."""
     try:
         outcomes = handler(ctx, [job.payload for job in jobs])
     except Exception as exc:  # the whole batch failed (e.g. the database went away)
         outcomes = [exc] * len(jobs)
     done = [job.id for job, error in zip(jobs, outcomes, strict=True) if error is None]
-    if done:
-        with ctx.uow() as uow:
-            uow.jobs.complete_many(done, now=ctx.clock.now())
-            uow.commit()
-        report.done += len(done)
+    report.done += len(done)
     for job, error in zip(jobs, outcomes, strict=True):
         if error is not None:
             _record_failure(ctx, job, error, report)
+    return done
 
 
 def _run_one(
     ctx: ServiceContext, job: Job, handlers: dict[str, Handler], report: RunReport
-) -> None:
+) -> list[int]:
+    """Run one job; returns its id if it succeeded."""
     handler = handlers.get(job.kind)
     try:
         if handler is None:
@@ -250,11 +260,9 @@ def _run_one(
         handler(ctx, job.payload)
     except Exception as exc:  # a failed job must never stop the worker
         _record_failure(ctx, job, exc, report)
-        return
-    with ctx.uow() as uow:
-        uow.jobs.complete(job.id, now=ctx.clock.now())
-        uow.commit()
+        return []
     report.done += 1
+    return [job.id]
 
 
 def _record_failure(ctx: ServiceContext, job: Job, exc: Exception, report: RunReport) -> None:
