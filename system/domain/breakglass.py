@@ -65,7 +65,9 @@ class BreakGlassGrant:
 def request_problems(*, ticket: object, reason: object) -> list[Problem]:
     """Problems with a request's ticket and reason (both required)."""
     return [
-        *check_text(ticket, field="ticket", rule=RULE, max_chars=MAX_TICKET_CHARS),
+        *check_text(
+            ticket, field="ticket", rule=RULE, max_chars=MAX_TICKET_CHARS, single_line=True
+        ),
         *check_text(reason, field="reason", rule=RULE, max_chars=MAX_REASON_CHARS),
     ]
 

@@ -264,8 +264,12 @@ def share_problems(
     expires_in: object,
 ) -> list[Problem]:
     """Everything wrong with a share request (EVD-02); empty when it may be granted."""
-    found = check_text(grantee_name, field="grantee_name", rule="EVD-02", max_chars=200)
-    found += check_text(grantee_org, field="grantee_org", rule="EVD-02", max_chars=200)
+    found = check_text(
+        grantee_name, field="grantee_name", rule="EVD-02", max_chars=200, single_line=True
+    )
+    found += check_text(
+        grantee_org, field="grantee_org", rule="EVD-02", max_chars=200, single_line=True
+    )
     if (
         not isinstance(grantee_email, str)
         or len(grantee_email) > 254

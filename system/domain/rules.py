@@ -8,6 +8,7 @@ rule, so one answer tells the detective everything to fix. Limits come from a
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -51,10 +52,33 @@ class RequestDraft:
     message: str
 
 
+# Characters no field accepts: C0 controls other than tab and line breaks, DEL and
+# the C1 controls, and the bidirectional embeddings, overrides and isolates, which
+# make text display in another order than it is stored ("Trojan Source" spoofing:
+# a public log line or a request that reads unlike what it says).
+_UNWANTED_IN_TEXT = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# A one-line field (a name, a number, a label) also refuses line breaks and tabs,
+# and the invisible characters that make two different names look the same.
+_UNWANTED_IN_LINE = re.compile(
+    "[\x01-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\u200b\u2060\ufeff\u180e]"
+)
+
+
 def check_text(
-    value: object, *, field: str, rule: str, max_chars: int, required: bool = True
+    value: object,
+    *,
+    field: str,
+    rule: str,
+    max_chars: int,
+    required: bool = True,
+    single_line: bool = False,
 ) -> list[Problem]:
-    """Problems with a free-text field: type, emptiness, length, NUL characters."""
+    """Problems with a free-text field: type, emptiness, length, NUL, control characters.
+
+    ``single_line`` for names, numbers and labels: line breaks, tabs and invisible
+    characters are refused too. Zero-width joiners stay allowed everywhere: scripts
+    and emoji sequences need them.
+    """
     if not isinstance(value, str):
         return [Problem(field, rule, "must be text")]
     if required and not value.strip():
@@ -63,6 +87,15 @@ def check_text(
         return [Problem(field, rule, f"must be at most {max_chars} characters (got {len(value)})")]
     if "\x00" in value:
         return [Problem(field, rule, "must not contain NUL characters")]
+    found = (_UNWANTED_IN_LINE if single_line else _UNWANTED_IN_TEXT).search(value)
+    if found is not None:
+        kinds = (
+            "line breaks, tabs, control, bidirectional-override or invisible characters"
+            if single_line
+            else "control or bidirectional-override characters"
+        )
+        where = f"found U+{ord(found.group()):04X} at position {found.start()}"
+        return [Problem(field, rule, f"must not contain {kinds} ({where})")]
     return []
 
 

@@ -101,7 +101,9 @@ def create_account(
     Staff roles always get a TOTP secret (SEC-02); residents get one when
     ``with_totp``. The secret is returned here once, for enrolment.
     """
-    problems = check_text(username, field="username", rule="SEC-02", max_chars=254)
+    problems = check_text(
+        username, field="username", rule="SEC-02", max_chars=254, single_line=True
+    )
     problems += _password_problems(password)
     if role not in AccountRole._value2member_map_:
         allowed = ", ".join(r.value for r in AccountRole)

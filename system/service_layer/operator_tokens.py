@@ -47,7 +47,9 @@ def issue_metrics_token(
             uow, now, issued_by, "admin", "metrics-token:new", "metrics_token.issue", source_ip
         )
         with attempt.checks():
-            problems = check_text(label, field="label", rule="SEC-01", max_chars=100)
+            problems = check_text(
+                label, field="label", rule="SEC-01", max_chars=100, single_line=True
+            )
             if problems:
                 raise InvalidInput(problems)
         token_id = MetricsTokenRepository(uow.connection).add(

@@ -38,7 +38,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _check_name_email(name: object, email: object) -> list[Problem]:
-    found = check_text(name, field="name", rule="SEC-06", max_chars=200)
+    found = check_text(name, field="name", rule="SEC-06", max_chars=200, single_line=True)
     if not isinstance(email, str) or len(email) > 254 or not _EMAIL.match(email):
         found.append(Problem("email", "SEC-06", "must be an email address like name@example.org"))
     return found
@@ -63,8 +63,8 @@ def register_agency(
     With ``registered_by`` (an admin's actor), the registration and any refusal
     are audited (SEC-04: permission changes).
     """
-    problems = check_text(name, field="name", rule="REQ-05", max_chars=200)
-    problems += check_text(county, field="county", rule="REQ-05", max_chars=100)
+    problems = check_text(name, field="name", rule="REQ-05", max_chars=200, single_line=True)
+    problems += check_text(county, field="county", rule="REQ-05", max_chars=100, single_line=True)
     if not isinstance(verified, bool):
         problems.append(Problem("verified", "REQ-05", "must be true or false"))
     now = ctx.clock.now()
@@ -293,6 +293,7 @@ def open_case(
         field="case_number",
         rule="REQ-01",
         max_chars=ctx.policy.max_case_number_chars,
+        single_line=True,
     )
     if incident_type not in IncidentType._value2member_map_:
         allowed = ", ".join(sorted(t.value for t in IncidentType))

@@ -83,6 +83,11 @@ def test_req05_an_admin_registers_and_lists_agencies(api: Api) -> None:
             422,
             "county",
         ),
+        # Names that would read as another agency's in the public log.
+        ({"name": "Freeport \u202eDP", "county": "Nassau"}, 422, "name"),  # right-to-left override
+        ({"name": "Free\u200bport PD", "county": "Nassau"}, 422, "name"),  # zero-width space
+        ({"name": "Freeport PD\nVerified", "county": "Nassau"}, 422, "name"),
+        ({"name": "Freeport PD", "county": "Nas\u2066sau"}, 422, "county"),
     ],
 )
 def test_req05_bad_agency_input_names_the_field_and_registers_nothing(

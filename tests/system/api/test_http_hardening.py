@@ -105,7 +105,7 @@ HOSTILE = [
     "<script>alert(document.cookie)</script>",
     '" onmouseover="alert(1)',
     "${jndi:ldap://x/a}",
-    "𝕳𝖔𝖔𝖉𝖎𝖊 🧥 \u202e",
+    "𝕳𝖔𝖔𝖉𝖎𝖊 🧥 👨\u200d👩\u200d👧 مرحبا",  # astral, joined emoji, right-to-left script
 ]
 
 
