@@ -39,7 +39,10 @@ class Metrics:
             self._sums[route] += seconds
             self._counts[route] += 1
 
-    def render(self, *, jobs: Mapping[str, int]) -> str:
+    def render(
+        self, *, jobs: Mapping[str, int], batches: Mapping[str, tuple[int, int]] | None = None
+    ) -> str:
+        """``batches``: per group-committed use case, (transactions, items) written so far."""
         lines = [
             "# HELP canvass_http_requests_total HTTP requests by method, route and status.",
             "# TYPE canvass_http_requests_total counter",
@@ -74,4 +77,18 @@ class Metrics:
         ]
         for status in sorted({"queued", "running", "dead", *jobs}):
             lines.append(f"canvass_jobs{_labels({'status': status})} {jobs.get(status, 0)}")
+        if batches:
+            lines += [
+                "# HELP canvass_group_commit_batches_total Transactions written by group commit.",
+                "# TYPE canvass_group_commit_batches_total counter",
+            ]
+            for use, (n, _) in sorted(batches.items()):
+                lines.append(f"canvass_group_commit_batches_total{_labels({'use': use})} {n}")
+            lines += [
+                "# HELP canvass_group_commit_items_total Calls written by group commit "
+                "(items / batches = the mean batch).",
+                "# TYPE canvass_group_commit_items_total counter",
+            ]
+            for use, (_, n) in sorted(batches.items()):
+                lines.append(f"canvass_group_commit_items_total{_labels({'use': use})} {n}")
         return "\n".join(lines) + "\n"

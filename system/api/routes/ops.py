@@ -32,6 +32,6 @@ async def metrics(request: Request, _: MetricsReader, svc: ServicesDep) -> Plain
     """For operators: an admin's session or a metrics scrape token (SEC-01, CON-03)."""
     registry: Metrics = request.app.state.metrics
     jobs = await svc(accounts.job_counts)
-    return PlainTextResponse(
-        registry.render(jobs=jobs), media_type="text/plain; version=0.0.4; charset=utf-8"
-    )
+    answers = request.app.state.answers
+    text = registry.render(jobs=jobs, batches={"answers": (answers.batches, answers.items)})
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -186,6 +186,7 @@ def test_sec01_an_agency_token_cannot_read_metrics_but_an_admin_can(api: Api) ->
     )
     assert "canvass_http_request_duration_seconds_bucket" in response.text
     assert 'canvass_jobs{status="queued"}' in response.text
+    assert 'canvass_group_commit_batches_total{use="answers"} 0' in response.text
 
 
 def test_health_and_readiness(api: Api) -> None:

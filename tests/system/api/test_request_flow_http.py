@@ -55,6 +55,10 @@ def test_req08_con02_a_request_flows_from_detective_to_resident_and_back(api: Ap
     assert status.status_code == 200
     assert status.json()["status"] == "active"
     assert not {"notified", "notified_count", "responses"} & set(status.json())  # CON-03
+    # Both answers went through group commit, one transaction each (they came one by one).
+    metrics = api.client.get("/metrics", headers=api.auth("admin")).text
+    assert 'canvass_group_commit_batches_total{use="answers"} 2' in metrics
+    assert 'canvass_group_commit_items_total{use="answers"} 2' in metrics
 
 
 def test_con03_a_resident_cannot_see_another_residents_notification(api: Api) -> None:
