@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from system.adapters import tables as t
 from system.adapters.consent_repo import ClipRow
@@ -411,8 +411,15 @@ class NotificationSummary:
     status: str
 
 
-def my_notifications(ctx: ServiceContext, *, resident_id: int) -> list[NotificationSummary]:
-    """Every request this resident was sent, newest first (PRV-04)."""
+def my_notifications(
+    ctx: ServiceContext, *, resident_id: int, limit: int | None = None, before: int | None = None
+) -> list[NotificationSummary]:
+    """Every request this resident was sent, newest first (PRV-04), a page at a time.
+
+    ``limit`` caps the page (``None``: all); ``before`` is the last notification of
+    the previous page: the page continues after it in the same order. A ``before``
+    that is not one of this resident's notifications is not found.
+    """
     n, r, a, resp = t.notifications.c, t.video_requests.c, t.agencies.c, t.responses.c
     query = (
         select(n.id, n.request_id, n.notified_at, a.name, r.incident_type, r.status, resp.decision)
@@ -422,7 +429,18 @@ def my_notifications(ctx: ServiceContext, *, resident_id: int) -> list[Notificat
         .where(n.resident_id == resident_id)
         .order_by(n.notified_at.desc(), n.id.desc())
     )
+    if limit is not None:
+        query = query.limit(limit)
     with ctx.uow(read_only=True) as uow:
+        if before is not None:
+            cursor = uow.connection.execute(
+                select(n.notified_at).where(n.id == before, n.resident_id == resident_id)
+            ).scalar_one_or_none()
+            if cursor is None:
+                raise NotFound(f"no notification {before} for you", field="before")
+            query = query.where(
+                or_(n.notified_at < cursor, and_(n.notified_at == cursor, n.id < before))
+            )
         rows = uow.connection.execute(query).all()
     return [
         NotificationSummary(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from system.api.batching import GroupCommit
 from system.api.schemas import (
@@ -36,9 +36,28 @@ async def get_answers(request: Request) -> GroupCommit[Answer, Receipt]:
 AnswersDep = Annotated[GroupCommit[Answer, Receipt], Depends(get_answers)]
 
 
+NOTIFICATION_PAGE = 50
+"""Notifications per page unless the resident asks for another size (at most 200)."""
+
+
 @router.get("/notifications")
-async def my_notifications(me: ResidentAccount, svc: ServicesDep) -> list[NotificationPublic]:
-    found = await svc(consent.my_notifications, resident_id=subject(me))
+async def my_notifications(
+    me: ResidentAccount,
+    svc: ServicesDep,
+    request: Request,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=200, description="notifications per page")] = (
+        NOTIFICATION_PAGE
+    ),
+    before: Annotated[
+        Id | None, Query(description="the last notification of the previous page")
+    ] = None,
+) -> list[NotificationPublic]:
+    """My notifications, newest first. A full page carries a ``Link`` header to the next."""
+    found = await svc(consent.my_notifications, resident_id=subject(me), limit=limit, before=before)
+    if len(found) == limit:
+        following = request.url.include_query_params(limit=limit, before=found[-1].notification_id)
+        response.headers["Link"] = f'<{following}>; rel="next"'
     return [NotificationPublic.model_validate(n) for n in found]
 
 

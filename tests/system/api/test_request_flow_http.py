@@ -135,3 +135,38 @@ def test_sec04_auditors_verify_the_audit_chain(api: Api) -> None:
     response = api.client.get("/api/v1/admin/audit/verify", headers=api.auth("auditor"))
     assert response.status_code == 200
     assert response.json()["ok"] is True
+
+
+def test_prv04_a_resident_pages_through_notifications_newest_first(api: Api) -> None:
+    first, second = publish(api), publish(api)
+    resident = api.auth("resident")
+    url = "/api/v1/me/notifications"
+    everything = api.client.get(url, headers=resident)
+    assert [n["request_id"] for n in everything.json()] == [second, first]
+    assert "link" not in everything.headers  # one page holds them all
+
+    page = api.client.get(url, params={"limit": 1}, headers=resident)
+    assert [n["request_id"] for n in page.json()] == [second]
+    following = page.headers["link"]
+    assert following.endswith('>; rel="next"')
+    assert f"before={page.json()[0]['notification_id']}" in following
+    older = api.client.get(following[1 : following.index(">")], headers=resident)
+    assert [n["request_id"] for n in older.json()] == [first]
+    last = api.client.get(
+        url, params={"limit": 1, "before": older.json()[0]["notification_id"]}, headers=resident
+    )
+    assert last.json() == []
+
+
+def test_prv04_paging_refuses_bad_bounds_and_a_cursor_that_is_not_mine(api: Api) -> None:
+    publish(api)
+    resident = api.auth("resident")
+    url = "/api/v1/me/notifications"
+    for bad in ({"limit": 0}, {"limit": 201}, {"limit": "ten"}, {"before": -1}):
+        response = api.client.get(url, params=bad, headers=resident)
+        assert response.status_code == 422, bad
+        assert response.json()["field"] in {"limit", "before"}
+    mine = api.client.get(url, headers=resident).json()[0]["notification_id"]
+    unknown = api.client.get(url, params={"before": mine + 1000}, headers=resident)
+    assert unknown.status_code == 404
+    assert unknown.json()["field"] == "before"
