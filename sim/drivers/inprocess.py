@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sim.core.population import Population, camera_rows, resident_rows
 from sim.core.ports import AnswerVerdict, ClipSpec, EvidenceSeen, Notified, Staffing, Submitted
 from system.adapters import tables as t
+from system.adapters.bulk import ids
 from system.adapters.db import make_engine
 from system.adapters.migrate import upgrade
 from system.adapters.stores import make_stores
@@ -50,6 +51,10 @@ DESCRIPTION = "A package was taken from a porch; looking for video of the street
 MESSAGE = (
     "Police are investigating a package theft near you. If your camera recorded the street "
     "in this window you may choose to share it. Sharing is optional."
+)
+
+_CLIPS_OF_EVIDENCE = select(t.transfers.c.evidence_id, t.transfers.c.clip_id).where(
+    t.transfers.c.evidence_id.in_(ids())
 )
 
 
@@ -257,9 +262,9 @@ class InProcessDriver:
     def notified(self, *, request_id: int) -> Notified:
         self.flush()
         with self.ctx.uow(read_only=True) as uow:
-            ids = uow.notifications.ids_for(request_id)
-        indices = sorted(self.resident_index[r] for r in ids)
-        for resident_id, notification_id in ids.items():
+            notification_of = uow.notifications.ids_for(request_id)
+        indices = sorted(self.resident_index[r] for r in notification_of)
+        for resident_id, notification_id in notification_of.items():
             self._notification_ids[(request_id, self.resident_index[resident_id])] = notification_id
         return Notified(request_id, tuple(indices))
 
@@ -378,11 +383,7 @@ class InProcessDriver:
         self._evidence_listed[case_id] = max(i.id for i in items)
         # The simulation (not the agency) maps items back to clips to know which camera saw what.
         with self.ctx.uow(read_only=True) as uow:
-            rows = uow.connection.execute(
-                select(t.transfers.c.evidence_id, t.transfers.c.clip_id).where(
-                    t.transfers.c.evidence_id.in_([i.id for i in items])
-                )
-            ).all()
+            rows = uow.connection.execute(_CLIPS_OF_EVIDENCE, {"ids": [i.id for i in items]}).all()
         clip_of: dict[int, int] = {int(e): int(c) for e, c in rows}
         return tuple(
             EvidenceSeen(i.id, self._clip_keys[clip_of[i.id]], i.size_bytes) for i in items

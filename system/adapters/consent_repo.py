@@ -94,13 +94,7 @@ class ClipRepository:
             self.connection.execute(_CLIP_STATUS, {"ids": part, "v_status": status})
 
     def due_for_deletion(self, now: datetime, *, limit: int = 500) -> list[ClipRow]:
-        c = t.clips.c
-        rows = self.connection.execute(
-            select(t.clips)
-            .where(c.status == "stored", c.delete_after.is_not(None), c.delete_after <= now)
-            .order_by(c.delete_after, c.id)
-            .limit(limit)
-        )
+        rows = self.connection.execute(_CLIPS_DUE_FOR_DELETION, {"now": now, "limit": limit})
         return [_clip(r) for r in rows]
 
 
@@ -256,6 +250,12 @@ _CLIPS_OF_RESIDENTS = (
     select(t.clips)
     .where(_c.resident_id.in_(ids()), _c.status == bindparam("status"))
     .order_by(_c.resident_id, _c.recorded_at, _c.id)
+)
+_CLIPS_DUE_FOR_DELETION = (
+    select(t.clips)
+    .where(_c.status == "stored", _c.delete_after.is_not(None), _c.delete_after <= bindparam("now"))
+    .order_by(_c.delete_after, _c.id)
+    .limit(bindparam("limit"))
 )
 _CLIP_STATUS = update(t.clips).where(_c.id.in_(ids())).values(status=bindparam("v_status"))
 _ANSWERED = select(t.responses.c.notification_id).where(t.responses.c.notification_id.in_(ids()))

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from system.adapters import tables as t
@@ -20,6 +20,18 @@ NOTICE_KIND = "emergency_disclosure"
 
 def notice_ref(emergency_id: int) -> str:
     return f"emergency:{emergency_id}"
+
+
+_d = t.emergency_disclosures.c
+_APPROVED_DUE = (
+    select(t.emergency_disclosures)
+    .where(
+        _d.status == EmergencyStatus.APPROVED.value,
+        _d.owner_notice_due_at.is_not(None),
+        _d.owner_notice_due_at <= bindparam("now"),
+    )
+    .order_by(_d.owner_notice_due_at, _d.id)
+)
 
 
 class EmergencyRepository:
@@ -48,16 +60,7 @@ class EmergencyRepository:
 
     def approved_due(self, now: datetime) -> list[EmergencyDisclosure]:
         """Approved disclosures whose owner notice is due at ``now``, oldest first."""
-        e = t.emergency_disclosures.c
-        rows = self.connection.execute(
-            select(t.emergency_disclosures)
-            .where(
-                e.status == EmergencyStatus.APPROVED.value,
-                e.owner_notice_due_at.is_not(None),
-                e.owner_notice_due_at <= now,
-            )
-            .order_by(e.owner_notice_due_at, e.id)
-        )
+        rows = self.connection.execute(_APPROVED_DUE, {"now": now})
         return [_disclosure(r) for r in rows]
 
     def with_status(self, status: EmergencyStatus) -> list[EmergencyDisclosure]:

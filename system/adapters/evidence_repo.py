@@ -7,10 +7,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, exists, insert, select, update
+from sqlalchemy import Connection, bindparam, exists, insert, select, update
 
 from system.adapters import tables as t
-from system.adapters.bulk import insert_returning_ids
+from system.adapters.bulk import ids, insert_returning_ids
 from system.domain.evidence import (
     AccessLevel,
     EvidenceItem,
@@ -20,6 +20,15 @@ from system.domain.evidence import (
     Tombstone,
     TombstoneKind,
 )
+
+_e = t.evidence_items.c
+_FOR_CASE = (
+    select(t.evidence_items)
+    .where(_e.case_id == bindparam("case_id"), _e.id > bindparam("after_id"))
+    .order_by(_e.id)
+)
+_STORED_FOR_CASE = _FOR_CASE.where(_e.status == EvidenceStatus.STORED.value)
+_BY_SOURCE_REFS = select(t.evidence_items).where(_e.source_ref.in_(ids("refs")))
 
 
 class EvidenceRepository:
@@ -46,22 +55,16 @@ class EvidenceRepository:
         found: dict[str, EvidenceItem] = {}
         refs = sorted(set(source_refs))
         for start in range(0, len(refs), 500):
-            rows = self.connection.execute(
-                select(t.evidence_items).where(
-                    t.evidence_items.c.source_ref.in_(refs[start : start + 500])
-                )
-            )
+            rows = self.connection.execute(_BY_SOURCE_REFS, {"refs": refs[start : start + 500]})
             found.update((r.source_ref, _item(r)) for r in rows)
         return found
 
     def for_case(
         self, case_id: int, *, stored_only: bool = False, after_id: int = 0
     ) -> list[EvidenceItem]:
-        e = t.evidence_items.c
-        query = select(t.evidence_items).where(e.case_id == case_id, e.id > after_id).order_by(e.id)
-        if stored_only:
-            query = query.where(e.status == EvidenceStatus.STORED.value)
-        return [_item(r) for r in self.connection.execute(query)]
+        query = _STORED_FOR_CASE if stored_only else _FOR_CASE
+        rows = self.connection.execute(query, {"case_id": case_id, "after_id": after_id})
+        return [_item(r) for r in rows]
 
     def update(self, evidence_id: int, **values: Any) -> None:
         self.connection.execute(

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, exists, func, insert, or_, select, update
 
 from system.adapters import tables as t
-from system.adapters.bulk import ids
+from system.adapters.bulk import ids, update_by_id
 from system.domain import geo
 from system.domain.area import Area, CircleArea, PolygonArea
 from system.domain.model import (
@@ -358,16 +358,12 @@ class RequestRepository(_Repository):
 
     def get_for_update(self, request_id: int) -> VideoRequest | None:
         """Read a request and lock its row until the transaction ends (PostgreSQL)."""
-        row = self.connection.execute(
-            select(t.video_requests).where(t.video_requests.c.id == request_id).with_for_update()
-        ).first()
+        row = self.connection.execute(_REQUEST_FOR_UPDATE, {"id": request_id}).first()
         return None if row is None else _request_from_row(row)
 
     def save(self, request: VideoRequest) -> None:
         row = _request_row(request)
-        self.connection.execute(
-            update(t.video_requests).where(t.video_requests.c.id == request.id).values(**row)
-        )
+        update_by_id(self.connection, t.video_requests, [{**row, "id": request.id}], list(row))
 
     def count_for_case(self, case_id: int, statuses: Iterable[RequestStatus]) -> int:
         c = t.video_requests.c
@@ -383,13 +379,7 @@ class RequestRepository(_Repository):
 
     def due_to_expire(self, now: datetime, *, limit: int = 1000) -> list[int]:
         """Ids of active requests whose response period has ended."""
-        c = t.video_requests.c
-        rows = self.connection.execute(
-            select(c.id)
-            .where(c.status == RequestStatus.ACTIVE.value, c.expires_at <= now)
-            .order_by(c.expires_at, c.id)
-            .limit(limit)
-        )
+        rows = self.connection.execute(_DUE_TO_EXPIRE, {"now": now, "limit": limit})
         return [r.id for r in rows]
 
     def with_status(self, status: RequestStatus, *, limit: int = 100) -> list[VideoRequest]:
@@ -492,6 +482,16 @@ _ASSIGNED = (
 _RESIDENTS = select(t.residents).where(t.residents.c.id.in_(ids())).order_by(t.residents.c.id)
 _RESIDENTS_FOR_UPDATE = _RESIDENTS.with_for_update()
 _REQUEST = select(t.video_requests).where(t.video_requests.c.id == bindparam("id"))
+_REQUEST_FOR_UPDATE = _REQUEST.with_for_update()
+_DUE_TO_EXPIRE = (
+    select(t.video_requests.c.id)
+    .where(
+        t.video_requests.c.status == RequestStatus.ACTIVE.value,
+        t.video_requests.c.expires_at <= bindparam("now"),
+    )
+    .order_by(t.video_requests.c.expires_at, t.video_requests.c.id)
+    .limit(bindparam("limit"))
+)
 _NOTIFICATIONS = (
     select(t.notifications).where(t.notifications.c.id.in_(ids())).order_by(t.notifications.c.id)
 )

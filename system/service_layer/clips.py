@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Row, select
 
 from system.adapters import tables as t
+from system.adapters.bulk import ids
 from system.domain.audit import AuditEvent
 from system.domain.clip import ClipMetadata, read_metadata
 from system.domain.errors import NotFound
@@ -138,13 +139,14 @@ def not_after(at: datetime | None, now: datetime) -> datetime:
     return at
 
 
+_CAMERAS = select(t.cameras).where(t.cameras.c.id.in_(ids()))
+
+
 def _cameras(uow: UnitOfWork, camera_ids: Sequence[int]) -> dict[int, Row[Any]]:
     wanted = sorted(set(camera_ids))
     found: dict[int, Row[Any]] = {}
     for start in range(0, len(wanted), 500):
-        rows = uow.connection.execute(
-            select(t.cameras).where(t.cameras.c.id.in_(wanted[start : start + 500]))
-        )
+        rows = uow.connection.execute(_CAMERAS, {"ids": wanted[start : start + 500]})
         found.update((row.id, row) for row in rows if row.active)
     missing = [c for c in wanted if c not in found]
     if missing:
