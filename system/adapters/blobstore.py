@@ -36,7 +36,6 @@ import os
 import secrets
 import struct
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +76,9 @@ _FIXED = struct.Struct(">8sB3xI12s")  # magic, version, segment_bytes, nonce_bas
 _SLOT = struct.Struct(">I32s8s12s48s")  # generation, key id, fingerprint, nonce, wrapped key
 HEADER_BYTES = _FIXED.size + 2 * _SLOT.size
 _EMPTY_SLOT = bytes(_SLOT.size)
+_TMP_FLAGS = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,8 @@ class FileContentStore:
         )
         self.segment_bytes = segment_bytes
         self.durable = durable
+        self._root = str(self.root)
+        self._dirs_made: set[str] = set()  # folders this store made or found: no mkdir again
 
     @property
     def key_ring(self) -> KeyRing:
@@ -144,25 +148,44 @@ class FileContentStore:
             sha256, size = _digest(content, self.segment_bytes, max_bytes)
             _check_expected(sha256, expected)
             return StoredObject.of(sha256, size)
-        tmp_dir = self._mkdir(self.root / "tmp")
-        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, suffix=".part")
+        fd, tmp_name = self._new_tmp_file()
         try:
             with os.fdopen(fd, "wb") as out:
                 sha256, size = self._encrypt(content, out, max_bytes)
                 self._sync(out)
             if expected is not None:
                 _check_expected(sha256, expected)
-            final = self._path(sha256)
-            if final.exists():
+            final = self._file(sha256)
+            if os.path.exists(final):
                 os.unlink(tmp_name)
             else:
-                self._mkdir(final.parent)
-                os.replace(tmp_name, final)
-                self._sync_dir(final.parent)
+                folder = os.path.dirname(final)
+                self._make_dirs(folder)
+                try:
+                    os.replace(tmp_name, final)
+                except FileNotFoundError:  # the folder was removed behind our back
+                    self._dirs_made.discard(folder)
+                    self._make_dirs(folder)
+                    os.replace(tmp_name, final)
+                self._sync_dir(folder)
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
             raise
         return StoredObject.of(sha256, size)
+
+    def _new_tmp_file(self) -> tuple[int, str]:
+        """A new private file under ``tmp/`` (what ``tempfile.mkstemp`` does, cheaper)."""
+        folder = os.path.join(self._root, "tmp")
+        for _attempt in range(100):
+            self._make_dirs(folder)
+            name = os.path.join(folder, f"{secrets.token_hex(8)}.part")
+            try:
+                return os.open(name, _TMP_FLAGS, 0o600), name
+            except FileExistsError:
+                continue
+            except FileNotFoundError:  # the folder was removed behind our back
+                self._dirs_made.discard(folder)
+        raise FileExistsError(f"no free temporary name under {folder}")
 
     def _encrypt(self, content: Content, out: IO[bytes], max_bytes: int) -> tuple[str, int]:
         data_key = AESGCM.generate_key(bit_length=256)
@@ -207,7 +230,7 @@ class FileContentStore:
         return b"".join(self.read(sha256))
 
     def exists(self, sha256: str) -> bool:
-        return self._path(normalize_sha256(sha256)).is_file()
+        return os.path.isfile(self._file(normalize_sha256(sha256)))
 
     def size(self, sha256: str) -> int:
         """Plaintext size from the file's length (the content is not read or verified)."""
@@ -220,12 +243,12 @@ class FileContentStore:
     # -- removing ----------------------------------------------------------------
 
     def delete(self, sha256: str) -> bool:
-        path = self._path(normalize_sha256(sha256))
+        path = self._file(normalize_sha256(sha256))
         try:
-            path.unlink()
+            os.unlink(path)
         except FileNotFoundError:
             return False
-        self._sync_dir(path.parent)
+        self._sync_dir(os.path.dirname(path))
         return True
 
     def quarantine(self, sha256: str, reason: str) -> bool:
@@ -304,11 +327,19 @@ class FileContentStore:
     # -- files -------------------------------------------------------------------
 
     def _path(self, sha256: str) -> Path:
-        return self.root / sha256[:2] / sha256[2:4] / f"{sha256}.obj"
+        return Path(self._file(sha256))
+
+    def _file(self, sha256: str) -> str:
+        return f"{self._root}/{sha256[:2]}/{sha256[2:4]}/{sha256}.obj"
+
+    def _make_dirs(self, folder: str) -> None:
+        if folder not in self._dirs_made:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            self._dirs_made.add(folder)
 
     def _open(self, sha256: str, mode: str) -> IO[bytes]:
         try:
-            return open(self._path(sha256), mode)  # the caller closes it
+            return open(self._file(sha256), mode)  # the caller closes it
         except FileNotFoundError:
             raise ObjectNotFound(sha256) from None
 
@@ -321,7 +352,7 @@ class FileContentStore:
             file.flush()
             os.fsync(file.fileno())
 
-    def _sync_dir(self, path: Path) -> None:
+    def _sync_dir(self, path: Path | str) -> None:
         if self.durable and sys.platform != "win32":
             fd = os.open(path, os.O_RDONLY)
             try:
