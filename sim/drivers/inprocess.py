@@ -252,7 +252,12 @@ class InProcessDriver:
             self._last_schedule_min = at_min
         elif not self._jobs_waiting:
             return
-        report = jobs.run_pending_jobs(self.ctx, schedule=schedule, claim_batch=self.claim_batch)
+        report = jobs.run_pending_jobs(
+            self.ctx,
+            schedule=schedule,
+            claim_batch=self.claim_batch,
+            work_queued=self._jobs_waiting,
+        )
         if report.errors:
             raise RuntimeError(f"system jobs failed: {report.errors[:3]}")
         # A job that failed would be retried later; none did, so the queue is empty now

@@ -190,18 +190,21 @@ def run_pending_jobs(
     batch_handlers: dict[str, BatchHandler] | None = None,
     schedule: bool = True,
     claim_batch: int = CLAIM_BATCH,
+    work_queued: bool = False,
 ) -> RunReport:
     """Run due jobs until none is left or ``limit`` have run; returns what happened.
 
     Jobs are claimed ``claim_batch`` at a time; claimed jobs of a kind with a batch
     handler run together. Batch handlers are used only with the default handlers
     (custom ``handlers`` run one job at a time unless ``batch_handlers`` are given).
+    An idle queue is found with a read before any write lock is taken, unless the
+    caller knows it queued work (``work_queued``): then the first claim looks.
     """
     if batch_handlers is None:
         batch_handlers = default_batch_handlers() if handlers is None else {}
     handlers = handlers if handlers is not None else default_handlers()
     report = RunReport()
-    if not schedule:
+    if not schedule and not work_queued:
         with ctx.uow(read_only=True) as uow:
             # An idle queue is found with a read; a claim takes SQLite's write lock.
             if not uow.jobs.any_due(ctx.clock.now()):

@@ -197,3 +197,26 @@ def test_xfr02_two_worker_processes_never_run_a_job_twice(
     assert set(per_job.values()) == {1}
     assert sum(done) == 120
     assert all(n > 0 for n in done), f"both workers should have taken jobs: {done}"
+
+
+def test_a_run_completes_each_job_once_whether_or_not_it_looks_for_idle_first(
+    full_ctx: ServiceContext,
+) -> None:
+    ctx = full_ctx
+    with ctx.uow() as uow:
+        for n in range(5):
+            uow.jobs.enqueue("tick", {"n": n}, now=ctx.clock.now())
+        uow.commit()
+    ran: list[object] = []
+
+    def tick(_ctx: ServiceContext, payload: dict[str, object]) -> None:
+        ran.append(payload["n"])
+
+    first = jobs.run_pending_jobs(
+        ctx, handlers={"tick": tick}, schedule=False, claim_batch=2, work_queued=True
+    )
+    again = jobs.run_pending_jobs(ctx, handlers={"tick": tick}, schedule=False, work_queued=True)
+    assert (first.done, again.ran) == (5, 0)
+    assert sorted(ran) == [0, 1, 2, 3, 4]
+    with ctx.uow(read_only=True) as uow:
+        assert uow.jobs.counts() == {JobStatus.DONE: 5}
