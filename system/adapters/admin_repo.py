@@ -10,13 +10,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, delete, insert, or_, select, update
 
 from system.adapters import tables as t
 from system.adapters.tables_accounts import accounts
 from system.adapters.tables_admin import metrics_tokens, retention_settings
 from system.domain.evidence import EvidenceStatus, RetentionCategory
 from system.domain.model import Agency, CaseStatus
+
+_DUE_FOR_PURGE: dict[tuple[RetentionCategory, ...], Select[tuple[int]]] = {}
 
 
 class AgencyAdminRepository:
@@ -68,23 +70,27 @@ class RetentionRepository:
         """
         if not cutoffs:
             return []
-        e = t.evidence_items.c
-        received = [
-            and_(e.retention_category == category.value, e.received_at <= cutoff)
-            for category, cutoff in cutoffs.items()
-        ]
-        query = (
-            select(e.id)
-            .join(t.cases, t.cases.c.id == e.case_id)
-            .where(
-                e.status == EvidenceStatus.STORED.value,
-                e.legal_hold.is_(False),
-                t.cases.c.status == CaseStatus.CLOSED.value,
-                or_(*received),
+        categories = tuple(sorted(cutoffs, key=lambda c: c.value))
+        query = _DUE_FOR_PURGE.get(categories)
+        if query is None:  # built once per set of categories with a cutoff
+            e = t.evidence_items.c
+            received = [
+                and_(e.retention_category == c.value, e.received_at <= bindparam(f"cut_{c.value}"))
+                for c in categories
+            ]
+            query = _DUE_FOR_PURGE[categories] = (
+                select(e.id)
+                .join(t.cases, t.cases.c.id == e.case_id)
+                .where(
+                    e.status == EvidenceStatus.STORED.value,
+                    e.legal_hold.is_(False),
+                    t.cases.c.status == CaseStatus.CLOSED.value,
+                    or_(*received),
+                )
+                .order_by(e.received_at, e.id)
             )
-            .order_by(e.received_at, e.id)
-        )
-        return [int(i) for i in self.connection.execute(query).scalars()]
+        cuts = {f"cut_{c.value}": cutoffs[c] for c in categories}
+        return [int(i) for i in self.connection.execute(query, cuts).scalars()]
 
     def stored_received(self, category: RetentionCategory) -> list[tuple[int, datetime]]:
         """(id, received_at) of every stored item in ``category``."""
