@@ -66,6 +66,7 @@ from sim.drivers.processes import stop_process_groups
 from sim.drivers.seed import seed_database
 from system.adapters import tables as t
 from system.adapters.db import create_scratch_database, drop_scratch_database
+from system.api.ratelimit import RateLimits
 from system.config import load_settings
 from system.domain.accounts import decode_totp_secret, totp
 from system.domain.area import CircleArea
@@ -102,7 +103,7 @@ class Sizes:
 
 # requests x residents answers: 40% for each response run, 10% for each one's warm-up.
 FULL = Sizes(
-    duration_s=10, warmup_s=2, connections=64, threads=4, homes=4000, requests=200, residents=300
+    duration_s=10, warmup_s=2, connections=64, threads=4, homes=4000, requests=100, residents=400
 )
 QUICK = Sizes(
     duration_s=3, warmup_s=1, connections=32, threads=2, homes=2000, requests=100, residents=150
@@ -601,6 +602,14 @@ def bench_backend(
     peak_warmup, peak_lines = lines[:tenth], lines[tenth : 5 * tenth]
     paced_warmup, paced_lines = lines[5 * tenth : 6 * tenth], lines[6 * tenth :]
     warmup = replace(sizes, duration_s=sizes.warmup_s)
+    # Servers restart for every run, so each resident's rate-limit bucket starts full;
+    # a run that needs more than the burst per resident would measure 429s (SEC-06).
+    per_resident = (len(peak_warmup) + len(peak_lines)) / max(1, len(work.resident_tokens))
+    if per_resident > RateLimits().resident_per_account.burst:
+        raise RuntimeError(
+            f"bench sizes give {per_resident:.0f} answers per resident in one run, more "
+            "than the resident rate limit's burst: raise Sizes.residents"
+        )
     runs: dict[str, WrkResult] = {}
 
     def run(name: str, *, warmup_lines: list[str] | None = None, **kwargs: Any) -> WrkResult:
