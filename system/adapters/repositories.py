@@ -356,6 +356,15 @@ class RequestRepository(_Repository):
         row = self.connection.execute(_REQUEST, {"id": request_id}).first()
         return None if row is None else _request_from_row(row)
 
+    def get_many(self, request_ids: Sequence[int]) -> dict[int, VideoRequest]:
+        """Requests by id (missing ids are absent), in one statement per 500."""
+        found: dict[int, VideoRequest] = {}
+        wanted = sorted(set(request_ids))
+        for start in range(0, len(wanted), 500):
+            rows = self.connection.execute(_REQUESTS, {"ids": wanted[start : start + 500]})
+            found.update((r.id, _request_from_row(r)) for r in rows)
+        return found
+
     def get_for_update(self, request_id: int) -> VideoRequest | None:
         """Read a request and lock its row until the transaction ends (PostgreSQL)."""
         row = self.connection.execute(_REQUEST_FOR_UPDATE, {"id": request_id}).first()
@@ -483,6 +492,7 @@ _RESIDENTS = select(t.residents).where(t.residents.c.id.in_(ids())).order_by(t.r
 _RESIDENTS_FOR_UPDATE = _RESIDENTS.with_for_update()
 _REQUEST = select(t.video_requests).where(t.video_requests.c.id == bindparam("id"))
 _REQUEST_FOR_UPDATE = _REQUEST.with_for_update()
+_REQUESTS = select(t.video_requests).where(t.video_requests.c.id.in_(ids()))
 _DUE_TO_EXPIRE = (
     select(t.video_requests.c.id)
     .where(

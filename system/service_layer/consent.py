@@ -203,12 +203,7 @@ def respond_many(ctx: ServiceContext, answers: Sequence[Answer]) -> list[Receipt
         notifications = uow.notifications.get_many(
             [a.notification_id for a in answers], for_update=True
         )
-        requests: dict[int, VideoRequest] = {}
-        for row in notifications.values():
-            if row.request_id not in requests:
-                request = uow.requests.get(row.request_id)
-                assert request is not None
-                requests[row.request_id] = request
+        requests = uow.requests.get_many([row.request_id for row in notifications.values()])
         answered = uow.responses.answered_among(list(notifications))
         clips = uow.clips.for_residents([a.resident_id for a in answers if a.clip_ids])
         accepted: list[tuple[int, Answer, VideoRequest, datetime]] = []
