@@ -9,8 +9,12 @@ answers, :func:`system.service_layer.consent.respond_many`) in one call, which
 judges each item by the same rules as the single call and returns an outcome
 per item.
 
-* At low load a batch is one call: the first caller does not wait for company
-  beyond a few turns of the event loop (requests already parsed get to join).
+* A batch is written once its oldest call has waited :data:`WINDOW_S` (at
+  once if it already waited that long behind the previous batch). Answers
+  arriving one by one at a steady rate otherwise make batches of two or three,
+  each paying a transaction's fixed cost (about 1 ms on SQLite: the lookups,
+  the audit chain's head, the commit); the window lets a few more join. At
+  low load it is all an answer waits for company.
 * One batch is written at a time per process; what arrives meanwhile forms
   the next one, so batches grow with the load and shrink with it.
 * A refusal (a :class:`~system.domain.errors.DomainError` returned for one
@@ -37,7 +41,7 @@ O = TypeVar("O")  # noqa: E741 - the outcome type
 BatchFn = Callable[[ServiceContext, Sequence[I]], Sequence[O | DomainError]]
 
 MAX_BATCH = 256  # items per transaction: bounds one write's lock hold and memory
-GATHER_TURNS = 4  # event-loop turns a batch waits, at most, for requests already parsed
+WINDOW_S = 0.002  # how long a batch's oldest call waits for company, at most
 
 
 class GroupCommit(Generic[I, O]):
@@ -50,16 +54,19 @@ class GroupCommit(Generic[I, O]):
         ctx: ServiceContext,
         runner: ServiceRunner,
         max_batch: int = MAX_BATCH,
-        gather_turns: int = GATHER_TURNS,
+        window_s: float = WINDOW_S,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
+        if not 0.0 <= window_s <= 1.0:
+            raise ValueError("window_s must be between 0 and 1 second")
         self._fn = fn
         self._ctx = ctx
         self._runner = runner
         self.max_batch = max_batch
-        self.gather_turns = gather_turns
+        self.window_s = window_s
         self._pending: list[tuple[I, asyncio.Future[O]]] = []
+        self._oldest_at = 0.0  # loop time the oldest pending call arrived
         self._writer: asyncio.Task[None] | None = None
         self.batches = 0  # written so far, and the items in them: for tests and metrics
         self.items = 0
@@ -67,6 +74,8 @@ class GroupCommit(Generic[I, O]):
     async def submit(self, item: I) -> O:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[O] = loop.create_future()
+        if not self._pending:
+            self._oldest_at = loop.time()
         self._pending.append((item, future))
         if self._writer is None:
             self._writer = loop.create_task(self._write_all())
@@ -79,6 +88,8 @@ class GroupCommit(Generic[I, O]):
                 await self._gather()
                 batch = self._pending[: self.max_batch]
                 del self._pending[: self.max_batch]
+                # Calls left over (more than a batch) keep the batch's oldest time:
+                # they have waited their window already and go next, at once.
                 await self._write(batch)
                 batch = []
         finally:
@@ -90,12 +101,12 @@ class GroupCommit(Generic[I, O]):
             self._pending.clear()
 
     async def _gather(self) -> None:
-        """Let requests already on their way reach :meth:`submit` (bounded turns)."""
-        for _ in range(self.gather_turns):
-            before = len(self._pending)
-            await asyncio.sleep(0)
-            if len(self._pending) == before or len(self._pending) >= self.max_batch:
-                return
+        """Wait until the oldest pending call has waited the window (or the batch is full)."""
+        wait = self._oldest_at + self.window_s - asyncio.get_running_loop().time()
+        if wait > 0 and len(self._pending) < self.max_batch:
+            await asyncio.sleep(wait)
+        else:
+            await asyncio.sleep(0)  # requests already parsed still get to join
 
     async def _write(self, batch: list[tuple[I, asyncio.Future[O]]]) -> None:
         items = [item for item, _ in batch]

@@ -69,10 +69,30 @@ def test_answers_arriving_together_are_written_in_one_call_each_with_its_outcome
     assert (group.batches, group.items) == (1, 4)
 
 
-def test_a_lone_answer_is_written_at_once() -> None:
+def test_a_lone_answer_is_written_alone_after_the_window() -> None:
     fn = Recorder()
     assert submit_all(group_of(fn), [5]) == [10]
     assert fn.calls == [[5]]
+
+
+def test_answers_within_the_window_of_the_oldest_share_its_batch_and_later_ones_do_not() -> None:
+    fn = Recorder()
+    group = GroupCommit(fn, ctx=None, runner=ServiceRunner(mode="inline"), window_s=0.05)  # type: ignore[arg-type]
+    got: list[int] = []
+
+    async def later(delay_s: float, item: int) -> None:
+        await anyio.sleep(delay_s)
+        got.append(await group.submit(item))
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(later, 0.0, 1)
+            tg.start_soon(later, 0.01, 2)  # inside the first answer's window
+            tg.start_soon(later, 0.2, 3)  # long after that batch was written
+
+    anyio.run(main)
+    assert fn.calls == [[1, 2], [3]]
+    assert sorted(got) == [2, 4, 6]
 
 
 def test_batches_are_bounded_and_keep_the_arrival_order() -> None:
