@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
+
 from system.domain.clip import encode_clip
 from system.service_layer import clips, consent, jobs, registration
 from system.service_layer.context import ServiceContext
@@ -84,3 +86,20 @@ def build_consent_world(
         cw.add_camera_owner(label, north, east)
         cw.upload(label, now - timedelta(hours=3))  # inside the window (-5 h .. -2 h)
     return cw
+
+
+PEOPLE = {"ann": (100, 0), "bob": (-100, 50), "cy": (0, 150), "di": (50, -50), "ed": (-50, -90)}
+
+
+def published_world(ctx: ServiceContext) -> ConsentWorld:
+    """:data:`PEOPLE` with a clip each (ann two) and one published request."""
+    cw = build_consent_world(ctx, PEOPLE)
+    cw.upload("ann", ctx.clock.now() - timedelta(hours=4))
+    cw.publish()
+    return cw
+
+
+def count(ctx: ServiceContext, table: object) -> int:
+    """Rows in ``table`` now."""
+    with ctx.uow(read_only=True) as uow:
+        return int(uow.connection.execute(select(func.count()).select_from(table)).scalar_one())

@@ -7,11 +7,9 @@ The unit tests use a recording batch function; the last ones run the real
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 
 import anyio
 import pytest
-from sqlalchemy import func, select
 
 from system.adapters import tables as t
 from system.api.batching import GroupCommit
@@ -20,7 +18,7 @@ from system.domain.errors import Conflict, DomainError, NotFound
 from system.service_layer import consent
 from system.service_layer.audit import verify_audit_chain
 from system.service_layer.context import ServiceContext
-from tests.system.consent_world import ConsentWorld, build_consent_world
+from tests.system.consent_world import ConsentWorld, count, published_world
 
 
 class Recorder:
@@ -134,20 +132,10 @@ def test_a_caller_that_goes_away_does_not_stop_the_others() -> None:
 
 # --- the real respond_many --------------------------------------------------------------
 
-PEOPLE = {"ann": (100, 0), "bob": (-100, 50), "cy": (0, 150), "di": (50, -50)}
-
 
 @pytest.fixture
 def cw(full_ctx: ServiceContext) -> ConsentWorld:
-    cw = build_consent_world(full_ctx, PEOPLE)
-    cw.upload("ann", full_ctx.clock.now() - timedelta(hours=4))
-    cw.publish()
-    return cw
-
-
-def count(ctx: ServiceContext, table: object) -> int:
-    with ctx.uow(read_only=True) as uow:
-        return int(uow.connection.execute(select(func.count()).select_from(table)).scalar_one())
+    return published_world(full_ctx)
 
 
 def test_concurrent_answers_on_a_real_database_are_one_transaction_with_a_valid_chain(

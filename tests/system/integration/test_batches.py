@@ -20,22 +20,12 @@ from system.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from system.service_layer import clips, consent, jobs, residents, retention, transfer
 from system.service_layer.audit import verify_audit_chain
 from system.service_layer.context import ServiceContext
-from tests.system.consent_world import ConsentWorld, build_consent_world
-
-PEOPLE = {"ann": (100, 0), "bob": (-100, 50), "cy": (0, 150), "di": (50, -50), "ed": (-50, -90)}
+from tests.system.consent_world import PEOPLE, ConsentWorld, count, published_world
 
 
 @pytest.fixture
 def cw(full_ctx: ServiceContext) -> ConsentWorld:
-    cw = build_consent_world(full_ctx, PEOPLE)
-    cw.upload("ann", full_ctx.clock.now() - timedelta(hours=4))
-    cw.publish()
-    return cw
-
-
-def count(ctx: ServiceContext, table: object) -> int:
-    with ctx.uow(read_only=True) as uow:
-        return int(uow.connection.execute(select(func.count()).select_from(table)).scalar_one())
+    return published_world(full_ctx)
 
 
 def answer(
