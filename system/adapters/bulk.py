@@ -19,12 +19,23 @@ per freshly built primary-key select against ~70 µs for a prebuilt one).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import BindParameter, Connection, Table, bindparam, insert, update
 
+T = TypeVar("T")
+
 _INSERTS: dict[tuple[str, bool], Any] = {}
 _UPDATES: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+
+CHUNK = 500
+"""Values per expanding ``IN`` list: well under SQLite's bound-parameter limit."""
+
+
+def chunks(values: Sequence[T]) -> list[Sequence[T]]:
+    """``values`` in slices of :data:`CHUNK`, for one ``IN`` statement each."""
+    return [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)]
 
 
 def ids(name: str = "ids") -> BindParameter[Any]:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from system.adapters import tables as t
-from system.adapters.bulk import ids, insert_returning_ids, update_by_id
+from system.adapters.bulk import chunks, ids, insert_returning_ids, update_by_id
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class ClipRepository:
 
     def get_many(self, clip_ids: Sequence[int]) -> dict[int, ClipRow]:
         found: dict[int, ClipRow] = {}
-        for part in _chunks(sorted(set(clip_ids))):
+        for part in chunks(sorted(set(clip_ids))):
             rows = self.connection.execute(_CLIPS_BY_ID, {"ids": part})
             found.update((r.id, _clip(r)) for r in rows)
         return found
@@ -80,7 +80,7 @@ class ClipRepository:
     ) -> dict[int, list[ClipRow]]:
         """Each resident's clips with ``status``, in recording order."""
         found: dict[int, list[ClipRow]] = {}
-        for part in _chunks(sorted(set(resident_ids))):
+        for part in chunks(sorted(set(resident_ids))):
             rows = self.connection.execute(_CLIPS_OF_RESIDENTS, {"ids": part, "status": status})
             for r in rows:
                 found.setdefault(r.resident_id, []).append(_clip(r))
@@ -90,7 +90,7 @@ class ClipRepository:
         self.set_status_many([clip_id], status)
 
     def set_status_many(self, clip_ids: Sequence[int], status: str) -> None:
-        for part in _chunks(list(clip_ids)):
+        for part in chunks(clip_ids):
             self.connection.execute(_CLIP_STATUS, {"ids": part, "v_status": status})
 
     def due_for_deletion(self, now: datetime, *, limit: int = 500) -> list[ClipRow]:
@@ -110,7 +110,7 @@ class ResponseRepository:
     def answered_among(self, notification_ids: Sequence[int]) -> set[int]:
         """Which of these notifications already have an answer."""
         found: set[int] = set()
-        for part in _chunks(sorted(set(notification_ids))):
+        for part in chunks(sorted(set(notification_ids))):
             rows = self.connection.execute(_ANSWERED, {"ids": part})
             found.update(int(n) for n in rows.scalars())
         return found
@@ -152,7 +152,7 @@ class ResponseRepository:
     def set_shared_clips_status(
         self, shared_clip_ids: Sequence[int], status: str, *, now: datetime
     ) -> None:
-        for part in _chunks(list(shared_clip_ids)):
+        for part in chunks(shared_clip_ids):
             self.connection.execute(
                 _SHARED_STATUS, {"ids": part, "v_status": status, "v_updated_at": now}
             )
@@ -162,7 +162,7 @@ class ResponseRepository:
 
     def shared_clips_for_update(self, shared_clip_ids: Sequence[int]) -> dict[int, Any]:
         found: dict[int, Any] = {}
-        for part in _chunks(sorted(set(shared_clip_ids))):
+        for part in chunks(sorted(set(shared_clip_ids))):
             rows = self.connection.execute(_SHARED_FOR_UPDATE, {"ids": part})
             found.update((r.id, r) for r in rows)
         return found
@@ -194,7 +194,7 @@ class TransferRepository:
         self, transfer_ids: Sequence[int], *, for_update: bool = False
     ) -> dict[int, TransferRow]:
         found: dict[int, TransferRow] = {}
-        for part in _chunks(sorted(set(transfer_ids))):
+        for part in chunks(sorted(set(transfer_ids))):
             query = _TRANSFERS_FOR_UPDATE if for_update else _TRANSFERS
             rows = self.connection.execute(query, {"ids": part})
             found.update((r.id, _transfer(r)) for r in rows)
@@ -223,7 +223,7 @@ class TransferRepository:
                 .where(t.transfers.c.id.in_(ids()))
                 .values({name: bindparam(f"v_{name}") for name in names})
             )
-        for part in _chunks(list(transfer_ids)):
+        for part in chunks(transfer_ids):
             self.connection.execute(
                 statement, {"ids": part, **{f"v_{k}": v for k, v in values.items()}}
             )
@@ -241,7 +241,6 @@ class TransferRepository:
         )
 
 
-CHUNK = 500
 """Ids per ``IN (...)`` list: well under SQLite's and PostgreSQL's parameter limits."""
 
 _c, _s, _tr = t.clips.c, t.shared_clips.c, t.transfers.c
@@ -270,10 +269,6 @@ _SHARED_FOR_UPDATE = (
 _TRANSFERS = select(t.transfers).where(_tr.id.in_(ids())).order_by(_tr.id)
 _TRANSFERS_FOR_UPDATE = _TRANSFERS.with_for_update()
 _TRANSFER_UPDATES: dict[tuple[str, ...], Any] = {}
-
-
-def _chunks(ids: list[int]) -> list[list[int]]:
-    return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
 
 
 def _flags(row: dict[str, Any]) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, exists, insert, select, update
 
 from system.adapters import tables as t
-from system.adapters.bulk import ids, insert_returning_ids
+from system.adapters.bulk import chunks, ids, insert_returning_ids
 from system.domain.evidence import (
     AccessLevel,
     EvidenceItem,
@@ -54,8 +54,8 @@ class EvidenceRepository:
     def by_source_refs(self, source_refs: Sequence[str]) -> dict[str, EvidenceItem]:
         found: dict[str, EvidenceItem] = {}
         refs = sorted(set(source_refs))
-        for start in range(0, len(refs), 500):
-            rows = self.connection.execute(_BY_SOURCE_REFS, {"refs": refs[start : start + 500]})
+        for part in chunks(refs):
+            rows = self.connection.execute(_BY_SOURCE_REFS, {"refs": part})
             found.update((r.source_ref, _item(r)) for r in rows)
         return found
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from system.adapters import tables as t
-from system.adapters.bulk import ids, insert_returning_ids
+from system.adapters.bulk import chunks, ids, insert_returning_ids
 
 
 class JobStatus:
@@ -111,8 +111,8 @@ class JobQueue:
         in the list did). A job runs from ``run_after``, by default when it was created."""
         keys = [key for _payload, key, _at in jobs if key is not None]
         taken: set[str] = set()
-        for start in range(0, len(keys), 500):
-            rows = self.connection.execute(_PENDING_KEYS, {"ids": keys[start : start + 500]})
+        for part in chunks(keys):
+            rows = self.connection.execute(_PENDING_KEYS, {"ids": part})
             taken.update(str(k) for k in rows.scalars())
         rows_to_add: list[dict[str, Any]] = []
         positions: list[int] = []

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, exists, func, insert, or_, select, update
 
 from system.adapters import tables as t
-from system.adapters.bulk import ids, update_by_id
+from system.adapters.bulk import chunks, ids, update_by_id
 from system.domain import geo
 from system.domain.area import Area, CircleArea, PolygonArea
 from system.domain.model import (
@@ -183,8 +183,8 @@ class ResidentRepository(_Repository):
         found: dict[int, Resident] = {}
         wanted = sorted(set(resident_ids))
         query = _RESIDENTS_FOR_UPDATE if for_update else _RESIDENTS
-        for start in range(0, len(wanted), 500):
-            rows = self.connection.execute(query, {"ids": wanted[start : start + 500]})
+        for part in chunks(wanted):
+            rows = self.connection.execute(query, {"ids": part})
             found.update(
                 (r.id, Resident(r.id, r.name, r.email, r.home_lat, r.home_lon)) for r in rows
             )
@@ -337,11 +337,9 @@ class OptOutRepository(_Repository):
         o = t.opt_outs.c
         found: list[OptOut] = []
         ids = sorted(set(resident_ids))
-        for start in range(0, len(ids), 500):
+        for part in chunks(ids):
             rows = self.connection.execute(
-                select(t.opt_outs).where(
-                    o.resident_id.in_(ids[start : start + 500]), o.agency_id.is_(None)
-                )
+                select(t.opt_outs).where(o.resident_id.in_(part), o.agency_id.is_(None))
             )
             found.extend(OptOut(r.resident_id, r.agency_id, r.opted_out_at) for r in rows)
         return found
@@ -360,8 +358,8 @@ class RequestRepository(_Repository):
         """Requests by id (missing ids are absent), in one statement per 500."""
         found: dict[int, VideoRequest] = {}
         wanted = sorted(set(request_ids))
-        for start in range(0, len(wanted), 500):
-            rows = self.connection.execute(_REQUESTS, {"ids": wanted[start : start + 500]})
+        for part in chunks(wanted):
+            rows = self.connection.execute(_REQUESTS, {"ids": part})
             found.update((r.id, _request_from_row(r)) for r in rows)
         return found
 
@@ -451,8 +449,8 @@ class NotificationRepository(_Repository):
         found: dict[int, Any] = {}
         wanted = sorted(set(notification_ids))
         query = _NOTIFICATIONS_FOR_UPDATE if for_update else _NOTIFICATIONS
-        for start in range(0, len(wanted), 500):
-            rows = self.connection.execute(query, {"ids": wanted[start : start + 500]})
+        for part in chunks(wanted):
+            rows = self.connection.execute(query, {"ids": part})
             found.update((r.id, r) for r in rows)
         return found
 
