@@ -340,7 +340,8 @@ transfers = Table(
     Column("contributor_json", Text, nullable=True),
     # queued → started → delivered | quarantined | failed
     Column("status", String(20), nullable=False, index=True),
-    Column("evidence_id", Integer, ForeignKey("evidence_items.id"), nullable=True),
+    # indexed: evidence is traced back to its clip through the transfer that delivered it
+    Column("evidence_id", Integer, ForeignKey("evidence_items.id"), nullable=True, index=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("started_at", UTCDateTime, nullable=True),
     Column("delivered_at", UTCDateTime, nullable=True),

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from scenarios.loader import load_scenario
 from sim.core.model import CountyModel
@@ -57,3 +57,54 @@ def test_deferred_batches_give_the_same_run_as_one_call_at_a_time(tmp_path: Path
         assert getattr(one_by_one, name) == getattr(batched, name), name
     for name in COMPARED:
         assert rows_one[name] == rows_batched[name], name
+
+
+GROWING = (
+    "notifications",
+    "responses",
+    "shared_clips",
+    "clips",
+    "transfers",
+    "evidence_items",
+    "jobs",
+    "audit_entries",
+    "opt_outs",
+)
+"""Tables that grow with a county's traffic: a statement that scans one of them makes a
+county-year quadratic. (Small tables such as retention settings, and emergency
+disclosures, which number a handful a year, may be scanned.)"""
+
+
+def test_no_statement_of_a_replication_scans_a_table_that_grows_with_traffic(
+    tmp_path: Path,
+) -> None:
+    driver = InProcessDriver(tmp_path, start=datetime(2025, 11, 20, tzinfo=UTC))
+    statements: dict[str, Any] = {}
+
+    @event.listens_for(driver.engine, "before_cursor_execute")
+    def remember(_conn: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, many: bool) -> None:
+        statements.setdefault(sql, params[0] if many else params)
+
+    scenario = load_scenario("tiny")
+    population = generate_population(county_spec(scenario), seed=5, scale=0.002)
+    try:
+        result = CountyModel(
+            population, params_from_scenario(scenario, scale=0.002), driver, seed=5
+        ).run(10 * MIN_PER_DAY)
+        assert result.evidence  # the run reached every step, listings included
+        event.remove(driver.engine, "before_cursor_execute", remember)
+        scans = []
+        with driver.engine.connect() as conn:
+            for sql, params in statements.items():
+                if not sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")):
+                    continue
+                plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params).all()
+                scans += [
+                    f"{row[3]} in: {sql[:160]}"
+                    for row in plan
+                    if any(row[3] == f"SCAN {table}" for table in GROWING)
+                ]
+    finally:
+        driver.close()
+    assert len(statements) > 30  # the capture saw the system's statements
+    assert scans == []
