@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from sim.drivers.bench_sim import bench_sim_command
 
 
@@ -19,6 +21,12 @@ def test_bench_sim_writes_the_documented_form(tmp_path: Path) -> None:
     assert measured["rows"] > 0
     assert measured["wall_s"] > 0
     assert result["baseline"]["bare_simpy_s"] > 0
+    # The wall time splits into the system's calls and the model's own work.
+    calls = result["system_calls"]
+    assert {"setup", "run_jobs", "respond"} <= set(calls)
+    assert measured["system_s"] == pytest.approx(sum(c["s"] for c in calls.values()))
+    assert 0 < measured["system_s"] < measured["wall_s"]
+    assert measured["model_s"] == pytest.approx(measured["wall_s"] - measured["system_s"])
     names = [t["name"] for t in result["targets"]]
     assert names == ["wall_s", "baseline_ratio"]
     # A partial county never claims the full-county targets.
