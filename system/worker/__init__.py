@@ -1,9 +1,9 @@
 """Background workers: the thread embedded in ``canvass serve`` and ``canvass worker`` processes.
 
 Both call :func:`system.service_layer.jobs.run_pending_jobs`, the one entry to
-background work. Shutdown is graceful: a worker stops between jobs, so a job
-in flight finishes; a worker that is killed instead leaves its job's lease to
-run out, and another worker retries it.
+background work. Shutdown is graceful: a worker stops between jobs (on its
+parent's word or on SIGTERM), so a job in flight finishes; a worker that is
+killed instead leaves its job's lease to run out, and another worker retries it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -77,11 +78,27 @@ class EmbeddedWorker:
         self._thread.join(timeout)
 
 
-def _process_main(settings_data: dict[str, Any], worker_id: str, stop: Any) -> None:
+def _process_main(
+    settings_data: dict[str, Any], worker_id: str, stop: Any, parent_pid: int
+) -> None:
+    """One ``canvass worker`` process: runs jobs until ``stop`` (an event) is set, SIGTERM
+    arrives or its parent (``parent_pid``) is gone.
+
+    SIGTERM stops it between jobs, like its parent's word: a service manager (or
+    ``kill`` of the process group) signals every process of the group, and a
+    worker that died of it mid-job would leave its job to wait out its lease.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    terminated = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: terminated.set())
+
+    def should_stop() -> bool:
+        orphaned = os.getppid() != parent_pid  # never left running without its parent
+        return stop.is_set() or terminated.is_set() or orphaned
+
     ctx = build_context(Settings(**settings_data))
     try:
-        work_until(ctx, worker_id=worker_id, stop=stop.is_set)
+        work_until(ctx, worker_id=worker_id, stop=should_stop)
     finally:
         ctx.engine.dispose()
 
@@ -94,7 +111,9 @@ def run_worker_processes(
     data = settings.model_dump()
     procs = [
         multiprocessing.Process(
-            target=_process_main, args=(data, f"worker-{i}", stop), name=f"canvass-worker-{i}"
+            target=_process_main,
+            args=(data, f"worker-{i}", stop, os.getpid()),
+            name=f"canvass-worker-{i}",
         )
         for i in range(concurrency)
     ]
