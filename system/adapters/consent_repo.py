@@ -78,12 +78,16 @@ class ClipRepository:
     def for_residents(
         self, resident_ids: Sequence[int], *, status: str = "stored"
     ) -> dict[int, list[ClipRow]]:
-        """Each resident's clips with ``status``, in recording order."""
+        """Each resident's clips with ``status``, in recording order.
+
+        The status is checked here, not in the statement: given ``status = ?`` beside
+        an ``IN`` list of five or more residents, SQLite's planner chose the status
+        index, which reads every stored clip (about 100 ms per call at 100,000 clips)."""
         found: dict[int, list[ClipRow]] = {}
         for part in chunks(sorted(set(resident_ids))):
-            rows = self.connection.execute(_CLIPS_OF_RESIDENTS, {"ids": part, "status": status})
-            for r in rows:
-                found.setdefault(r.resident_id, []).append(_clip(r))
+            for r in self.connection.execute(_CLIPS_OF_RESIDENTS, {"ids": part}):
+                if r.status == status:
+                    found.setdefault(r.resident_id, []).append(_clip(r))
         return found
 
     def set_status(self, clip_id: int, status: str) -> None:
@@ -246,9 +250,7 @@ class TransferRepository:
 _c, _s, _tr = t.clips.c, t.shared_clips.c, t.transfers.c
 _CLIPS_BY_ID = select(t.clips).where(_c.id.in_(ids()))
 _CLIPS_OF_RESIDENTS = (
-    select(t.clips)
-    .where(_c.resident_id.in_(ids()), _c.status == bindparam("status"))
-    .order_by(_c.resident_id, _c.recorded_at, _c.id)
+    select(t.clips).where(_c.resident_id.in_(ids())).order_by(_c.resident_id, _c.recorded_at, _c.id)
 )
 _CLIPS_DUE_FOR_DELETION = (
     select(t.clips)

@@ -8,6 +8,8 @@ identical system database, row for row.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,12 +72,39 @@ GROWING = (
     "audit_entries",
     "opt_outs",
 )
-"""Tables that grow with a county's traffic: a statement that scans one of them makes a
-county-year quadratic. (Small tables such as retention settings, and emergency
+"""Tables that grow with a county's traffic: a statement that reads all of one of them
+makes a county-year quadratic. (Small tables such as retention settings, and emergency
 disclosures, which number a handful a year, may be scanned.)"""
 
+_IN_LIST = re.compile(r"IN \((\?(?:, \?)*)\)")
+_STATUS_ONLY = re.compile(r"SEARCH (\w+) USING (?:COVERING )?INDEX \w+ \(status=\?\)")
 
-def test_no_statement_of_a_replication_scans_a_table_that_grows_with_traffic(
+
+def _widened(sql: str, params: Sequence[Any], n: int = 50) -> tuple[str, list[Any]] | None:
+    """The statement with its first ``IN`` list grown to ``n`` values: SQLite plans a
+    long list differently from the short ones a small county produces."""
+    found = _IN_LIST.search(sql)
+    if found is None:
+        return None
+    before, count = sql[: found.start()].count("?"), found.group(1).count("?")
+    values = list(params[before : before + count]) * n
+    return (
+        f"{sql[: found.start()]}IN ({', '.join('?' * n)}){sql[found.end() :]}",
+        [*params[:before], *values[:n], *params[before + count :]],
+    )
+
+
+def _reads_too_much(plan_row: str) -> bool:
+    """A full scan of a growing table, or a search by status alone (a handful of values,
+    so it reads most of the table). Jobs are the exception: the claim looks for jobs
+    whose lease ran out among the running ones, which are at most a claim batch each."""
+    if any(plan_row == f"SCAN {table}" for table in GROWING):
+        return True
+    status_only = _STATUS_ONLY.fullmatch(plan_row)
+    return status_only is not None and status_only.group(1) in set(GROWING) - {"jobs"}
+
+
+def test_no_statement_of_a_replication_reads_all_of_a_table_that_grows_with_traffic(
     tmp_path: Path,
 ) -> None:
     driver = InProcessDriver(tmp_path, start=datetime(2025, 11, 20, tzinfo=UTC))
@@ -93,18 +122,17 @@ def test_no_statement_of_a_replication_scans_a_table_that_grows_with_traffic(
         ).run(10 * MIN_PER_DAY)
         assert result.evidence  # the run reached every step, listings included
         event.remove(driver.engine, "before_cursor_execute", remember)
-        scans = []
+        problems = []
         with driver.engine.connect() as conn:
             for sql, params in statements.items():
                 if not sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")):
                     continue
-                plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params).all()
-                scans += [
-                    f"{row[3]} in: {sql[:160]}"
-                    for row in plan
-                    if any(row[3] == f"SCAN {table}" for table in GROWING)
-                ]
+                for text, values in filter(None, [(sql, params), _widened(sql, params)]):
+                    plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {text}", tuple(values))
+                    problems += [
+                        f"{row[3]} in: {sql[:300]}" for row in plan if _reads_too_much(row[3])
+                    ]
     finally:
         driver.close()
     assert len(statements) > 30  # the capture saw the system's statements
-    assert scans == []
+    assert problems == []
