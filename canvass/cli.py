@@ -7,6 +7,7 @@ bad input; 3 an SLO or regression gate broken.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -426,9 +427,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # A termination request (a service manager, `kill`, a CI timeout) stops a command the
+    # way Ctrl-C does: scratch folders (which may be in RAM) and partial output are cleaned
+    # up on the way out. Replication processes forked from here inherit this.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return int(args.handler(args))
     except (DomainError, DatabaseUrlError, ClockSpecError, UsageError, ScenarioError) as exc:
@@ -448,3 +457,5 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"canvass: {exc}", file=sys.stderr)
             return EXIT_FAILURE
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)

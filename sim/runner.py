@@ -12,6 +12,8 @@ byte-identical tables whatever the number of worker processes.
 from __future__ import annotations
 
 import math
+import multiprocessing
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -160,12 +162,33 @@ def _run_all(
             outputs.append(run_replication(options, index, seed))
             progress(_progress_line(len(outputs), total, outputs[-1]))
         return outputs
-    with ProcessPoolExecutor(max_workers=min(options.workers, total)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(options.workers, total), initializer=_stop_when_terminated
+    ) as pool:
         futures = [pool.submit(run_replication, options, i, s) for i, s in enumerate(seeds)]
-        for future in as_completed(futures):
-            outputs.append(future.result())
-            progress(_progress_line(len(outputs), total, outputs[-1]))
+        try:
+            for future in as_completed(futures):
+                outputs.append(future.result())
+                progress(_progress_line(len(outputs), total, outputs[-1]))
+        except BaseException:  # interrupted, or a replication failed: stop the others now
+            pool.shutdown(wait=False, cancel_futures=True)
+            for child in multiprocessing.active_children():
+                child.terminate()
+            raise
     return sorted(outputs, key=lambda o: o.index)
+
+
+def _stop_when_terminated() -> None:
+    """In a replication process: the parent decides when to stop (Ctrl-C reaches the
+    whole process group, so SIGINT is ignored here); its SIGTERM ends the replication
+    as an interrupt would, once, so the scratch folder is removed on the way out."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _interrupt_once)
+
+
+def _interrupt_once(_signum: int, _frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 def _progress_line(done: int, total: int, output: ReplicationOutput) -> str:

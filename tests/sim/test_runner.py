@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -106,3 +108,49 @@ def test_bad_override_is_a_clean_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "thefts.household_rate_per_yr" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_terminated_run_cleans_up_its_scratch_folders(tmp_path: Path, workers: int) -> None:
+    """SIGTERM (a service manager, ``kill``, a CI timeout) stops a run as Ctrl-C does:
+    the replications' scratch folders, which may be in RAM, are removed."""
+    scratch, out = tmp_path / "scratch", tmp_path / "out"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "canvass",
+            "run",
+            "nassau",
+            "--scale",
+            "0.01",
+            "--replications",
+            "2",
+            "--workers",
+            str(workers),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "CANVASS_SCRATCH_DIR": str(scratch)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        # Wait until every replication's database is being written.
+        while len(list(scratch.glob("*/canvass.db"))) < workers:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the replications never started"
+            time.sleep(0.1)
+        process.terminate()
+        _stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 1
+    assert "canvass: interrupted" in stderr
+    assert "Traceback" not in stderr
+    assert list(scratch.iterdir()) == []
+    assert not out.exists() or list(out.rglob("summary.json")) == []
