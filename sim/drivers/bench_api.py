@@ -101,12 +101,16 @@ class Sizes:
     residents: int  # camera owners in the circle given logins
 
 
-# requests x residents answers: 40% for each response run, 10% for each one's warm-up.
+# requests x residents answers: 40% for each response run, 10% for each one's warm-up,
+# so a run has answers for 4 * residents * requests / 10 / duration_s per second
+# (QUICK 4,000/s, FULL 2,560/s) before it would repeat them, and each resident answers
+# 50 times per run (the rate limit's burst is 60). The densest circle holds about 630
+# camera owners at 2,000 homes and 850 at 4,000.
 FULL = Sizes(
-    duration_s=10, warmup_s=2, connections=64, threads=4, homes=4000, requests=100, residents=400
+    duration_s=10, warmup_s=2, connections=64, threads=4, homes=4000, requests=100, residents=640
 )
 QUICK = Sizes(
-    duration_s=3, warmup_s=1, connections=32, threads=2, homes=2000, requests=100, residents=150
+    duration_s=3, warmup_s=1, connections=32, threads=2, homes=2000, requests=100, residents=300
 )
 
 
