@@ -35,11 +35,21 @@ def _sqlite_write_lock(engine: Engine) -> threading.RLock:
         return lock
 
 
+_READ_ONLY: dict[str, dict[str, str]] = {
+    "sqlite": {"sqlite_begin": "DEFERRED"},
+    # No BEGIN and ROLLBACK round trips around a read: at PostgreSQL's default READ
+    # COMMITTED every statement sees its own snapshot inside a transaction too.
+    "postgresql": {"isolation_level": "AUTOCOMMIT"},
+}
+"""Execution options of a read-only unit of work, by dialect."""
+
+
 class UnitOfWork:
     """``with uow: ...; uow.commit()``. Leaving the block without commit rolls back.
 
     On SQLite every unit of work begins ``IMMEDIATE`` (it takes the write lock
-    at once and waits its turn); ``read_only=True`` begins ``DEFERRED`` instead.
+    at once and waits its turn); ``read_only=True`` begins ``DEFERRED`` instead. On
+    PostgreSQL a read-only unit of work runs its statements in autocommit mode.
     """
 
     connection: Connection
@@ -58,7 +68,7 @@ class UnitOfWork:
         try:
             connection = self._engine.connect()
             if self._read_only:
-                connection = connection.execution_options(sqlite_begin="DEFERRED")
+                connection = connection.execution_options(**_READ_ONLY[self._engine.dialect.name])
             self.connection = connection
             self._transaction = connection.begin()
         except BaseException:
