@@ -436,7 +436,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # A termination request (a service manager, `kill`, a CI timeout) stops a command the
     # way Ctrl-C does: scratch folders (which may be in RAM) and partial output are cleaned
-    # up on the way out. Replication processes forked from here inherit this.
+    # up on the way out (parallel replications stop with it: see sim.runner).
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return int(args.handler(args))
