@@ -18,10 +18,10 @@ per freshly built primary-key select against ~70 µs for a prebuilt one).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import BindParameter, Connection, Table, bindparam, insert, update
+from sqlalchemy import BindParameter, Connection, Executable, Row, Table, bindparam, insert, update
 
 T = TypeVar("T")
 
@@ -41,6 +41,15 @@ def chunks(values: Sequence[T]) -> list[Sequence[T]]:
 def ids(name: str = "ids") -> BindParameter[Any]:
     """A parameter that takes a list, for ``column.in_(ids())`` in a prebuilt statement."""
     return bindparam(name, expanding=True)
+
+
+def rows_in(
+    connection: Connection, statement: Executable, keys: Iterable[Hashable], name: str = "ids"
+) -> Iterator[Row[Any]]:
+    """The rows of a prebuilt ``IN`` statement for the distinct ``keys`` (bound to ``name``),
+    in sorted :func:`chunks`, one statement each."""
+    for part in chunks(sorted(set(keys))):  # type: ignore[type-var]
+        yield from connection.execute(statement, {name: part})
 
 
 def insert_returning_ids(

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from system.adapters import tables as t
-from system.adapters.bulk import chunks, ids, insert_returning_ids, update_by_id
+from system.adapters.bulk import chunks, ids, insert_returning_ids, rows_in, update_by_id
 
 
 @dataclass(frozen=True)
@@ -66,11 +66,7 @@ class ClipRepository:
         return None if row is None else _clip(row)
 
     def get_many(self, clip_ids: Sequence[int]) -> dict[int, ClipRow]:
-        found: dict[int, ClipRow] = {}
-        for part in chunks(sorted(set(clip_ids))):
-            rows = self.connection.execute(_CLIPS_BY_ID, {"ids": part})
-            found.update((r.id, _clip(r)) for r in rows)
-        return found
+        return {r.id: _clip(r) for r in rows_in(self.connection, _CLIPS_BY_ID, clip_ids)}
 
     def for_resident(self, resident_id: int, *, status: str = "stored") -> list[ClipRow]:
         return self.for_residents([resident_id], status=status).get(resident_id, [])
@@ -84,10 +80,9 @@ class ClipRepository:
         an ``IN`` list of five or more residents, SQLite's planner chose the status
         index, which reads every stored clip (about 100 ms per call at 100,000 clips)."""
         found: dict[int, list[ClipRow]] = {}
-        for part in chunks(sorted(set(resident_ids))):
-            for r in self.connection.execute(_CLIPS_OF_RESIDENTS, {"ids": part}):
-                if r.status == status:
-                    found.setdefault(r.resident_id, []).append(_clip(r))
+        for r in rows_in(self.connection, _CLIPS_OF_RESIDENTS, resident_ids):
+            if r.status == status:
+                found.setdefault(r.resident_id, []).append(_clip(r))
         return found
 
     def set_status(self, clip_id: int, status: str) -> None:
@@ -113,11 +108,7 @@ class ResponseRepository:
 
     def answered_among(self, notification_ids: Sequence[int]) -> set[int]:
         """Which of these notifications already have an answer."""
-        found: set[int] = set()
-        for part in chunks(sorted(set(notification_ids))):
-            rows = self.connection.execute(_ANSWERED, {"ids": part})
-            found.update(int(n) for n in rows.scalars())
-        return found
+        return {int(r[0]) for r in rows_in(self.connection, _ANSWERED, notification_ids)}
 
     def add(self, **values: Any) -> int:
         return self.add_many([values])[0]
@@ -165,11 +156,7 @@ class ResponseRepository:
         return self.shared_clips_for_update([shared_clip_id])[shared_clip_id]
 
     def shared_clips_for_update(self, shared_clip_ids: Sequence[int]) -> dict[int, Any]:
-        found: dict[int, Any] = {}
-        for part in chunks(sorted(set(shared_clip_ids))):
-            rows = self.connection.execute(_SHARED_FOR_UPDATE, {"ids": part})
-            found.update((r.id, r) for r in rows)
-        return found
+        return {r.id: r for r in rows_in(self.connection, _SHARED_FOR_UPDATE, shared_clip_ids)}
 
 
 class TransferRepository:
@@ -197,12 +184,8 @@ class TransferRepository:
     def get_many(
         self, transfer_ids: Sequence[int], *, for_update: bool = False
     ) -> dict[int, TransferRow]:
-        found: dict[int, TransferRow] = {}
-        for part in chunks(sorted(set(transfer_ids))):
-            query = _TRANSFERS_FOR_UPDATE if for_update else _TRANSFERS
-            rows = self.connection.execute(query, {"ids": part})
-            found.update((r.id, _transfer(r)) for r in rows)
-        return found
+        query = _TRANSFERS_FOR_UPDATE if for_update else _TRANSFERS
+        return {r.id: _transfer(r) for r in rows_in(self.connection, query, transfer_ids)}
 
     def for_shared_clip(self, shared_clip_id: int) -> TransferRow | None:
         row = self.connection.execute(

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, exists, insert, select, update
 
 from system.adapters import tables as t
-from system.adapters.bulk import chunks, ids, insert_returning_ids
+from system.adapters.bulk import ids, insert_returning_ids, rows_in
 from system.domain.evidence import (
     AccessLevel,
     EvidenceItem,
@@ -52,12 +52,8 @@ class EvidenceRepository:
         return self.by_source_refs([source_ref]).get(source_ref)
 
     def by_source_refs(self, source_refs: Sequence[str]) -> dict[str, EvidenceItem]:
-        found: dict[str, EvidenceItem] = {}
-        refs = sorted(set(source_refs))
-        for part in chunks(refs):
-            rows = self.connection.execute(_BY_SOURCE_REFS, {"refs": part})
-            found.update((r.source_ref, _item(r)) for r in rows)
-        return found
+        rows = rows_in(self.connection, _BY_SOURCE_REFS, source_refs, name="refs")
+        return {r.source_ref: _item(r) for r in rows}
 
     def for_case(
         self, case_id: int, *, stored_only: bool = False, after_id: int = 0

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from system.adapters import tables as t
-from system.adapters.bulk import chunks, ids, insert_returning_ids
+from system.adapters.bulk import ids, insert_returning_ids, rows_in
 
 
 class JobStatus:
@@ -110,10 +110,7 @@ class JobQueue:
         the id of each, None where a pending job already had that key (or an earlier one
         in the list did). A job runs from ``run_after``, by default when it was created."""
         keys = [key for _payload, key, _at in jobs if key is not None]
-        taken: set[str] = set()
-        for part in chunks(keys):
-            rows = self.connection.execute(_PENDING_KEYS, {"ids": part})
-            taken.update(str(k) for k in rows.scalars())
+        taken = {str(r[0]) for r in rows_in(self.connection, _PENDING_KEYS, keys)}
         rows_to_add: list[dict[str, Any]] = []
         positions: list[int] = []
         for position, (payload, key, at) in enumerate(jobs):

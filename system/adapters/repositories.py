@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, exists, func, insert, or_, select, update
 
 from system.adapters import tables as t
-from system.adapters.bulk import chunks, ids, update_by_id
+from system.adapters.bulk import chunks, ids, rows_in, update_by_id
 from system.domain import geo
 from system.domain.area import Area, CircleArea, PolygonArea
 from system.domain.model import (
@@ -180,15 +180,11 @@ class ResidentRepository(_Repository):
         self, resident_ids: Sequence[int], *, for_update: bool = False
     ) -> dict[int, Resident]:
         """Residents by id (missing ids are absent); ``for_update`` locks them in id order."""
-        found: dict[int, Resident] = {}
-        wanted = sorted(set(resident_ids))
         query = _RESIDENTS_FOR_UPDATE if for_update else _RESIDENTS
-        for part in chunks(wanted):
-            rows = self.connection.execute(query, {"ids": part})
-            found.update(
-                (r.id, Resident(r.id, r.name, r.email, r.home_lat, r.home_lon)) for r in rows
-            )
-        return found
+        return {
+            r.id: Resident(r.id, r.name, r.email, r.home_lat, r.home_lon)
+            for r in rows_in(self.connection, query, resident_ids)
+        }
 
     def email_taken(self, email: str) -> bool:
         return _email_taken(self.connection, t.residents, email)
@@ -356,12 +352,8 @@ class RequestRepository(_Repository):
 
     def get_many(self, request_ids: Sequence[int]) -> dict[int, VideoRequest]:
         """Requests by id (missing ids are absent), in one statement per 500."""
-        found: dict[int, VideoRequest] = {}
-        wanted = sorted(set(request_ids))
-        for part in chunks(wanted):
-            rows = self.connection.execute(_REQUESTS, {"ids": part})
-            found.update((r.id, _request_from_row(r)) for r in rows)
-        return found
+        rows = rows_in(self.connection, _REQUESTS, request_ids)
+        return {r.id: _request_from_row(r) for r in rows}
 
     def get_for_update(self, request_id: int) -> VideoRequest | None:
         """Read a request and lock its row until the transaction ends (PostgreSQL)."""
@@ -446,13 +438,8 @@ class NotificationRepository(_Repository):
         self, notification_ids: Sequence[int], *, for_update: bool = False
     ) -> dict[int, Any]:
         """Notification rows by id; ``for_update`` locks them (answers lock what they answer)."""
-        found: dict[int, Any] = {}
-        wanted = sorted(set(notification_ids))
         query = _NOTIFICATIONS_FOR_UPDATE if for_update else _NOTIFICATIONS
-        for part in chunks(wanted):
-            rows = self.connection.execute(query, {"ids": part})
-            found.update((r.id, r) for r in rows)
-        return found
+        return {r.id: r for r in rows_in(self.connection, query, notification_ids)}
 
     def ids_for(self, request_id: int) -> dict[int, int]:
         """Resident id -> notification id, for one request."""
