@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from system.adapters.tables import cameras
-from system.adapters.tables_accounts import accounts, device_tokens, tokens
+from system.adapters.tables_accounts import accounts, device_tokens, session_revocations, tokens
 from system.domain.accounts import AccountRole
 
 
@@ -207,6 +207,20 @@ class AccountRepository:
             .values(revoked_at=now)
         )
         return int(result.rowcount)
+
+    def count_revocation(self) -> None:
+        """Move the revocation epoch on, in the transaction that revokes (commits with it)."""
+        r = session_revocations.c
+        result = self.connection.execute(
+            update(session_revocations).where(r.id == 1).values(epoch=r.epoch + 1)
+        )
+        if result.rowcount != 1:
+            raise RuntimeError("session_revocations has no row 1: run `canvass db upgrade`")
+
+    def revocation_epoch(self) -> int:
+        """How many revocations have committed (the number API processes poll)."""
+        r = session_revocations.c
+        return int(self.connection.execute(select(r.epoch).where(r.id == 1)).scalar_one())
 
     # --- device tokens ------------------------------------------------------------
 

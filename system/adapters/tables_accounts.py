@@ -49,6 +49,16 @@ tokens = Table(
     Column("revoked_at", UTCDateTime, nullable=True),
 )
 
+session_revocations = Table(
+    "session_revocations",
+    metadata,
+    # One row (id 1, created by migration 0009). Every revocation adds one to
+    # ``epoch`` in its own transaction; API processes poll it to learn that a
+    # session they remember may have ended (system.service_layer.sessions).
+    Column("id", Integer, primary_key=True),
+    Column("epoch", BigInteger, nullable=False),
+)
+
 device_tokens = Table(
     "device_tokens",
     metadata,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import NamedTuple
 
 from fastapi import FastAPI
@@ -36,8 +37,9 @@ from system.api.routes import (  # EVD, EMG, TRN routers
 from system.api.runner import RunMode, ServiceRunner
 from system.api.security import Services
 from system.config import Settings
-from system.service_layer import consent
+from system.service_layer import accounts, consent
 from system.service_layer.context import ServiceContext, build_context
+from system.service_layer.sessions import RevocationWatcher, session_cache
 from system.service_layer.transfer import MAX_CLIP_BYTES
 from system.service_layer.unit_of_work import _sqlite_write_lock as sqlite_write_lock
 
@@ -60,11 +62,20 @@ def create_app(
     owned = ctx is None
     context = build_context(settings) if ctx is None else ctx
 
+    # Other API processes' revocations reach this one's session memory through it.
+    watcher = RevocationWatcher(
+        session_cache(context.engine), partial(accounts.revocation_epoch, context)
+    )
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owned:
-            context.engine.dispose()
+        watcher.start()
+        try:
+            yield
+        finally:
+            watcher.stop()
+            if owned:
+                context.engine.dispose()
 
     app = FastAPI(
         title="Canvass reference system",

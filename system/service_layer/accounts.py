@@ -362,6 +362,12 @@ def remembered_principal(ctx: ServiceContext, *, token: str) -> Principal | None
     return session_cache(ctx.engine).get(token_hash(token), now=ctx.clock.now(), policy=POLICY)
 
 
+def revocation_epoch(ctx: ServiceContext) -> int:
+    """The count of committed revocations (what each API process's revocation watcher polls)."""
+    with ctx.uow(read_only=True) as uow:
+        return AccountRepository(uow.connection).revocation_epoch()
+
+
 def logout(ctx: ServiceContext, *, token: str, source_ip: str | None = None) -> None:
     """Revoke the token presented (idempotent)."""
     principal = authenticate(ctx, token=token)
@@ -371,6 +377,7 @@ def logout(ctx: ServiceContext, *, token: str, source_ip: str | None = None) -> 
         record = accounts.token(token_hash(token))
         assert record is not None
         accounts.revoke_token(record.id, now=now)
+        accounts.count_revocation()
         uow.audit.record(
             AuditEvent(
                 actor=principal.actor,
@@ -395,6 +402,7 @@ def revoke_all_tokens(
         if accounts.get(account_id) is None:
             raise NotFound(f"no account {account_id}", field="account_id")
         revoked = accounts.revoke_all_tokens(account_id, now=now)
+        accounts.count_revocation()
         uow.audit.record(
             AuditEvent(
                 actor=revoked_by,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -10,7 +12,7 @@ from sqlalchemy import select
 from system.adapters.tables_accounts import tokens
 from system.domain.accounts import AccountRole, LoginPolicy, Principal
 from system.service_layer.accounts import token_hash
-from system.service_layer.sessions import LiveSession, SessionCache
+from system.service_layer.sessions import LiveSession, RevocationWatcher, SessionCache
 from tests.system.api.conftest import Api
 
 NOTIFICATIONS = "/api/v1/me/notifications"
@@ -143,3 +145,99 @@ def test_sec03_forgetting_an_account_forgets_all_its_sessions_and_only_them() ->
     assert cache.get("a1", now=T0, policy=POLICY) is None
     assert cache.get("a2", now=T0, policy=POLICY) is None
     assert cache.get("b", now=T0, policy=POLICY) is not None
+
+
+# --- the revocation counter, polled from other processes ------------------------------
+
+
+def watched_cache(ticks: Ticks) -> SessionCache:
+    return SessionCache(ttl_s=2.0, watched_ttl_s=30.0, spread=0.0, monotonic=ticks)
+
+
+def test_sec03_a_watched_session_is_remembered_longer_only_while_polls_succeed() -> None:
+    ticks = Ticks()
+    cache = watched_cache(ticks)
+    cache.confirm(0, polled_at=ticks.s)
+    cache.put("h", session(), read_at_generation=cache.generation)
+    for second in range(1, 30):  # polls keep coming: no revocation anywhere
+        ticks.s = float(second)
+        cache.confirm(0, polled_at=ticks.s)
+        assert cache.get("h", now=T0, policy=POLICY) is not None, second
+    ticks.s = 30.0
+    cache.confirm(0, polled_at=ticks.s)
+    assert cache.get("h", now=T0, policy=POLICY) is None  # its longer life is over too
+
+    cache.put("h", session(), read_at_generation=cache.generation)
+    ticks.s = 31.9  # the last poll that succeeded began 1.9 s ago
+    assert cache.get("h", now=T0, policy=POLICY) is not None
+    ticks.s = 32.1  # polls have failed for longer than the bound: back to the short life
+    assert cache.get("h", now=T0, policy=POLICY) is None
+
+
+def test_sec03_a_revocation_counted_elsewhere_forgets_every_remembered_session() -> None:
+    ticks = Ticks()
+    cache = watched_cache(ticks)
+    cache.confirm(5, polled_at=0.0)
+    for digest, account_id in (("a", 1), ("b", 2)):
+        cache.put(digest, session(account_id), read_at_generation=cache.generation)
+    began_at = cache.generation  # a lookup starts reading, then another process revokes
+    ticks.s = 10.0
+    cache.confirm(6, polled_at=ticks.s)
+    cache.put("c", session(3), read_at_generation=began_at)  # the lookup ends: not stored
+    assert [cache.get(d, now=T0, policy=POLICY) for d in ("a", "b", "c")] == [None] * 3
+    cache.put("a", session(1), read_at_generation=cache.generation)
+    cache.confirm(6, polled_at=ticks.s + 0.5)  # the counter stands: memory kept
+    assert cache.get("a", now=T0, policy=POLICY) is not None
+
+
+def test_sec03_the_first_poll_forgets_what_was_remembered_before_it() -> None:
+    ticks = Ticks()
+    cache = watched_cache(ticks)
+    cache.put("h", session(), read_at_generation=cache.generation)  # before any poll
+    cache.confirm(3, polled_at=0.5)  # a revocation may have come in between: unknowable
+    assert cache.get("h", now=T0, policy=POLICY) is None
+
+
+def test_the_watcher_polls_the_counter_and_survives_a_database_outage() -> None:
+    ticks = Ticks()
+    cache = watched_cache(ticks)
+    readings: list[int | Exception] = [0, OSError("database away"), 1]
+
+    def read_epoch() -> int:
+        reading = readings.pop(0)
+        if isinstance(reading, Exception):
+            raise reading
+        return reading
+
+    watcher = RevocationWatcher(cache, read_epoch)
+    assert watcher.poll() is True
+    cache.put("h", session(), read_at_generation=cache.generation)
+    ticks.s = 1.0
+    assert watcher.poll() is False  # nothing confirmed: the entry keeps only the short life
+    ticks.s = 2.5
+    assert cache.get("h", now=T0, policy=POLICY) is None
+    cache.put("h", session(), read_at_generation=cache.generation)
+    assert watcher.poll() is True  # the counter moved while the database was away
+    assert cache.get("h", now=T0, policy=POLICY) is None
+
+
+def test_the_watcher_thread_polls_until_stopped() -> None:
+    cache = SessionCache()
+    polled = threading.Event()
+    calls: list[int] = []
+
+    def read_epoch() -> int:
+        calls.append(1)
+        if len(calls) >= 3:
+            polled.set()
+        return 0
+
+    watcher = RevocationWatcher(cache, read_epoch, interval_s=0.01)
+    watcher.start()
+    try:
+        assert polled.wait(timeout=5.0)
+    finally:
+        watcher.stop()
+    count = len(calls)
+    time.sleep(0.05)
+    assert len(calls) == count  # stopped: no more reads
