@@ -174,7 +174,7 @@ def prepare_workload(
         if report.errors:
             raise RuntimeError(f"fan-out failed in the benchmark: {report.errors[:3]}")
         by_resident = _notifications(ctx, request_ids, sizes.residents)
-        say(f"logging in {len(by_resident)} residents (two Argon2 hashes each: up to a minute)")
+        say(f"logging in {len(by_resident)} residents (two Argon2 hashes each, on every core)")
         tokens = _resident_tokens(ctx, list(by_resident))
         detective = staff["detective1"]
         code = totp(decode_totp_secret(detective["totp_secret"]), at=ctx.clock.now())
