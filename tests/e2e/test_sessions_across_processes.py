@@ -23,6 +23,7 @@ from tests import databases
 from tests.e2e.conftest import (
     HTTP_TIMEOUT_S,
     Deployment,
+    User,
     canvass_command,
     deployment,
     free_port,
@@ -95,15 +96,22 @@ def use_for(http: httpx.Client, token: str, seconds: float) -> None:
         time.sleep(0.25)
 
 
-def test_sec03_a_logout_in_one_api_process_ends_the_session_in_another_within_2_s(
-    two_api_processes: tuple[Deployment, httpx.Client, str],
-) -> None:
-    first, second, _ = two_api_processes
+def remembered_by_the_second(first: Deployment, second: httpx.Client) -> User:
+    """The resident, logged in through the first process and busy on the second."""
     resident = first.user("resident")
     resident.log_in()
     assert resident.token is not None
     use_for(second, resident.token, SESSION_CACHE_S + 1.0)
+    return resident
+
+
+def test_sec03_a_logout_in_one_api_process_ends_the_session_in_another_within_2_s(
+    two_api_processes: tuple[Deployment, httpx.Client, str],
+) -> None:
+    first, second, _ = two_api_processes
+    resident = remembered_by_the_second(first, second)
     assert resident.post("/api/v1/auth/logout").status_code == 204
+    assert resident.token is not None
     took = seconds_until_refused(second, resident.token, limit_s=10.0)
     assert took <= SESSION_CACHE_S + SLACK_S
 
@@ -112,8 +120,7 @@ def test_sec03_an_admin_revoke_in_one_api_process_ends_sessions_in_another_withi
     two_api_processes: tuple[Deployment, httpx.Client, str],
 ) -> None:
     first, second, url = two_api_processes
-    resident = first.user("resident")
-    resident.log_in()
+    resident = remembered_by_the_second(first, second)
     assert resident.token is not None
     engine = create_engine(url)
     try:
@@ -123,7 +130,6 @@ def test_sec03_an_admin_revoke_in_one_api_process_ends_sessions_in_another_withi
             ).scalar_one()
     finally:
         engine.dispose()
-    use_for(second, resident.token, SESSION_CACHE_S + 1.0)
     revoked = first.user("admin").post(f"/api/v1/admin/accounts/{account_id}/revoke-tokens")
     assert revoked.status_code == 200, revoked.text
     assert revoked.json() == {"revoked": 1}
