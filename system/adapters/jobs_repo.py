@@ -184,6 +184,15 @@ class JobQueue:
         )
         return status
 
+    def oldest_due(self, now: datetime) -> datetime | None:
+        """When the longest-waiting queued job became due (``None``: none is due)."""
+        found: datetime | None = self.connection.execute(
+            select(func.min(t.jobs.c.run_after)).where(
+                t.jobs.c.status == JobStatus.QUEUED, t.jobs.c.run_after <= now
+            )
+        ).scalar()
+        return found
+
     def counts(self) -> dict[str, int]:
         rows = self.connection.execute(
             select(t.jobs.c.status, func.count()).group_by(t.jobs.c.status)

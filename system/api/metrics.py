@@ -1,4 +1,4 @@
-"""A small Prometheus registry: request counts, a latency histogram, job queue depth.
+"""A small Prometheus registry: request counts, a latency histogram, the job queue, totals.
 
 Hand-written (text exposition format 0.0.4) to avoid a dependency. Counts are
 per API process. ``/metrics`` is for operators only (SEC-01): per-route counts
@@ -11,6 +11,8 @@ import bisect
 import threading
 from collections import defaultdict
 from collections.abc import Mapping
+
+from system.service_layer.accounts import OperationsFigures
 
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -40,9 +42,13 @@ class Metrics:
             self._counts[route] += 1
 
     def render(
-        self, *, jobs: Mapping[str, int], batches: Mapping[str, tuple[int, int]] | None = None
+        self,
+        *,
+        figures: OperationsFigures,
+        batches: Mapping[str, tuple[int, int]] | None = None,
     ) -> str:
-        """``batches``: per group-committed use case, (transactions, items) written so far."""
+        """``figures``: the stored data's (read for this scrape); ``batches``: per
+        group-committed use case, (transactions, items) written so far."""
         lines = [
             "# HELP canvass_http_requests_total HTTP requests by method, route and status.",
             "# TYPE canvass_http_requests_total counter",
@@ -75,8 +81,35 @@ class Metrics:
             "# HELP canvass_jobs Jobs in the queue by status.",
             "# TYPE canvass_jobs gauge",
         ]
+        jobs, totals = figures.jobs, figures.totals
         for status in sorted({"queued", "running", "dead", *jobs}):
             lines.append(f"canvass_jobs{_labels({'status': status})} {jobs.get(status, 0)}")
+        lines += [
+            "# HELP canvass_jobs_queue_lag_seconds How long the longest-waiting due job has "
+            "waited (0 when none is waiting).",
+            "# TYPE canvass_jobs_queue_lag_seconds gauge",
+            f"canvass_jobs_queue_lag_seconds {figures.queue_lag_s:.3f}",
+            "# HELP canvass_notifications Notifications sent to residents, all time.",
+            "# TYPE canvass_notifications gauge",
+            f"canvass_notifications {totals.notifications}",
+            "# HELP canvass_responses Residents' answers by decision, all time.",
+            "# TYPE canvass_responses gauge",
+        ]
+        for decision in sorted({"share", "decline", *totals.responses}):
+            n = totals.responses.get(decision, 0)
+            lines.append(f"canvass_responses{_labels({'decision': decision})} {n}")
+        lines += [
+            "# HELP canvass_transfers Clip transfers by status.",
+            "# TYPE canvass_transfers gauge",
+        ]
+        for status in sorted({"queued", "delivered", *totals.transfers}):
+            n = totals.transfers.get(status, 0)
+            lines.append(f"canvass_transfers{_labels({'status': status})} {n}")
+        lines += [
+            "# HELP canvass_evidence_bytes Bytes delivered into evidence stores, all time.",
+            "# TYPE canvass_evidence_bytes gauge",
+            f"canvass_evidence_bytes {totals.evidence_bytes}",
+        ]
         if batches:
             lines += [
                 "# HELP canvass_group_commit_batches_total Transactions written by group commit.",

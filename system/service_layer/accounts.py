@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from system.adapters.accounts_repo import AccountRecord, AccountRepository
 from system.adapters.migrate import current_revision, head_revision
+from system.adapters.ops_repo import OperationsRepository, Totals
 from system.domain.accounts import (
     AGENCY_ACCOUNT_ROLES,
     TOTP_REQUIRED_ROLES,
@@ -485,7 +486,21 @@ def _head_revision() -> str:
     return head_revision()  # reads the migration scripts: once per process is enough
 
 
-def job_counts(ctx: ServiceContext) -> dict[str, int]:
-    """Jobs in the queue by status (queued, running, done, dead)."""
+@dataclass(frozen=True)
+class OperationsFigures:
+    """What ``/metrics`` reports about the stored data (operators only)."""
+
+    jobs: dict[str, int]  # by status
+    queue_lag_s: float  # how long the longest-waiting due job has waited (0: none)
+    totals: Totals
+
+
+def operations_figures(ctx: ServiceContext) -> OperationsFigures:
+    now = ctx.clock.now()
     with ctx.uow(read_only=True) as uow:
-        return uow.jobs.counts()
+        oldest = uow.jobs.oldest_due(now)
+        return OperationsFigures(
+            jobs=uow.jobs.counts(),
+            queue_lag_s=0.0 if oldest is None else max(0.0, (now - oldest).total_seconds()),
+            totals=OperationsRepository(uow.connection).totals(),
+        )

@@ -31,7 +31,7 @@ async def readyz(svc: ServicesDep) -> JSONResponse:
 async def metrics(request: Request, _: MetricsReader, svc: ServicesDep) -> PlainTextResponse:
     """For operators: an admin's session or a metrics scrape token (SEC-01, CON-03)."""
     registry: Metrics = request.app.state.metrics
-    jobs = await svc(accounts.job_counts)
+    figures = await svc.in_thread(accounts.operations_figures)  # grows with the data
     answers = request.app.state.answers
-    text = registry.render(jobs=jobs, batches={"answers": (answers.batches, answers.items)})
+    text = registry.render(figures=figures, batches={"answers": (answers.batches, answers.items)})
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")

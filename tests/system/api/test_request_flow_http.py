@@ -170,3 +170,44 @@ def test_prv04_paging_refuses_bad_bounds_and_a_cursor_that_is_not_mine(api: Api)
     unknown = api.client.get(url, params={"before": mine + 1000}, headers=resident)
     assert unknown.status_code == 404
     assert unknown.json()["field"] == "before"
+
+
+def metric(text: str, name: str) -> float:
+    """The value of one exposition line (``name`` with its labels, exactly)."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"{name} not in /metrics:\n{text}")
+
+
+def test_metrics_count_notifications_answers_transfers_bytes_and_the_queue_lag(api: Api) -> None:
+    admin = api.auth("admin")
+    before = api.client.get("/metrics", headers=admin).text
+    assert metric(before, "canvass_notifications") == 0
+    assert metric(before, "canvass_evidence_bytes") == 0
+    publish(api)
+    resident = api.auth("resident")
+    nid = api.client.get("/api/v1/me/notifications", headers=resident).json()[0]["notification_id"]
+    screen = api.client.get(f"/api/v1/me/notifications/{nid}", headers=resident).json()
+    clip_ids = [c["clip_id"] for c in screen["eligible_clips"]]
+    answer = {"clip_ids": clip_ids, "share_identity": False, "include_audio": False}
+    answered = api.client.post(
+        f"/api/v1/me/notifications/{nid}/response", json=answer, headers=resident
+    )
+    assert answered.status_code == 201
+    api.clock.advance(timedelta(minutes=3))  # the transfer jobs have waited three minutes
+    waiting = api.client.get("/metrics", headers=admin).text
+    assert metric(waiting, 'canvass_transfers{status="queued"}') == len(clip_ids)
+    assert metric(waiting, "canvass_jobs_queue_lag_seconds") >= 180
+    jobs.run_pending_jobs(api.ctx)
+    after = api.client.get("/metrics", headers=admin).text
+    assert metric(after, "canvass_notifications") == len(api.cw.camera_of) == 1  # alice
+    assert metric(after, 'canvass_responses{decision="share"}') == 1
+    assert metric(after, 'canvass_responses{decision="decline"}') == 0
+    assert metric(after, 'canvass_transfers{status="delivered"}') == len(clip_ids)
+    assert metric(after, 'canvass_transfers{status="queued"}') == 0
+    assert metric(after, "canvass_jobs_queue_lag_seconds") == 0
+    evidence = api.client.get(
+        f"/api/v1/cases/{api.cw.world.case_id}/evidence", headers=api.auth("detective")
+    ).json()
+    assert metric(after, "canvass_evidence_bytes") == sum(i["size_bytes"] for i in evidence)
