@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from tests.system.api.conftest import Api
+from system.adapters import tables as t
+from system.api.logs import JsonFormatter, api_logger
+from tests.system.api.conftest import PASSWORD, Api
 from tests.system.world import CENTRE
 
 SECURE_HEADERS = {
@@ -201,3 +206,39 @@ def test_openapi_documents_every_api_route(api: Api) -> None:
     assert "/api/v1/auth/token" in paths
     assert "application/x-www-form-urlencoded" in json.dumps(paths["/api/v1/auth/token"])
     assert api.client.get("/docs").status_code == 200
+
+
+def test_sec07_access_logs_are_json_lines_with_the_request_id_and_no_secrets_or_pii(
+    api: Api,
+) -> None:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    logger = api_logger()
+    logger.addHandler(handler)
+    try:
+        token = api.login("resident")  # a password in the form, a token in the answer
+        me = {"Authorization": f"Bearer {token}"}
+        listed = api.client.get("/api/v1/me/notifications?limit=5", headers=me)
+        missing = api.client.get("/api/v1/me/notifications/999999", headers=me)
+    finally:
+        logger.removeHandler(handler)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    by_id = {line["request_id"]: line for line in lines}
+    for response, route in (
+        (listed, "/api/v1/me/notifications"),
+        (missing, "/api/v1/me/notifications/{notification_id}"),
+    ):
+        line = by_id[response.headers["x-request-id"]]
+        assert line["message"] == "request"
+        assert line["level"] == "info"
+        assert line["route"] == route  # the template: no ids, no query string
+        assert line["status"] == response.status_code
+        assert line["duration_ms"] >= 0
+    text = out.getvalue()
+    with api.ctx.uow(read_only=True) as uow:  # the resident's identity, stored, never logged
+        row = uow.connection.execute(select(t.residents.c.email, t.residents.c.name)).first()
+    assert row is not None
+    email, name = row
+    for secret in (token, PASSWORD, email, name, "999999", "limit=5", "testclient"):
+        assert secret not in text
