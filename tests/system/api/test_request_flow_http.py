@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
+from sqlalchemy import func, select
+
+from system.adapters import tables as t
 from system.domain.clip import encode_clip
 from system.service_layer import jobs
-from tests.system.api.conftest import Api
+from tests.system.api.conftest import Api, make_api
 from tests.system.api.test_http_hardening import request_body
 from tests.system.world import APPROVE_ALL
 
@@ -211,3 +217,42 @@ def test_metrics_count_notifications_answers_transfers_bytes_and_the_queue_lag(a
         f"/api/v1/cases/{api.cw.world.case_id}/evidence", headers=api.auth("detective")
     ).json()
     assert metric(after, "canvass_evidence_bytes") == sum(i["size_bytes"] for i in evidence)
+
+
+@pytest.fixture
+def small_clip_api(tmp_path: Path, sqlite_template: Path) -> Iterator[Api]:
+    """The app with a 100 kB clip limit (the real one, 2 GiB, is too big to send in a test)."""
+    yield from make_api(tmp_path, sqlite_template, clip_limit_bytes=100_000)
+
+
+def test_xfr01_a_clip_over_the_upload_limit_is_413_and_stores_nothing(small_clip_api: Api) -> None:
+    api = small_clip_api
+    clip = encode_clip(
+        recorded_at=api.clock.now() - timedelta(hours=1), duration_s=20.0, video=os.urandom(150_000)
+    )
+    device = {**api.auth("device"), "Content-Type": "application/octet-stream"}
+    digest = {"X-Content-SHA256": hashlib.sha256(clip).hexdigest()}
+    declared = api.client.post("/api/v1/devices/clips", content=clip, headers={**device, **digest})
+    assert declared.status_code == 413
+    assert declared.json()["code"] == "body_too_large"
+
+    def streamed() -> Iterator[bytes]:  # no Content-Length: refused while it streams
+        for start in range(0, len(clip), 16_384):
+            yield clip[start : start + 16_384]
+
+    chunked = api.client.post(
+        "/api/v1/devices/clips", content=streamed(), headers={**device, **digest}
+    )
+    assert chunked.status_code == 413
+    with api.ctx.uow(read_only=True) as uow:
+        stored = uow.connection.execute(select(func.count()).select_from(t.clips)).scalar_one()
+    assert stored == len(api.cw.clips_of["alice"])  # only the world's own clip
+    small = encode_clip(
+        recorded_at=api.clock.now() - timedelta(hours=1), duration_s=20.0, video=os.urandom(50_000)
+    )
+    accepted = api.client.post(
+        "/api/v1/devices/clips",
+        content=small,
+        headers={**device, "X-Content-SHA256": hashlib.sha256(small).hexdigest()},
+    )
+    assert accepted.status_code == 201, accepted.text
