@@ -163,3 +163,21 @@ def test_sec06_resident_endpoints_are_rate_limited_per_account(strict_api: Api) 
     ]
     assert statuses[:8] == [200] * 8
     assert statuses[8] == 429
+
+
+def test_sec06_login_attempts_per_source_address_are_rate_limited_across_accounts(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    limits = RateLimits(
+        login_per_account=Rate(burst=100, per_minute=0),
+        login_per_address=Rate(burst=3, per_minute=0),
+    )
+    for api in make_api(tmp_path, sqlite_template, limits=limits):
+        statuses = [  # one address guessing at several accounts, a try each
+            api.client.post(TOKEN_URL, data=form(api, role, password="n" * 12)).status_code
+            for role in ("auditor", "admin", "moderator", "detective")
+        ]
+        assert statuses == [401, 401, 401, 429]
+        limited = api.client.post(TOKEN_URL, data=form(api, "resident"))  # even a right one
+        assert limited.status_code == 429
+        assert limited.json()["rule"] == "SEC-06"
