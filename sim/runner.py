@@ -108,7 +108,9 @@ def run_replication(options: RunOptions, index: int, seed: int) -> ReplicationOu
             model = CountyModel(population, params, driver, seed=seed)
             result = model.run(
                 options.horizon_days * MIN_PER_DAY,
-                progress=_reporter(index, options, started) if options.show_progress else None,
+                progress=_stoppable(
+                    _reporter(index, options, started) if options.show_progress else None
+                ),
             )
             problems = tuple(check_system_invariants(driver.ctx) + check_record_invariants(result))
         finally:
@@ -184,11 +186,41 @@ def _stop_when_terminated() -> None:
     as an interrupt would, once, so the scratch folder is removed on the way out."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _interrupt_once)
+    sys.unraisablehook = _quiet_interrupts
+
+
+def _quiet_interrupts(unraisable: Any) -> None:
+    """An interrupt swallowed in a garbage-collector callback is not an error to print:
+    :func:`_stoppable` ends the replication at the next week. Others print as usual."""
+    if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+        sys.__unraisablehook__(unraisable)
+
+
+_terminated = False  # in a replication process: its parent asked it to stop
 
 
 def _interrupt_once(_signum: int, _frame: object) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    global _terminated
+    if _terminated:
+        return  # one interrupt: a second must not cut the scratch folder's removal short
+    _terminated = True
     raise KeyboardInterrupt
+
+
+def _stoppable(report: Callable[[float], None] | None) -> Callable[[float], None]:
+    """The model's weekly progress hook, which also ends a replication asked to stop.
+
+    The interrupt raised by the SIGTERM handler can land inside a garbage-collector
+    callback, where Python prints it and carries on; the flag it leaves is seen here
+    at the next simulated week instead."""
+
+    def tick(fraction: float) -> None:
+        if _terminated:
+            raise KeyboardInterrupt
+        if report is not None:
+            report(fraction)
+
+    return tick
 
 
 def _progress_line(done: int, total: int, output: ReplicationOutput) -> str:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from scenarios.loader import load_scenario
+from sim import runner
 from sim.runner import RunOptions, run_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,3 +158,34 @@ def test_a_terminated_run_cleans_up_its_scratch_folders(tmp_path: Path, workers:
     assert "Traceback" not in stderr
     assert list(scratch.iterdir()) == []
     assert not out.exists() or list(out.rglob("summary.json")) == []
+
+
+def test_an_interrupt_swallowed_by_the_garbage_collector_still_ends_the_replication(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In a replication process, SIGTERM's KeyboardInterrupt can land in a weakref
+    callback, where Python prints it and carries on: the flag it leaves ends the
+    replication at the model's next progress tick, and nothing is printed."""
+    ticks: list[float] = []
+    tick = runner._stoppable(ticks.append)
+    tick(0.25)
+    monkeypatch.setattr(runner, "_terminated", False)
+    with pytest.raises(KeyboardInterrupt):
+        runner._interrupt_once(signal.SIGTERM, None)
+    runner._interrupt_once(signal.SIGTERM, None)  # a second SIGTERM: no second interrupt
+    with pytest.raises(KeyboardInterrupt):
+        tick(0.5)
+    assert ticks == [0.25]
+
+    def unraisable(exc: BaseException) -> Any:
+        return types.SimpleNamespace(
+            exc_type=type(exc), exc_value=exc, exc_traceback=None, err_msg=None, object=None
+        )
+
+    printed: list[Any] = []
+    monkeypatch.setattr(sys, "__unraisablehook__", printed.append)  # Python's printer
+    runner._quiet_interrupts(unraisable(KeyboardInterrupt()))
+    assert printed == []
+    problem = unraisable(ValueError("a real problem"))
+    runner._quiet_interrupts(problem)
+    assert printed == [problem]
