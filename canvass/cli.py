@@ -153,10 +153,23 @@ def _summary_table(summary: dict[str, dict[str, object]]) -> str:
     lines = [f"{'metric':40} {'mean':>14} {'95% CI':>29} unit"]
     for name, m in summary.items():
         mean, ci = m["mean"], m["ci95"]
-        mean_text = "n/a" if mean is None else f"{mean:14.4g}"
-        ci_text = "" if not isinstance(ci, list) else f"[{ci[0]:.4g}, {ci[1]:.4g}]"
+        mean_text = "n/a" if not isinstance(mean, int | float) else _number(mean)
+        ci_text = "" if not isinstance(ci, list) else f"[{_number(ci[0])}, {_number(ci[1])}]"
         lines.append(f"{name:40} {mean_text:>14} {ci_text:>29} {m['unit']}")
+    replications = max((n for m in summary.values() if isinstance(n := m["n"], int)), default=0)
+    lines.append(
+        f"(mean ± t-interval over {replications} replication(s); no interval from one)"
+        if replications
+        else "(no replications)"
+    )
     return "\n".join(lines)
+
+
+def _number(value: float) -> str:
+    """Counts as counts (81,240, not 8.124e+04); small values to four significant digits."""
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
 
 
 def _scenarios_list(args: argparse.Namespace) -> int:
