@@ -22,6 +22,7 @@ from system.adapters.stores import KEY_DOMAINS
 from system.domain.errors import DomainError
 
 if TYPE_CHECKING:
+    from sim.precision import Precision
     from system.service_layer.context import ServiceContext
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2  # 3 (a gate broken) comes from the benchmarks
@@ -116,6 +117,8 @@ def _bench_system(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import json
+
     from scenarios.loader import load_scenario
     from sim.runner import RunOptions, run_scenario
 
@@ -124,6 +127,7 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"driver {args.driver!r} is not available yet: use --driver inprocess (the default)"
         )
+    precision = _precision(args)
     options = RunOptions(
         scenario=scenario,
         replications=args.replications or scenario.run.replications,
@@ -132,11 +136,18 @@ def _run(args: argparse.Namespace) -> int:
         horizon_days=args.horizon_days or scenario.run.horizon_days,
         workers=args.workers,
         show_progress=not args.quiet,
+        precision=precision,
     )
     echo = _echo(args)
+    how_many = (
+        f"{options.replications} replication(s)"
+        if precision is None
+        else f"replications until ±{precision.relative_error:.1%} of the mean "
+        f"({precision.min_replications} to {precision.max_replications})"
+    )
     echo(
-        f"running {scenario.name}: {options.replications} replication(s), seed {options.seed}, "
-        f"scale {options.scale}, {options.horizon_days:g} days, {options.workers} process(es)"
+        f"running {scenario.name}: {how_many}, seed {options.seed}, scale {options.scale}, "
+        f"{options.horizon_days:g} days, {options.workers} process(es)"
     )
     run_dir, summary = run_scenario(
         options,
@@ -145,8 +156,45 @@ def _run(args: argparse.Namespace) -> int:
         command=" ".join(sys.argv),
     )
     echo(_summary_table(summary))
+    reached = json.loads((run_dir / "manifest.json").read_text()).get("precision")
+    if reached is not None and not reached["met"]:
+        print(
+            f"canvass: warning: the precision asked for was not reached in "
+            f"{reached['replications']} replications (see manifest.json; raise "
+            "--max-replications or loosen --precision)",
+            file=sys.stderr,
+        )
     print(run_dir)
     return EXIT_OK
+
+
+def _precision(args: argparse.Namespace) -> Precision | None:
+    from sim.precision import (
+        DEFAULT_MAX_REPLICATIONS,
+        DEFAULT_METRICS,
+        DEFAULT_MIN_REPLICATIONS,
+        Precision,
+        PrecisionError,
+    )
+
+    if args.precision is None:
+        if args.precision_metric or args.min_replications or args.max_replications:
+            raise UsageError(
+                "--precision-metric, --min-replications and --max-replications go with "
+                "--precision REL"
+            )
+        return None
+    if args.replications:
+        raise UsageError("give --replications N or --precision REL, not both")
+    try:
+        return Precision(
+            args.precision,
+            tuple(args.precision_metric or DEFAULT_METRICS),
+            args.min_replications or DEFAULT_MIN_REPLICATIONS,
+            args.max_replications or DEFAULT_MAX_REPLICATIONS,
+        )
+    except PrecisionError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def _summary_table(summary: dict[str, dict[str, object]]) -> str:
@@ -311,6 +359,26 @@ def build_parser() -> argparse.ArgumentParser:
         "scenario", metavar="SCENARIO", help="a shipped scenario's name or a TOML path"
     )
     run.add_argument("--replications", type=_positive_int, help="independent replications")
+    run.add_argument(
+        "--precision",
+        type=float,
+        metavar="REL",
+        help="instead of --replications: add replications until each judged metric's 95%% "
+        "half-width is within REL of its mean (0.05 for ±5%%)",
+    )
+    run.add_argument(
+        "--precision-metric",
+        action="append",
+        metavar="NAME",
+        help="a summary metric --precision judges (repeatable; default "
+        "cases_with_usable_video, share_rate, notifications_per_request)",
+    )
+    run.add_argument(
+        "--min-replications", type=_positive_int, help="--precision's pilot (default 10)"
+    )
+    run.add_argument(
+        "--max-replications", type=_positive_int, help="--precision's cap (default 50)"
+    )
     run.add_argument("--seed", type=int, help="the run's seed (default: the scenario's)")
     run.add_argument("--scale", type=_positive_fraction, help="fraction of the county (0, 1]")
     run.add_argument("--horizon-days", type=_positive_float, help="simulated days")

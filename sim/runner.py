@@ -38,6 +38,7 @@ from sim.core.records import ModelResult
 from sim.drivers.inprocess import InProcessDriver
 from sim.drivers.invariants import check_system_invariants
 from sim.drivers.scratch import scratch_dir
+from sim.precision import Precision, PrecisionCheck, check
 
 MIN_PER_DAY = 24 * 60
 
@@ -55,6 +56,8 @@ class RunOptions:
     horizon_days: float
     workers: int = 1
     show_progress: bool = False  # per-replication progress lines on stderr
+    precision: Precision | None = None  # replications until precise (then ``replications``
+    # is not used): see :mod:`sim.precision`
 
 
 @dataclass(frozen=True)
@@ -155,29 +158,66 @@ def _tables(
 
 
 def _run_all(
-    options: RunOptions, seeds: list[int], progress: Callable[[str], None]
+    options: RunOptions, seeds: list[int], progress: Callable[[str], None], *, first: int = 0
 ) -> list[ReplicationOutput]:
+    """Replications ``first``, ``first + 1``, ... with the given seeds, in index order;
+    progress counts them out of ``first + len(seeds)``."""
     outputs: list[ReplicationOutput] = []
-    total = len(seeds)
-    if options.workers <= 1 or total == 1:
-        for index, seed in enumerate(seeds):
+    indexed = list(enumerate(seeds, start=first))
+    total = first + len(seeds)
+    if options.workers <= 1 or len(seeds) == 1:
+        for index, seed in indexed:
             outputs.append(run_replication(options, index, seed))
-            progress(_progress_line(len(outputs), total, outputs[-1]))
+            progress(_progress_line(first + len(outputs), total, outputs[-1]))
         return outputs
     with ProcessPoolExecutor(
-        max_workers=min(options.workers, total), initializer=_stop_when_terminated
+        max_workers=min(options.workers, len(seeds)), initializer=_stop_when_terminated
     ) as pool:
-        futures = [pool.submit(run_replication, options, i, s) for i, s in enumerate(seeds)]
+        futures = [pool.submit(run_replication, options, i, s) for i, s in indexed]
         try:
             for future in as_completed(futures):
                 outputs.append(future.result())
-                progress(_progress_line(len(outputs), total, outputs[-1]))
+                progress(_progress_line(first + len(outputs), total, outputs[-1]))
         except BaseException:  # interrupted, or a replication failed: stop the others now
             pool.shutdown(wait=False, cancel_futures=True)
             for child in multiprocessing.active_children():
                 child.terminate()
             raise
     return sorted(outputs, key=lambda o: o.index)
+
+
+def _run_to_precision(
+    options: RunOptions, precision: Precision, progress: Callable[[str], None]
+) -> tuple[list[ReplicationOutput], PrecisionCheck]:
+    """The pilot, then rounds of one replication per worker, until the rule holds at
+    some replication count (the smallest, judged in index order) or the cap is reached."""
+    outputs: list[ReplicationOutput] = []
+    judged = precision.min_replications - 1  # counts below the pilot are never judged
+    while True:
+        have = len(outputs)
+        want = max(
+            precision.min_replications, min(have + options.workers, precision.max_replications)
+        )
+        seeds = replication_seeds(options.seed, want)[have:]
+        outputs += _run_all(options, seeds, progress, first=have)
+        for count in range(judged + 1, len(outputs) + 1):
+            verdict = check(
+                precision,
+                {name: [o.metrics[name] for o in outputs[:count]] for name in precision.metrics},
+            )
+            if verdict.met:
+                progress(
+                    f"precision reached with {count} replications: {verdict.describe(precision)}"
+                )
+                return outputs[:count], verdict
+        judged = len(outputs)
+        if judged >= precision.max_replications:
+            progress(
+                f"precision NOT reached with {judged} replications (the cap): "
+                f"{verdict.describe(precision)}"
+            )
+            return outputs, verdict
+        progress(f"after {judged} replications: {verdict.describe(precision)}")
 
 
 def _stop_when_terminated() -> None:
@@ -234,9 +274,15 @@ def run_scenario(
     options: RunOptions, *, out_root: Path, progress: Callable[[str], None], command: str = ""
 ) -> tuple[Path, dict[str, dict[str, Any]]]:
     """Run every replication and write the run folder; returns it and the summary metrics."""
-    seeds = replication_seeds(options.seed, options.replications)
     started = time.perf_counter()
-    outputs = _run_all(options, seeds, progress)
+    precision_report: dict[str, Any] | None = None
+    if options.precision is None:
+        seeds = replication_seeds(options.seed, options.replications)
+        outputs = _run_all(options, seeds, progress)
+    else:
+        outputs, verdict = _run_to_precision(options, options.precision, progress)
+        seeds = [o.seed for o in outputs]
+        precision_report = verdict.manifest(options.precision)
     run_dir = new_run_dir(options.scenario.name, root=out_root)
     for name in ModelResult.TABLES:
         columns = next((o.columns[name] for o in outputs if o.columns[name]), ())
@@ -259,7 +305,8 @@ def run_scenario(
         scenario_resolved=resolved_dict(options.scenario),
         seed=options.seed,
         replication_seeds=seeds,
-        replications=options.replications,
+        replications=len(outputs),
+        precision=precision_report,
         scale=options.scale,
         horizon_days=options.horizon_days,
         workers=options.workers,
