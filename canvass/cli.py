@@ -327,6 +327,15 @@ def _positive_fraction(text: str) -> float:
     return value
 
 
+def _cpus() -> int:
+    """CPUs this process may use (its affinity where the platform tells it)."""
+    import os
+
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -387,7 +396,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override a scenario key (TOML literal)"
     )
-    run.add_argument("--workers", type=_positive_int, default=1, help="parallel processes")
+    run.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=_cpus(),
+        help=f"parallel processes (default: this machine's {_cpus()} CPUs)",
+    )
     run.add_argument("--out", default="results/runs", help="folder for run folders")
     run.add_argument("--quiet", action="store_true", help="print only the run folder")
     run.set_defaults(handler=_run)

@@ -134,14 +134,21 @@ def _reporter(index: int, options: RunOptions, started: float) -> Callable[[floa
     def report(fraction: float) -> None:
         if fraction < 1.0:
             elapsed = time.perf_counter() - started
+            left = (
+                f", about {_duration(elapsed * (1 - fraction) / fraction)} left" if fraction else ""
+            )
             print(
                 f"  replication {index + 1}: {fraction:4.0%} of {options.horizon_days:g} days "
-                f"({elapsed:.0f} s)",
+                f"({elapsed:.0f} s{left})",
                 file=sys.stderr,
                 flush=True,
             )
 
     return report
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 def _tables(
