@@ -147,7 +147,9 @@ def _run(args: argparse.Namespace) -> int:
     )
     echo(
         f"running {scenario.name}: {how_many}, seed {options.seed}, scale {options.scale}, "
-        f"{options.horizon_days:g} days, {options.workers} process(es)"
+        f"{options.horizon_days:g} days, "
+        f"{options.workers if precision else min(options.workers, options.replications)} "
+        "process(es)"
     )
     run_dir, summary = run_scenario(
         options,
