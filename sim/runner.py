@@ -210,7 +210,10 @@ def _run_to_precision(
         for count in range(judged + 1, len(outputs) + 1):
             verdict = check(
                 precision,
-                {name: [o.metrics[name] for o in outputs[:count]] for name in precision.metrics},
+                {
+                    n: [o.metrics.get(n, math.nan) for o in outputs[:count]]
+                    for n in precision.metrics
+                },
             )
             if verdict.met:
                 progress(
