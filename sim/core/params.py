@@ -249,8 +249,9 @@ def _mean_one(weights: tuple[float, ...]) -> tuple[float, ...]:
     return tuple(w / mean for w in weights)
 
 
-def _staff(count: int, scale: float) -> int:
-    """Staff for a part of the county: in proportion, at least one if the county has any."""
+def _staff(count: float, scale: float) -> int:
+    """Staff (full-time equivalents) for a part of the county: in proportion, at least one
+    if the county has any."""
     return max(1, round(count * scale)) if count > 0 else 0
 
 
@@ -281,7 +282,9 @@ def expected_thefts_per_thief(
 
 def params_from_scenario(scenario: Scenario, *, scale: float | None = None) -> ModelParams:
     """The scenario in simulation units. ``scale`` (default: the scenario's
-    ``run.scale``) sizes detectives and moderators for that part of the county.
+    ``run.scale``) sizes detectives and moderators for that part of the county; the
+    detective pool is the detectives' porch-theft share of their time, as full-time
+    equivalents (``police.time_share_on_package_theft``).
 
     Thefts: the scenario's household rate is a yearly mean with sprees and the holiday
     peak included, so the thief arrival rate is divided by the holiday's share of the
@@ -334,7 +337,8 @@ def params_from_scenario(scenario: Scenario, *, scale: float | None = None) -> M
         victim_handover_prob=s.victims.own_footage_handover_prob,
         max_clips_per_share=s.residents.max_clips_per_share,
         policy=s.police.policy,
-        detectives=_staff(s.police.detectives, scale),
+        # The pool works porch thefts only: its full-time equivalents (Nassau: 300 x 0.05).
+        detectives=_staff(s.police.detectives * s.police.time_share_on_package_theft, scale),
         supervisors=_staff(max(1, s.police.detectives // 8), scale),
         detective_hourly_cost_usd=s.police.detective_cost_per_hour_usd,
         follow_up_prob=s.police.follow_up_share,

@@ -41,6 +41,17 @@ def test_staff_scale_with_the_part_of_the_county() -> None:
     assert params_from_scenario(scenario, scale=1e-6).detectives == 1
 
 
+def test_the_detective_pool_is_their_porch_theft_share_in_full_time_equivalents() -> None:
+    nassau = load_scenario("nassau")
+    assert nassau.police.detectives == 300
+    assert params_from_scenario(nassau, scale=1.0).detectives == 15  # 300 x 0.05
+    busier = load_scenario("nassau", ["police.time_share_on_package_theft=0.2"])
+    assert params_from_scenario(busier, scale=1.0).detectives == 60
+    assert params_from_scenario(busier, scale=0.1).detectives == 6
+    none = load_scenario("nassau", ["police.time_share_on_package_theft=0.0"])
+    assert params_from_scenario(none, scale=1.0).detectives == 0
+
+
 def test_the_household_rate_includes_sprees() -> None:
     scenario = load_scenario("nassau")
     params = params_from_scenario(scenario)
