@@ -128,6 +128,7 @@ def _run(args: argparse.Namespace) -> int:
             f"driver {args.driver!r} is not available yet: use --driver inprocess (the default)"
         )
     precision = _precision(args)
+    _warn_about_keys_the_model_ignores(args.set or ())
     options = RunOptions(
         scenario=scenario,
         replications=args.replications or scenario.run.replications,
@@ -168,6 +169,18 @@ def _run(args: argparse.Namespace) -> int:
         )
     print(run_dir)
     return EXIT_OK
+
+
+def _warn_about_keys_the_model_ignores(overrides: Sequence[str]) -> None:
+    from sim.core.params import NOT_MODEL_INPUTS
+
+    for text in overrides:
+        key = text.partition("=")[0].strip()
+        if key in NOT_MODEL_INPUTS:
+            print(
+                f"canvass: warning: {key} changes nothing: {NOT_MODEL_INPUTS[key]}",
+                file=sys.stderr,
+            )
 
 
 def _precision(args: argparse.Namespace) -> Precision | None:

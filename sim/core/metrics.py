@@ -17,6 +17,9 @@ from sim.core.records import ModelResult
 METRIC_UNITS: dict[str, str] = {
     "thefts": "thefts",
     "reports": "reports",
+    "packages_stolen": "packages",
+    "parcels_delivered": "parcels",
+    "packages_stolen_per_1000_parcels": "packages/1000 parcels",
     "cases_with_request": "cases",
     "requests": "requests",
     "notifications": "notifications",
@@ -72,6 +75,7 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
             item.seen_at_min, first_evidence.get(item.case_id, math.inf)
         )
     notifications = len(r.notifications)
+    packages_stolen = sum(theft.packages for theft in r.thefts)
     shares = sum(1 for response in r.responses if response.clips_shared > 0)
     residents_notified = {n.resident for n in r.notifications}
     homes_notified = {n.home for n in r.notifications}
@@ -82,6 +86,9 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
     metrics = {
         "thefts": float(len(r.thefts)),
         "reports": float(len(r.reports)),
+        "packages_stolen": float(packages_stolen),
+        "parcels_delivered": r.parcels_delivered,
+        "packages_stolen_per_1000_parcels": 1000 * _ratio(packages_stolen, r.parcels_delivered),
         "cases_with_request": float(len({m.case_id for m in published})),
         "requests": float(len(published)),
         "notifications": float(notifications),

@@ -238,6 +238,8 @@ class CountyModel:
             horizon_min=until_min,
             n_homes=self.population.n_homes,
             n_camera_owners=self.county.n_residents,
+            parcels_delivered=self.population.n_homes
+            * self.params.parcels_per_household(until_min),
             detective_hourly_cost_usd=self.params.detective_hourly_cost_usd,
             face_recognition=self.params.face_recognition,
             utilisation=(
@@ -312,8 +314,16 @@ class CountyModel:
 
     def _commit_theft(self, home: int, thief: int, *, in_spree: bool) -> None:
         viewing = self.county.cameras_viewing_porch(home).size
+        # 1 + Poisson(mean - 1) packages: at least one, the scenario's mean (own stream).
+        packages = 1 + int(self.streams.packages.poisson(self.params.packages_per_theft_mean - 1))
         theft = rec.TheftRecord(
-            next(self._theft_ids), float(self.env.now), home, thief, in_spree, int(viewing)
+            next(self._theft_ids),
+            float(self.env.now),
+            home,
+            thief,
+            in_spree,
+            int(viewing),
+            packages,
         )
         self.log.thefts.append(theft)
         p, rng = self.params, self.streams.reports

@@ -102,6 +102,11 @@ class ModelParams:
     holiday_theft_multiplier: float = 1.5  # CALIBRATION 1b: 1.4-1.6
     prevention_share: float = 0.15  # homes with a prevention habit: ASSUMPTION
     prevention_risk_multiplier: float = 0.3  # their porch exposure, relative: ASSUMPTION
+    # Parcels and packages: thefts are drawn per household (CALIBRATION 2), so these give
+    # the implied per-parcel theft rate, a validation output, not the theft rate itself.
+    packages_per_theft_mean: float = 1.37  # packages taken per theft (>= 1; CALIBRATION 1c)
+    parcels_per_household_per_min: float = 2.4 / (7 * MIN_PER_DAY)  # CALIBRATION 1b
+    holiday_delivery_multiplier: float = 1.5  # the delivery peak alone (CALIBRATION 1b)
 
     # Sprees (ASSUMPTION): extra thefts at homes near the first, spread over a lognormal
     # duration; the thief may also stop early (exponential natural end).
@@ -188,6 +193,10 @@ class ModelParams:
             problems.append("detectives and moderators must be non-negative")
         if self.spree_thefts_mean < 1:
             problems.append("spree_thefts_mean must be at least 1")
+        if self.packages_per_theft_mean < 1:
+            problems.append("packages_per_theft_mean must be at least 1")
+        if self.parcels_per_household_per_min < 0 or self.holiday_delivery_multiplier < 0:
+            problems.append("parcel rates must be non-negative")
         if not self.resident_profiles or sum(p.weight for p in self.resident_profiles) <= 0:
             problems.append("resident_profiles needs a positive total weight")
         for profile in self.resident_profiles:
@@ -212,6 +221,14 @@ class ModelParams:
     def max_theft_multiplier(self) -> float:
         """The largest rate multiplier (time of day × holiday): the thinning bound."""
         return max(self.hourly_theft_multipliers) * max(1.0, self.holiday_theft_multiplier)
+
+    def parcels_per_household(self, until_min: float) -> float:
+        """Expected parcels delivered to a household from time 0 to ``until_min``."""
+        peak = max(
+            0.0, min(until_min, self.holiday_end_min) - min(until_min, self.holiday_start_min)
+        )
+        extra = peak * (self.holiday_delivery_multiplier - 1.0)
+        return self.parcels_per_household_per_min * (until_min + extra)
 
     def theft_multiplier(self, at_min: float) -> float:
         """Time-of-day × holiday multiplier of the theft rate at ``at_min``."""
@@ -247,6 +264,25 @@ _PROBABILITIES = (
 def _mean_one(weights: tuple[float, ...]) -> tuple[float, ...]:
     mean = sum(weights) / len(weights)
     return tuple(w / mean for w in weights)
+
+
+_PER_HOUSEHOLD = (
+    "thefts are drawn per household at thefts.household_rate_per_yr (CALIBRATION 2), not "
+    "parcel by parcel"
+)
+NOT_MODEL_INPUTS: dict[str, str] = {
+    "deliveries.time_of_day_weights_by_hour": (
+        f"{_PER_HOUSEHOLD}: they follow the observed theft hours "
+        "(thefts.time_of_day_weights_by_hour)"
+    ),
+    "deliveries.porch_dwell_median_min": (
+        f"{_PER_HOUSEHOLD}, so the dwell's length cancels out; a prevention habit's "
+        "shorter dwell is deliveries.prevention_dwell_factor"
+    ),
+    "deliveries.porch_dwell_sigma": f"{_PER_HOUSEHOLD}, so the dwell's shape cancels out",
+}
+"""Scenario keys the model does not read, each with the reason (``canvass run`` warns when
+one is set); a test checks that every other key changes the model."""
 
 
 def _staff(count: float, scale: float) -> int:
@@ -325,6 +361,9 @@ def params_from_scenario(scenario: Scenario, *, scale: float | None = None) -> M
         holiday_theft_multiplier=holiday_multiplier,
         prevention_share=s.deliveries.prevention_share,
         prevention_risk_multiplier=s.deliveries.prevention_dwell_factor,
+        packages_per_theft_mean=s.thefts.packages_per_theft_mean,
+        parcels_per_household_per_min=s.deliveries.rate_per_household_per_week / (7 * MIN_PER_DAY),
+        holiday_delivery_multiplier=s.deliveries.holiday_peak_multiplier,
         spree_prob=s.thefts.spree_start_prob,
         spree_thefts_mean=s.thefts.spree_thefts_mean,
         spree_duration_median_min=s.thefts.spree_duration_median_h * MIN_PER_HOUR,

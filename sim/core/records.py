@@ -40,6 +40,7 @@ class TheftRecord(Record):
     thief_id: int
     in_spree: bool
     cameras_viewing: int  # cameras whose view covers the porch
+    packages: int  # packages taken (>= 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +223,7 @@ class ModelResult:
     horizon_min: float
     n_homes: int
     n_camera_owners: int
+    parcels_delivered: float  # expected parcels to the run's households over the horizon
     detective_hourly_cost_usd: float
     face_recognition: bool
     thefts: tuple[TheftRecord, ...]

@@ -45,6 +45,7 @@ class Source(IntEnum):
     VIEWS = 9
     PROFILES = 10
     CANVASS = 11
+    PACKAGES = 12
 
 
 def generator(seed: int, *key: int) -> np.random.Generator:
@@ -66,6 +67,7 @@ class Streams:
     views: np.random.Generator
     profiles: np.random.Generator
     canvass: np.random.Generator
+    packages: np.random.Generator
 
     def resident(self, resident: int) -> np.random.Generator:
         """The resident's own generator (same seed and index ⇒ same choices)."""
@@ -138,4 +140,5 @@ def make_streams(seed: int) -> Streams:
         views=generator(seed, Source.VIEWS),
         profiles=generator(seed, Source.PROFILES),
         canvass=generator(seed, Source.CANVASS),
+        packages=generator(seed, Source.PACKAGES),
     )

@@ -218,3 +218,25 @@ def test_a_resident_answers_the_same_way_whatever_the_policy(county: Population)
     first_b = {r.resident: r.clips_shared > 0 for r in b.responses if r.request_id == 1}
     common = first_a.keys() & first_b.keys()
     assert [first_a[k] for k in sorted(common)] == [first_b[k] for k in sorted(common)]
+
+
+def test_each_theft_takes_at_least_one_package_and_the_mean_is_the_scenarios(
+    county: Population,
+) -> None:
+    params = dataclasses.replace(
+        busy_params(county.n_homes, policy="platform_request"), packages_per_theft_mean=1.8
+    )
+    outcome = run(county, params)
+    packages = np.array([t.packages for t in outcome.thefts])
+    assert len(packages) > 100
+    assert packages.min() >= 1
+    # 1 + Poisson(0.8): mean 1.8, sd sqrt(0.8); a 4-sigma band around the mean.
+    assert abs(packages.mean() - 1.8) < 4 * math.sqrt(0.8 / len(packages))
+    metrics = replication_metrics(outcome)
+    assert metrics["packages_stolen"] == packages.sum()
+    assert metrics["parcels_delivered"] == pytest.approx(
+        county.n_homes * params.parcels_per_household(HORIZON_MIN)
+    )
+    assert metrics["packages_stolen_per_1000_parcels"] == pytest.approx(
+        1000 * packages.sum() / metrics["parcels_delivered"]
+    )

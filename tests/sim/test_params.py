@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import copy as copy_module
+import datetime as dt
 import math
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from scenarios.loader import load_scenario, shipped_names
+from scenarios.loader import from_dict, load_scenario, resolved_dict, shipped_names
+from scenarios.overrides import leaf_keys, set_dotted
+from scenarios.schema import Scenario, ScenarioError
 from sim.core.metrics import replication_metrics
 from sim.core.model import CountyModel
 from sim.core.params import (
     MIN_PER_DAY,
     MIN_PER_HOUR,
     MIN_PER_YEAR,
+    NOT_MODEL_INPUTS,
     expected_thefts_per_thief,
     params_from_scenario,
 )
+from sim.runner import county_spec
 from tests.sim.county_fixtures import tiny_county
 from tests.sim.fake_system import FakeSystem
 
@@ -80,3 +88,111 @@ def test_the_tiny_scenario_runs_end_to_end_on_the_fake_system() -> None:
     result = CountyModel(county, params, FakeSystem(), seed=1).run(30 * MIN_PER_DAY)
     metrics = replication_metrics(result)
     assert metrics["thefts"] > 0
+
+
+def test_parcels_per_household_count_the_weekly_rate_and_the_holiday_peak() -> None:
+    nassau = params_from_scenario(load_scenario("nassau"), scale=1.0)
+    week = 7 * MIN_PER_DAY
+    assert nassau.parcels_per_household(week) == pytest.approx(2.4)  # January: no peak
+    year = nassau.parcels_per_household(365 * MIN_PER_DAY)
+    # 28 days of the peak (27 November to 24 December, inclusive) at 1.5x add half of
+    # 28 days' parcels.
+    assert year == pytest.approx(2.4 / 7 * (365 + 0.5 * 28))
+    # A horizon that ends inside the peak counts only the peak days it holds.
+    inside = nassau.holiday_start_min + 3 * MIN_PER_DAY
+    assert nassau.parcels_per_household(inside) == pytest.approx(
+        2.4 / week * (inside + 0.5 * 3 * MIN_PER_DAY)
+    )
+
+
+def _perturbations(value: object) -> list[object]:
+    """Other values of the same kind, to try in turn until one passes the scenario rules."""
+    if isinstance(value, bool):
+        return [not value]
+    if isinstance(value, int):  # doubled first: a count may be scaled and rounded
+        return [value * 2, value + 1, value - 1]
+    if isinstance(value, float):
+        return [value * 0.9, value * 1.05, value * 0.5] if value else [0.1]
+    if isinstance(value, str):
+        try:
+            return [dt.date.fromisoformat(value) + dt.timedelta(days=1)]
+        except ValueError:
+            return [{"platform_request": "canvass", "nassau": "suffolk"}.get(value, value + "-x")]
+    if isinstance(value, list):
+        index = next((i for i, v in enumerate(value) if v), 0)
+        return [
+            [*value[:index], other, *value[index + 1 :]] for other in _perturbations(value[index])
+        ]
+    raise TypeError(f"no perturbation for {value!r}")
+
+
+def _variants(tree: dict[str, Any]) -> Iterator[tuple[str, Scenario]]:
+    """(dotted key, the scenario with that key's value changed), for every leaf, and for
+    every field of the first table of each list of tables."""
+    for key in leaf_keys(tree):
+        value = _get(tree, key)
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for field_name in value[0]:
+                candidates = []
+                for other in _perturbations(value[0][field_name]):
+                    tables = [dict(v) for v in value]
+                    tables[0][field_name] = other
+                    candidates.append(_with(tree, key, tables))
+                yield f"{key}[0].{field_name}", _first_valid(candidates, key)
+        else:
+            yield key, _first_valid([_with(tree, key, v) for v in _perturbations(value)], key)
+
+
+def _first_valid(trees: list[dict[str, Any]], key: str) -> Scenario:
+    for tree in trees:
+        try:
+            return from_dict(tree)
+        except ScenarioError:
+            continue
+    raise AssertionError(f"no valid perturbation of {key}")
+
+
+def _get(tree: dict[str, Any], key: str) -> Any:
+    node: Any = tree
+    for part in key.split("."):
+        node = node[part]
+    return node
+
+
+def _with(tree: dict[str, Any], key: str, value: object) -> dict[str, Any]:
+    copy = copy_module.deepcopy(tree)
+    set_dotted(copy, key, value)
+    return copy
+
+
+RUN_CONTROL = {
+    "name",
+    "description",
+    "run.horizon_days",
+    "run.replications",
+    "run.seed",
+    "run.scale",  # the runner's --scale default, which it hands to the model
+}
+"""Keys for the runner (how long, how many, which seeds), not inputs of the model itself."""
+
+
+def test_every_scenario_key_reaches_the_model_or_is_declared_not_to() -> None:
+    """A documented key that changes nothing would let a planner sweep it and conclude it
+    does not matter; every key must move the model's parameters or its county, unless
+    it is a run-control key or declared in ``NOT_MODEL_INPUTS`` with its reason."""
+    nassau = load_scenario("nassau")
+
+    def model_of(scenario: Scenario) -> tuple[object, object]:
+        return params_from_scenario(scenario, scale=0.5), county_spec(scenario)
+
+    base = model_of(nassau)
+    inert = []
+    for key, scenario in _variants(resolved_dict(nassau)):
+        if key in RUN_CONTROL:
+            continue
+        if model_of(scenario) == base:
+            inert.append(key)
+    assert sorted(inert) == sorted(NOT_MODEL_INPUTS), (
+        "keys that change nothing must be declared in sim.core.params.NOT_MODEL_INPUTS "
+        "(and keys declared there must really change nothing)"
+    )

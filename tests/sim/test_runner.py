@@ -189,3 +189,21 @@ def test_an_interrupt_swallowed_by_the_garbage_collector_still_ends_the_replicat
     problem = unraisable(ValueError("a real problem"))
     runner._quiet_interrupts(problem)
     assert printed == [problem]
+
+
+def test_setting_a_key_the_model_does_not_read_warns_and_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from canvass.cli import main
+
+    argv = ["run", "tiny", "--replications", "1", "--horizon-days", "0.5", "--quiet"]
+    status = main(
+        [*argv, "--set", "deliveries.porch_dwell_median_min=60", "--out", str(tmp_path / "a")]
+    )
+    err = capsys.readouterr().err
+    assert status == 0
+    assert "deliveries.porch_dwell_median_min changes nothing" in err
+    assert "drawn per household" in err
+    status = main([*argv, "--set", "residents.share_prob=0.2", "--out", str(tmp_path / "b")])
+    assert status == 0
+    assert "warning" not in capsys.readouterr().err
