@@ -223,10 +223,9 @@ class ModelParams:
         return max(self.hourly_theft_multipliers) * max(1.0, self.holiday_theft_multiplier)
 
     def parcels_per_household(self, until_min: float) -> float:
-        """Expected parcels delivered to a household from time 0 to ``until_min``."""
-        peak = max(
-            0.0, min(until_min, self.holiday_end_min) - min(until_min, self.holiday_start_min)
-        )
+        """Expected parcels delivered to a household from time 0 to ``until_min`` (the peak
+        counted only where it overlaps the run)."""
+        peak = max(0.0, min(until_min, self.holiday_end_min) - max(0.0, self.holiday_start_min))
         extra = peak * (self.holiday_delivery_multiplier - 1.0)
         return self.parcels_per_household_per_min * (until_min + extra)
 

@@ -98,6 +98,11 @@ def test_parcels_per_household_count_the_weekly_rate_and_the_holiday_peak() -> N
     # 28 days of the peak (27 November to 24 December, inclusive) at 1.5x add half of
     # 28 days' parcels.
     assert year == pytest.approx(2.4 / 7 * (365 + 0.5 * 28))
+    # A run that starts inside the peak counts only the peak days it holds.
+    late = load_scenario("nassau", ["run.start_date=2025-12-20"])
+    assert params_from_scenario(late, scale=1.0).parcels_per_household(week) == pytest.approx(
+        2.4 / 7 * (7 + 0.5 * 5)  # 20-24 December
+    )
     # A horizon that ends inside the peak counts only the peak days it holds.
     inside = nassau.holiday_start_min + 3 * MIN_PER_DAY
     assert nassau.parcels_per_household(inside) == pytest.approx(
