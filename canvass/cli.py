@@ -172,10 +172,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _warn_about_keys_the_model_ignores(overrides: Sequence[str]) -> None:
+    from scenarios.overrides import parse_override
     from sim.core.params import NOT_MODEL_INPUTS
 
-    for text in overrides:
-        key = text.partition("=")[0].strip()
+    for text in overrides:  # already parsed and applied by load_scenario: valid here
+        key, _value = parse_override(text)
         if key in NOT_MODEL_INPUTS:
             print(
                 f"canvass: warning: {key} changes nothing: {NOT_MODEL_INPUTS[key]}",
@@ -411,11 +412,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override a scenario key (TOML literal)"
     )
+    cpus = _cpus()
     run.add_argument(
         "--workers",
         type=_positive_int,
-        default=_cpus(),
-        help=f"parallel processes (default: this machine's {_cpus()} CPUs)",
+        default=cpus,
+        help=f"parallel processes (default: this machine's {cpus} CPUs)",
     )
     run.add_argument("--out", default="results/runs", help="folder for run folders")
     run.add_argument("--quiet", action="store_true", help="print only the run folder")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy as copy_module
 import datetime as dt
 import math
 from collections.abc import Iterator
@@ -165,9 +164,9 @@ def _get(tree: dict[str, Any], key: str) -> Any:
 
 
 def _with(tree: dict[str, Any], key: str, value: object) -> dict[str, Any]:
-    copy = copy_module.deepcopy(tree)
-    set_dotted(copy, key, value)
-    return copy
+    changed = dict(tree)  # set_dotted copies the tables on its path: the rest is shared
+    set_dotted(changed, key, value)
+    return changed
 
 
 RUN_CONTROL = {
