@@ -32,6 +32,7 @@ from scenarios.schema import (
     Thefts,
     Transfer,
     Victims,
+    WindowFit,
 )
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "Thefts",
     "Transfer",
     "Victims",
+    "WindowFit",
     "from_dict",
     "list_scenarios",
     "load_scenario",

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Literal
 
 Policy = Literal["platform_request", "canvass", "both"]
+WindowFit = Literal["fixed", "exposure"]
 """How detectives look for video: the push-button request, door to door, or both."""
 
 REQUEST_RADIUS_MIN_M = 144.0
@@ -292,6 +293,7 @@ class Police(_Section):
             between(REQUEST_WINDOW_MIN_H, REQUEST_WINDOW_MAX_H, "REQ-02: 15 min to 12 h")
         )
     )
+    request_window_fit: WindowFit
     max_requests_per_case: int = field(metadata=_rules(at_least(0)))
     response_period_days: float = field(metadata=_rules(above(0)))
     detective_cost_per_hour_usd: float = field(metadata=_rules(at_least(0)))

@@ -111,6 +111,7 @@ class County:
     home_x_m: FloatArray
     home_y_m: FloatArray
     home_risk: FloatArray  # relative porch exposure, mean 1 over homes in expectation
+    home_prevention: NDArray[np.bool_]  # the home has a prevention habit (shorter dwell)
     porch_view_ptr: IntArray  # CSR over homes
     porch_view_cameras: IntArray
     camera_resident: IntArray
@@ -208,6 +209,7 @@ def build_county(population: Population, params: ModelParams, streams: Streams) 
         home_x_m=home_x,
         home_y_m=home_y,
         home_risk=risk.astype(np.float64),
+        home_prevention=habit,
         porch_view_ptr=view_ptr,
         porch_view_cameras=view_cameras,
         camera_resident=camera_resident,

@@ -24,6 +24,7 @@ METRIC_UNITS: dict[str, str] = {
     "requests": "requests",
     "notifications": "notifications",
     "notifications_per_request": "notifications/request",
+    "request_windows_holding_theft": "share",
     "responses": "responses",
     "shares": "responses",
     "clips_shared": "clips",
@@ -64,6 +65,7 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
     """Every metric of :data:`METRIC_UNITS` for one replication (same keys, same order)."""
     r = result
     published = [m for m in r.moderations if m.approved]
+    holds_theft = {q.request_id: q.holds_theft for q in r.requests if q.request_id >= 0}
     submitted_at = {q.request_id: q.submitted_at_min for q in r.requests if q.request_id >= 0}
     reported_at = {report.report_id: report.reported_at_min for report in r.reports}
     first_request: dict[int, float] = {}
@@ -93,6 +95,9 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
         "requests": float(len(published)),
         "notifications": float(notifications),
         "notifications_per_request": _ratio(notifications, len(published)),
+        "request_windows_holding_theft": _ratio(
+            sum(holds_theft[m.request_id] for m in published), len(published)
+        ),
         "responses": float(len(r.responses)),
         "shares": float(shares),
         "clips_shared": float(sum(response.clips_shared for response in r.responses)),

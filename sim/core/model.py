@@ -14,7 +14,10 @@ holiday(t) × risk(home). ``theft_source`` draws candidates from a homogeneous
 process at the bound λ* = homes × rate × max multiplier × max risk, picks a home
 uniformly, and keeps the candidate with probability λ(t, home) / λ* (Lewis &
 Shedler thinning). Deliveries are never simulated one by one: porch exposure
-enters only through the time-of-day, holiday and prevention multipliers.
+enters the rate through the time-of-day, holiday and prevention multipliers, and
+each theft draws the one parcel it took (:mod:`sim.core.parcels`: when it came,
+from the delivery hours, and when it would have been taken in, from the porch
+dwell), so a county costs events per theft, not per delivery.
 
 **Sprees.** A thief goes on a spree with ``spree_prob``: further thefts (mean
 ``spree_thefts_mean`` in all) at homes within ``spree_radius_m`` of the first,
@@ -22,13 +25,16 @@ spread uniformly over a lognormal duration, cut short by a natural end
 (exponential) or by an arrest, which interrupts the ``spree`` process; thefts
 planned but not committed at the arrest are ``thefts_prevented``.
 
-**Investigations.** A victim reports with ``report_prob`` after a lognormal delay;
-the report is screened (``follow_up_prob``) and a followed-up case waits for a
+**Investigations.** A victim finds the parcel gone when it would have been taken
+in, and reports with ``report_prob`` after a lognormal delay from then; the
+report is screened (``follow_up_prob``) and a followed-up case waits for a
 detective, who opens it in the system, works it (exponential), then per policy
-drafts a platform request (incident location, radius, window ending no later
-than now) and/or canvasses door to door (time per door, answer probability,
-on-site export of footage from cameras that saw the porch). A moderator
-(lognormal review) approves the request unless the system's lint flagged it,
+drafts a platform request (incident location, radius, and a window placed on
+the parcel's time on the porch, which is all the victim knows: the fixed length
+centred on it, or fitted to it, ending no later than now; the theft may fall
+outside a window shorter than that time) and/or canvasses door to door (time
+per door, answer probability, on-site export of footage from cameras that saw
+the porch). A moderator (lognormal review) approves the request unless the system's lint flagged it,
 then the system fans out. Each notified resident answers with their profile's
 probability after a lognormal delay (silence if it exceeds the response
 period), shares with its probability, and then only clips that still exist
@@ -48,7 +54,7 @@ case is opened (``victim_handover_prob``), outside the platform; the evidence
 path is recorded as ``victim``.
 
 Not modelled (yet): second requests per case, package values, weekday effects,
-the victim's and moderators' working hours, motion clips before t = 0.
+the victim's and moderators' working hours.
 """
 
 from __future__ import annotations
@@ -66,6 +72,7 @@ import simpy
 from sim.core import records as rec
 from sim.core.county import County, build_county
 from sim.core.params import MIN_PER_DAY, MIN_PER_HOUR, ModelParams
+from sim.core.parcels import Parcel, ParcelExposure, request_window
 from sim.core.population import Population
 from sim.core.ports import AnswerVerdict, ClipSpec, Staffing, SystemPort
 from sim.core.staff import Staff
@@ -160,6 +167,12 @@ class CountyModel:
         self.seed = seed
         self.streams = make_streams(seed)
         self.county: County = build_county(population, params, self.streams)
+        self.parcels = ParcelExposure(
+            params.delivery_hour_weights,
+            dwell_median_min=params.porch_dwell_median_min,
+            dwell_sigma=params.porch_dwell_sigma,
+            prevention_dwell_factor=params.prevention_risk_multiplier,
+        )
         self.detectives = Staff(self.env, "detectives", params.detectives)
         self.moderators = Staff(self.env, "moderators", params.moderators)
         self.log = _Log()
@@ -316,26 +329,33 @@ class CountyModel:
         viewing = self.county.cameras_viewing_porch(home).size
         # 1 + Poisson(mean - 1) packages: at least one, the scenario's mean (own stream).
         packages = 1 + int(self.streams.packages.poisson(self.params.packages_per_theft_mean - 1))
+        now = float(self.env.now)
+        parcel = self.parcels.draw(
+            self.streams.parcels, now, prevention=bool(self.county.home_prevention[home])
+        )
         theft = rec.TheftRecord(
             next(self._theft_ids),
-            float(self.env.now),
+            now,
             home,
             thief,
             in_spree,
             int(viewing),
             packages,
+            parcel.delivered_at_min,
+            parcel.discovered_at_min,
         )
         self.log.thefts.append(theft)
         p, rng = self.params, self.streams.reports
         reports = rng.random() < p.report_prob
         delay = rng.lognormal(math.log(p.report_delay_median_min), p.report_delay_sigma)
         if reports:
-            self.env.process(self.victim(theft, delay))
+            self.env.process(self.victim(theft, theft.discovered_at_min - theft.at_min + delay))
 
     # ------------------------------------------------------ victims and police
 
     def victim(self, theft: rec.TheftRecord, delay_min: float) -> Process:
-        """The victim reports after a delay; the report is screened for follow-up."""
+        """The victim reports ``delay_min`` after the theft (the report delay counts from
+        finding the parcel gone); the report is screened for follow-up."""
         yield self.env.timeout(delay_min)
         case_id = next(self._case_ids)
         now = float(self.env.now)
@@ -390,8 +410,14 @@ class CountyModel:
         home = case.theft.home
         lat = float(self.population.home_lat[home])
         lon = float(self.population.home_lon[home])
-        window_end = min(case.theft.at_min + p.request_window_min / 2, now)
-        window_start = window_end - p.request_window_min
+        theft = case.theft
+        window_start, window_end = request_window(
+            Parcel(theft.delivered_at_min, theft.discovered_at_min),
+            now_min=now,
+            length_min=p.request_window_min,
+            fit=p.request_window_fit,
+        )
+        holds_theft = window_start <= theft.at_min <= window_end
         submitted = self.port.submit_request(
             at_min=now,
             detective=case.detective,
@@ -413,11 +439,17 @@ class CountyModel:
                 p.request_radius_m,
                 submitted.refused_rule or "",
                 ";".join(submitted.lint_flags),
+                holds_theft,
             )
         )
         if submitted.request_id is not None and self.moderators.capacity > 0:
+            # Only a window that holds the theft can bring a clip of it.
             viewing = self.county.cameras_viewing_porch(home)
-            witnesses = self.county.cameras_inside(viewing, lat, lon, p.request_radius_m)
+            witnesses = (
+                self.county.cameras_inside(viewing, lat, lon, p.request_radius_m)
+                if holds_theft
+                else viewing[:0]
+            )
             request = _Request(
                 submitted.request_id,
                 case,
@@ -673,25 +705,23 @@ class CountyModel:
 
     def _materialise_clips(self, resident: int, request: _Request, now: float) -> tuple[int, ...]:
         """Upload (once) and return the clips the resident shares: of those that still exist
-        (the theft from each camera that saw the porch, motion clips in the window, inside
-        the area), the ones nearest the theft's time."""
+        (the theft from each camera that saw the porch, if the window holds it, and motion
+        clips in the window, inside the area), a clip of the theft first, then the ones
+        nearest the middle of the window (the resident knows the window, not the theft)."""
         theft = request.case.theft
+        middle = (request.window_start_min + request.window_end_min) / 2
         inside = self.county.cameras_inside(
             self.county.cameras_of(resident), request.lat, request.lon, request.radius_m
         )
         relevant = set(self._relevant_cameras(resident, request))
-        existing: list[tuple[float, int, float, int]] = []  # (distance to theft, camera, at, theft)
+        existing: list[tuple[float, int, float, int]] = []  # (rank, camera, at, theft)
         for camera in inside.tolist():
-            recorded = [(t, -1) for t in self._motion_clips(camera, request)]
-            if camera in relevant:
-                recorded.append((theft.at_min, theft.theft_id))
-            for recorded_at, theft_id in recorded:
+            if camera in relevant and not self._expired(camera, theft.at_min, now):
+                existing.append((-1.0, camera, theft.at_min, theft.theft_id))
+            for recorded_at in self._motion_clips(camera, request):
                 if not self._expired(camera, recorded_at, now):
-                    existing.append(
-                        (abs(recorded_at - theft.at_min), camera, recorded_at, theft_id)
-                    )
-        # A resident shares the clips nearest the incident time, at most a handful
-        # (max_clips_per_share, ASSUMPTION): a clip of the theft itself is nearest of all.
+                    existing.append((abs(recorded_at - middle), camera, recorded_at, -1))
+        # A resident shares at most a handful (max_clips_per_share, ASSUMPTION).
         chosen = sorted(existing)[: self.params.max_clips_per_share]
         return tuple(
             self._upload(camera, recorded_at, theft_id, now)
@@ -704,7 +734,7 @@ class CountyModel:
         times = motion_clip_times(
             self.seed,
             camera,
-            max(0, int(start // MIN_PER_HOUR)),
+            math.floor(start / MIN_PER_HOUR),
             int(end // MIN_PER_HOUR),
             self.params.motion_clips_per_camera_per_min * MIN_PER_HOUR,
         )

@@ -23,12 +23,21 @@ MIN_PER_YEAR = 365.25 * MIN_PER_DAY
 
 Policy = Literal["platform_request", "canvass", "both"]
 POLICIES: tuple[Policy, ...] = ("platform_request", "canvass", "both")
+WindowFit = Literal["fixed", "exposure"]
+WINDOW_FITS: tuple[WindowFit, ...] = ("fixed", "exposure")
 
 # CALIBRATION 1c time of day, normalised: night 8%, morning 25%, afternoon 42%, evening
 # 25% over 00-06, 06-12, 12-18, 18-24; as hourly multipliers with mean 1.
 _PERIOD_SHARES = (0.08, 0.25, 0.42, 0.25)
 DEFAULT_HOURLY_THEFT_MULTIPLIERS: tuple[float, ...] = tuple(
     4 * share for share in _PERIOD_SHARES for _ in range(6)
+)
+
+# Deliveries (ASSUMPTION, as the Nassau scenario): carriers 08:00-22:00, most in the
+# afternoon; hourly multipliers with mean 1.
+_DELIVERY_WEIGHTS = (0, 0, 0, 0, 0, 0, 0, 0, 2, 4, 6, 8, 9, 10, 10, 10, 9, 8, 7, 6, 4, 2, 1, 0)
+DEFAULT_DELIVERY_HOUR_WEIGHTS: tuple[float, ...] = tuple(
+    24 * w / sum(_DELIVERY_WEIGHTS) for w in _DELIVERY_WEIGHTS
 )
 
 
@@ -102,6 +111,12 @@ class ModelParams:
     holiday_theft_multiplier: float = 1.5  # CALIBRATION 1b: 1.4-1.6
     prevention_share: float = 0.15  # homes with a prevention habit: ASSUMPTION
     prevention_risk_multiplier: float = 0.3  # their porch exposure, relative: ASSUMPTION
+    # The parcel behind each theft (sim.core.parcels): delivery hours (mean 1) and the
+    # lognormal porch dwell (a prevention habit multiplies it by prevention_risk_multiplier)
+    # set when it came and when it was found missing, which is what a request must cover.
+    delivery_hour_weights: tuple[float, ...] = DEFAULT_DELIVERY_HOUR_WEIGHTS
+    porch_dwell_median_min: float = 4 * MIN_PER_HOUR  # UNCONFIRMED
+    porch_dwell_sigma: float = 0.8  # ASSUMPTION
     # Parcels and packages: thefts are drawn per household (CALIBRATION 2), so these give
     # the implied per-parcel theft rate, a validation output, not the theft rate itself.
     packages_per_theft_mean: float = 1.37  # packages taken per theft (>= 1; CALIBRATION 1c)
@@ -133,6 +148,9 @@ class ModelParams:
     request_drafting_min: float = 20.0
     request_radius_m: float = 400.0  # REQ-03 allows ~144-642 m
     request_window_min: float = 6 * MIN_PER_HOUR  # REQ-02: 15 min-12 h
+    # "fixed": every window is request_window_min long; "exposure": the parcel's time on
+    # the porch as the victim knows it, at least 15 min and at most request_window_min.
+    request_window_fit: WindowFit = "fixed"
     max_requests_per_case: int = 1
     response_period_min: float = 7 * MIN_PER_DAY  # CON-08
     canvass_max_doors: int = 30
@@ -187,6 +205,16 @@ class ModelParams:
             problems.append("hourly_theft_multipliers needs 24 values")
         if any(m < 0 for m in self.hourly_theft_multipliers):
             problems.append("hourly_theft_multipliers must be non-negative")
+        if len(self.delivery_hour_weights) != 24 or any(w < 0 for w in self.delivery_hour_weights):
+            problems.append("delivery_hour_weights needs 24 non-negative values")
+        elif sum(self.delivery_hour_weights) <= 0:
+            problems.append("delivery_hour_weights must not all be zero")
+        if not self.porch_dwell_median_min > 0 or self.porch_dwell_sigma < 0:
+            problems.append("porch_dwell_median_min must be positive, porch_dwell_sigma >= 0")
+        if self.request_window_fit not in WINDOW_FITS:
+            problems.append(
+                f"request_window_fit must be one of {WINDOW_FITS} (got {self.request_window_fit!r})"
+            )
         if self.policy not in POLICIES:
             problems.append(f"policy must be one of {POLICIES} (got {self.policy!r})")
         if self.detectives < 0 or self.moderators < 0:
@@ -265,21 +293,7 @@ def _mean_one(weights: tuple[float, ...]) -> tuple[float, ...]:
     return tuple(w / mean for w in weights)
 
 
-_PER_HOUSEHOLD = (
-    "thefts are drawn per household at thefts.household_rate_per_yr (CALIBRATION 2), not "
-    "parcel by parcel"
-)
-NOT_MODEL_INPUTS: dict[str, str] = {
-    "deliveries.time_of_day_weights_by_hour": (
-        f"{_PER_HOUSEHOLD}: they follow the observed theft hours "
-        "(thefts.time_of_day_weights_by_hour)"
-    ),
-    "deliveries.porch_dwell_median_min": (
-        f"{_PER_HOUSEHOLD}, so the dwell's length cancels out; a prevention habit's "
-        "shorter dwell is deliveries.prevention_dwell_factor"
-    ),
-    "deliveries.porch_dwell_sigma": f"{_PER_HOUSEHOLD}, so the dwell's shape cancels out",
-}
+NOT_MODEL_INPUTS: dict[str, str] = {}
 """Scenario keys the model does not read, each with the reason (``canvass run`` warns when
 one is set); a test checks that every other key changes the model."""
 
@@ -360,6 +374,9 @@ def params_from_scenario(scenario: Scenario, *, scale: float | None = None) -> M
         holiday_theft_multiplier=holiday_multiplier,
         prevention_share=s.deliveries.prevention_share,
         prevention_risk_multiplier=s.deliveries.prevention_dwell_factor,
+        delivery_hour_weights=_mean_one(s.deliveries.time_of_day_weights_by_hour),
+        porch_dwell_median_min=s.deliveries.porch_dwell_median_min,
+        porch_dwell_sigma=s.deliveries.porch_dwell_sigma,
         packages_per_theft_mean=s.thefts.packages_per_theft_mean,
         parcels_per_household_per_min=s.deliveries.rate_per_household_per_week / (7 * MIN_PER_DAY),
         holiday_delivery_multiplier=s.deliveries.holiday_peak_multiplier,
@@ -384,6 +401,7 @@ def params_from_scenario(scenario: Scenario, *, scale: float | None = None) -> M
         request_drafting_min=s.police.request_drafting_min,
         request_radius_m=s.police.request_radius_m,
         request_window_min=s.police.request_window_h * MIN_PER_HOUR,
+        request_window_fit=s.police.request_window_fit,
         max_requests_per_case=s.police.max_requests_per_case,
         response_period_min=s.police.response_period_days * MIN_PER_DAY,
         canvass_max_doors=s.canvass.max_doors_per_case,

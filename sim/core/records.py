@@ -41,6 +41,8 @@ class TheftRecord(Record):
     in_spree: bool
     cameras_viewing: int  # cameras whose view covers the porch
     packages: int  # packages taken (>= 1)
+    delivered_at_min: float  # the stolen parcel came then (sim.core.parcels)
+    discovered_at_min: float  # and would have been taken in then: the victim finds it gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,7 @@ class RequestRecord(Record):
     radius_m: float
     refused_rule: str
     lint_flags: str  # ";"-joined
+    holds_theft: bool  # the window holds the moment of the theft (the victim knows less)
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ class Source(IntEnum):
     PROFILES = 10
     CANVASS = 11
     PACKAGES = 12
+    PARCELS = 13
 
 
 def generator(seed: int, *key: int) -> np.random.Generator:
@@ -68,6 +69,7 @@ class Streams:
     profiles: np.random.Generator
     canvass: np.random.Generator
     packages: np.random.Generator
+    parcels: np.random.Generator
 
     def resident(self, resident: int) -> np.random.Generator:
         """The resident's own generator (same seed and index ⇒ same choices)."""
@@ -101,18 +103,20 @@ def motion_clip_times(
 ) -> np.ndarray[Any, np.dtype[np.float64]]:
     """Times (minutes since the start, sorted) of the motion clips ``camera`` recorded in
     clock hours ``first_slot..last_slot``: a Poisson count per hour (by inverting its
-    distribution function) at uniform times inside it, each hour from its own draws."""
+    distribution function) at uniform times inside it, each hour from its own draws.
+    Hours before the start (negative slots) have clips too: a window may begin there."""
     slots = np.arange(first_slot, last_slot + 1, dtype=np.int64)
     if rate_per_hour <= 0 or slots.size == 0:
         return np.empty(0)
+    keys = slots.astype(np.uint64)  # two's complement: a negative hour is a key of its own
     counts = np.searchsorted(
-        _poisson_cdf(rate_per_hour), hashed_uniforms(seed, Source.CLIPS, camera, slots, 0)
+        _poisson_cdf(rate_per_hour), hashed_uniforms(seed, Source.CLIPS, camera, keys, 0)
     )
     if not counts.any():
         return np.empty(0)
     slot_of = np.repeat(slots, counts)
     draw = np.arange(slot_of.size) - np.repeat(np.cumsum(counts) - counts, counts) + 1
-    u = hashed_uniforms(seed, Source.CLIPS, camera, slot_of, draw)
+    u = hashed_uniforms(seed, Source.CLIPS, camera, np.repeat(keys, counts), draw)
     return np.sort(slot_of * 60.0 + u * 60.0)
 
 
@@ -141,4 +145,5 @@ def make_streams(seed: int) -> Streams:
         profiles=generator(seed, Source.PROFILES),
         canvass=generator(seed, Source.CANVASS),
         packages=generator(seed, Source.PACKAGES),
+        parcels=generator(seed, Source.PARCELS),
     )

@@ -121,7 +121,8 @@ def _perturbations(value: object) -> list[object]:
         try:
             return [dt.date.fromisoformat(value) + dt.timedelta(days=1)]
         except ValueError:
-            return [{"platform_request": "canvass", "nassau": "suffolk"}.get(value, value + "-x")]
+            others = {"platform_request": "canvass", "nassau": "suffolk", "fixed": "exposure"}
+            return [others.get(value, value + "-x")]
     if isinstance(value, list):
         index = next((i for i, v in enumerate(value) if v), 0)
         return [

@@ -108,6 +108,9 @@ def test_detective_waits_match_erlang_c(camera_free_county: Population) -> None:
         report_prob=1.0,
         report_delay_median_min=1e-6,
         report_delay_sigma=0.0,
+        # A dwell too short for any parcel: each theft is found at once (sim.core.parcels).
+        porch_dwell_median_min=1e-6,
+        porch_dwell_sigma=0.0,
         follow_up_prob=1.0,
         case_work_mean_min=work_min,
         max_requests_per_case=0,

@@ -1,0 +1,188 @@
+"""The parcel behind each theft: the sampler against its closed forms, the request
+window a detective derives from it, and what the delivery hours and dwell change."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from sim.core.metrics import replication_metrics
+from sim.core.model import CountyModel
+from sim.core.params import MIN_PER_DAY, MIN_PER_HOUR, ModelParams
+from sim.core.parcels import Parcel, ParcelExposure, request_window
+from sim.core.population import Population
+from sim.core.records import ModelResult
+from tests.sim.county_fixtures import busy_params, tiny_county
+from tests.sim.fake_system import FakeSystem
+
+FLAT = (1.0,) * 24
+DRAWS = 20_000
+
+
+def _draws(exposure: ParcelExposure, *, seed: int = 3, prevention: bool = False) -> np.ndarray:
+    """(theft, delivered, discovered) for thefts spread uniformly over ten days."""
+    rng = np.random.default_rng(seed)
+    thefts = rng.uniform(0, 10 * MIN_PER_DAY, DRAWS)
+    rows = []
+    for at in thefts.tolist():
+        parcel = exposure.draw(rng, at, prevention=prevention)
+        rows.append((at, parcel.delivered_at_min, parcel.discovered_at_min))
+    return np.array(rows)
+
+
+def test_the_stolen_parcel_is_length_biased_as_in_an_m_g_infinity_queue() -> None:
+    """With deliveries at every hour alike, a parcel on the porch at a random moment has
+    a length-biased dwell (mean E[D^2]/E[D]) and is halfway through it on average."""
+    median, sigma = 240.0, 0.8
+    draws = _draws(
+        ParcelExposure(FLAT, dwell_median_min=median, dwell_sigma=sigma, prevention_dwell_factor=1)
+    )
+    theft, delivered, discovered = draws.T
+    assert (delivered <= theft).all()
+    assert (theft <= discovered).all()
+    dwell, age = discovered - delivered, theft - delivered
+    biased_mean = median * math.exp(1.5 * sigma**2)  # E[D^2]/E[D] for a lognormal
+    se = dwell.std() / math.sqrt(DRAWS)
+    assert abs(dwell.mean() - biased_mean) < 4 * se
+    assert abs(age.mean() - biased_mean / 2) < 4 * age.std() / math.sqrt(DRAWS)
+    # An unbiased dwell would have mean median * e^(sigma^2 / 2), far below.
+    assert dwell.mean() > 1.5 * median * math.exp(sigma**2 / 2)
+
+
+def test_parcels_come_only_in_the_delivery_hours() -> None:
+    """One delivery hour (10:00-11:00) and dwells of about an hour: every stolen parcel
+    came in that hour of some day, and was taken from a porch that still held it."""
+    weights = tuple(1.0 if hour == 10 else 0.0 for hour in range(24))
+    exposure = ParcelExposure(
+        weights, dwell_median_min=60.0, dwell_sigma=0.5, prevention_dwell_factor=1.0
+    )
+    _theft, delivered, discovered = _draws(exposure).T
+    hours = (delivered // MIN_PER_HOUR).astype(int) % 24
+    assert set(hours.tolist()) == {10}
+    assert (discovered >= delivered).all()
+
+
+def test_a_theft_no_parcel_explains_gets_the_latest_delivery_found_at_once() -> None:
+    """A one-minute dwell with no spread, deliveries only at 10:00: a 15:00 theft finds
+    no parcel that could still be there, so it takes the 10:55-11:00 delivery."""
+    weights = tuple(1.0 if hour == 10 else 0.0 for hour in range(24))
+    exposure = ParcelExposure(
+        weights, dwell_median_min=1.0, dwell_sigma=0.0, prevention_dwell_factor=1
+    )
+    theft = 15 * MIN_PER_HOUR + 2.0
+    parcel = exposure.draw(np.random.default_rng(1), theft, prevention=False)
+    assert 10 * MIN_PER_HOUR + 55 <= parcel.delivered_at_min < 11 * MIN_PER_HOUR
+    assert parcel.discovered_at_min == pytest.approx(theft)
+
+
+def test_a_prevention_habit_shortens_the_time_on_the_porch() -> None:
+    exposure = ParcelExposure(
+        FLAT, dwell_median_min=240.0, dwell_sigma=0.8, prevention_dwell_factor=0.1
+    )
+    usual = _draws(exposure)
+    prevented = _draws(exposure, prevention=True)
+
+    def on_porch(draws: np.ndarray) -> float:
+        return float((draws[:, 2] - draws[:, 1]).mean())
+
+    assert on_porch(prevented) == pytest.approx(0.1 * on_porch(usual), rel=0.05)
+
+
+def test_the_same_stream_gives_the_same_parcels() -> None:
+    exposure = ParcelExposure(
+        FLAT, dwell_median_min=240.0, dwell_sigma=0.8, prevention_dwell_factor=0.1
+    )
+    assert (_draws(exposure, seed=9) == _draws(exposure, seed=9)).all()
+
+
+def test_bad_parcel_parameters_are_refused_with_what_is_wrong() -> None:
+    with pytest.raises(ValueError, match="not all zero"):
+        ParcelExposure((0.0,) * 24, dwell_median_min=60, dwell_sigma=1, prevention_dwell_factor=1)
+    with pytest.raises(ValueError, match="positive median"):
+        ParcelExposure(FLAT, dwell_median_min=0, dwell_sigma=1, prevention_dwell_factor=1)
+    with pytest.raises(ValueError, match="request_window_fit"):
+        ModelParams(request_window_fit="exact")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("delivered", "discovered", "now", "fit", "expected"),
+    [
+        (100.0, 160.0, 1000.0, "fixed", (-230.0, 490.0)),  # 12 h centred on 130
+        (100.0, 160.0, 300.0, "fixed", (-420.0, 300.0)),  # ... but not past now
+        (100.0, 160.0, 1000.0, "exposure", (100.0, 160.0)),  # the porch time itself
+        (100.0, 104.0, 1000.0, "exposure", (94.5, 109.5)),  # widened to 15 min (REQ-02)
+        (0.0, 1000.0, 2000.0, "exposure", (140.0, 860.0)),  # cut to 12 h about its middle
+    ],
+)
+def test_the_request_window_is_placed_on_the_porch_time(
+    delivered: float,
+    discovered: float,
+    now: float,
+    fit: str,
+    expected: tuple[float, float],
+) -> None:
+    window = request_window(
+        Parcel(delivered, discovered), now_min=now, length_min=12 * MIN_PER_HOUR, fit=fit
+    )
+    assert window == pytest.approx(expected)
+
+
+@pytest.fixture(scope="module")
+def county() -> Population:
+    return tiny_county(households=300, camera_share=0.4)
+
+
+def _run(county: Population, **changes: object) -> ModelResult:
+    params = dataclasses.replace(busy_params(county.n_homes), **changes)  # type: ignore[arg-type]
+    return CountyModel(county, params, FakeSystem(), seed=5).run(10 * MIN_PER_DAY)
+
+
+def test_victims_report_only_after_finding_the_parcel_gone(county: Population) -> None:
+    result = _run(county)
+    found = {t.theft_id: t.discovered_at_min for t in result.thefts}
+    assert result.reports
+    assert all(r.reported_at_min >= found[r.theft_id] for r in result.reports)
+
+
+def test_a_longer_dwell_means_later_reports_and_windows_that_miss_the_theft(
+    county: Population,
+) -> None:
+    """Short dwells: the victim's interval pins the theft, a fitted window always holds
+    it. Long dwells with short fixed windows: reports come later and windows miss."""
+    short = _run(
+        county,
+        delivery_hour_weights=FLAT,  # a parcel can be there at any hour a thief comes
+        porch_dwell_median_min=30.0,
+        porch_dwell_sigma=0.0,
+        request_window_fit="exposure",
+    )
+    long = _run(
+        county,
+        porch_dwell_median_min=10 * MIN_PER_HOUR,
+        porch_dwell_sigma=0.8,
+        request_window_min=60.0,
+    )
+    short_m, long_m = replication_metrics(short), replication_metrics(long)
+    assert short_m["requests"] > 10
+    assert long_m["requests"] > 10
+    assert short_m["request_windows_holding_theft"] == 1.0
+    assert long_m["request_windows_holding_theft"] < 0.3
+
+    def lag_h(result: ModelResult) -> float:
+        return float(np.mean([r.reported_at_min - r.theft_at_min for r in result.reports])) / 60
+
+    assert lag_h(long) > lag_h(short) + 5
+    # A window without the theft brings only bystanders; every shared clip lies inside it.
+    windows = {q.request_id: q for q in long.requests if q.request_id >= 0}
+    shared = [c for c in long.clip_shares if not windows[c.request_id].holds_theft]
+    assert shared
+    assert not any(c.saw_theft for c in shared)
+    assert all(
+        windows[c.request_id].window_start_min
+        <= c.recorded_at_min
+        <= windows[c.request_id].window_end_min
+        for c in long.clip_shares
+    )
