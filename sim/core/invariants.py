@@ -25,6 +25,12 @@ def check_record_invariants(result: ModelResult) -> list[str]:
     at_most(len(result.responses), len(result.notifications), "responses exceed notifications")
     shares = sum(1 for r in result.responses if r.clips_shared > 0)
     at_most(shares, len(result.responses), "shares exceed responses")
+    attempts: dict[int, list[int]] = {}
+    for request in result.requests:
+        attempts.setdefault(request.case_id, []).append(request.attempt)
+    misnumbered = [c for c, seen in attempts.items() if seen != list(range(1, len(seen) + 1))]
+    if misnumbered:
+        problems.append(f"cases whose requests are not numbered 1, 2, ...: {len(misnumbered)}")
     platform = sum(1 for e in result.evidence if e.path == "platform")
     at_most(platform, len(result.clip_shares), "platform evidence items exceed clips shared")
     latencies = [

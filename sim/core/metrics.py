@@ -22,6 +22,7 @@ METRIC_UNITS: dict[str, str] = {
     "packages_stolen_per_1000_parcels": "packages/1000 parcels",
     "cases_with_request": "cases",
     "requests": "requests",
+    "followup_requests": "requests",
     "notifications": "notifications",
     "notifications_per_request": "notifications/request",
     "request_windows_holding_theft": "share",
@@ -66,6 +67,7 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
     r = result
     published = [m for m in r.moderations if m.approved]
     holds_theft = {q.request_id: q.holds_theft for q in r.requests if q.request_id >= 0}
+    attempt = {q.request_id: q.attempt for q in r.requests if q.request_id >= 0}
     submitted_at = {q.request_id: q.submitted_at_min for q in r.requests if q.request_id >= 0}
     reported_at = {report.report_id: report.reported_at_min for report in r.reports}
     first_request: dict[int, float] = {}
@@ -93,6 +95,7 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
         "packages_stolen_per_1000_parcels": 1000 * _ratio(packages_stolen, r.parcels_delivered),
         "cases_with_request": float(len({m.case_id for m in published})),
         "requests": float(len(published)),
+        "followup_requests": float(sum(attempt[m.request_id] > 1 for m in published)),
         "notifications": float(notifications),
         "notifications_per_request": _ratio(notifications, len(published)),
         "request_windows_holding_theft": _ratio(

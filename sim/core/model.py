@@ -34,8 +34,11 @@ the parcel's time on the porch, which is all the victim knows: the fixed length
 centred on it, or fitted to it, ending no later than now; the theft may fall
 outside a window shorter than that time) and/or canvasses door to door (time
 per door, answer probability, on-site export of footage from cameras that saw
-the porch). A moderator (lognormal review) approves the request unless the system's lint flagged it,
-then the system fans out. Each notified resident answers with their profile's
+the porch). A moderator (lognormal review) approves the request unless the
+system's lint flagged it, then the system fans out. When a request's response
+period ends without usable video and its window left part of the porch time
+out, a detective may post a follow-up (``followup_request_prob``, up to
+``max_requests_per_case``) asking for that part. Each notified resident answers with their profile's
 probability after a lognormal delay (silence if it exceeds the response
 period), shares with its probability, and then only clips that still exist
 (retention) are uploaded and shared: the theft clip of each of their cameras
@@ -53,7 +56,7 @@ A victim whose own camera saw the porch hands that clip to the detective when th
 case is opened (``victim_handover_prob``), outside the platform; the evidence
 path is recorded as ``victim``.
 
-Not modelled (yet): second requests per case, package values, weekday effects,
+Not modelled (yet): package values, weekday effects,
 the victim's and moderators' working hours.
 """
 
@@ -72,7 +75,7 @@ import simpy
 from sim.core import records as rec
 from sim.core.county import County, build_county
 from sim.core.params import MIN_PER_DAY, MIN_PER_HOUR, ModelParams
-from sim.core.parcels import Parcel, ParcelExposure, request_window
+from sim.core.parcels import Parcel, ParcelExposure, followup_window, request_window
 from sim.core.population import Population
 from sim.core.ports import AnswerVerdict, ClipSpec, Staffing, SystemPort
 from sim.core.staff import Staff
@@ -91,7 +94,9 @@ class _Case:
     system_case_id: int = -1
     detective: int = -1
     with_detective: bool = True  # the opening hold is not over yet
-    open_requests: int = 0  # published requests not yet expired
+    open_requests: int = 0  # published requests not yet expired (and follow-ups decided)
+    requests_drafted: int = 0
+    asked: tuple[float, float] | None = None  # the span every window so far asked for
     pending_transfers: int = 0  # shares on their way to evidence review
     evidence_seen: set[int] = field(default_factory=set)
     next_review: Any = None  # a review still waiting for a detective: new evidence joins it
@@ -403,7 +408,9 @@ class CountyModel:
         case.with_detective = False
         self._settle_if_done(case)
 
-    def _draft_request(self, case: _Case) -> Process:
+    def _draft_request(self, case: _Case, window: tuple[float, float] | None = None) -> Process:
+        """Draft and submit a request: the first one's window comes from the parcel's time
+        on the porch (``police.request_window_fit``), a follow-up's is given."""
         p = self.params
         yield self.env.timeout(p.request_drafting_min)
         now = float(self.env.now)
@@ -411,13 +418,19 @@ class CountyModel:
         lat = float(self.population.home_lat[home])
         lon = float(self.population.home_lon[home])
         theft = case.theft
-        window_start, window_end = request_window(
+        case.requests_drafted += 1
+        window_start, window_end = window or request_window(
             Parcel(theft.delivered_at_min, theft.discovered_at_min),
             now_min=now,
             length_min=p.request_window_min,
             fit=p.request_window_fit,
         )
         holds_theft = window_start <= theft.at_min <= window_end
+        case.asked = (
+            (window_start, window_end)
+            if case.asked is None
+            else (min(case.asked[0], window_start), max(case.asked[1], window_end))
+        )
         submitted = self.port.submit_request(
             at_min=now,
             detective=case.detective,
@@ -440,6 +453,7 @@ class CountyModel:
                 submitted.refused_rule or "",
                 ";".join(submitted.lint_flags),
                 holds_theft,
+                case.requests_drafted,
             )
         )
         if submitted.request_id is not None and self.moderators.capacity > 0:
@@ -575,8 +589,41 @@ class CountyModel:
     def request_expiry(self, request: _Request) -> Process:
         yield self.env.timeout(self.params.response_period_min)
         self.port.run_jobs(at_min=float(self.env.now))
-        request.case.open_requests -= 1
-        self._settle_if_done(request.case)
+        case = request.case
+        window = self._followup(request)
+        if window is not None:
+            case.open_requests += 1  # the case waits for the follow-up to be drafted
+            self.env.process(self.followup_request(case, window))
+        case.open_requests -= 1
+        self._settle_if_done(case)
+
+    def _followup(self, request: _Request) -> tuple[float, float] | None:
+        """The window of a follow-up request, if the detective posts one: the period ended
+        without usable video, the case may have another request (REQ-04), the windows so
+        far left part of the porch time out, and ``followup_request_prob`` says so."""
+        p, case = self.params, request.case
+        if case.usable or case.decided or case.requests_drafted >= p.max_requests_per_case:
+            return None
+        theft = case.theft
+        window = followup_window(
+            Parcel(theft.delivered_at_min, theft.discovered_at_min),
+            case.asked or (request.window_start_min, request.window_end_min),
+            now_min=float(self.env.now),
+            length_min=p.request_window_min,
+        )
+        if window is None or not self.streams.followups.random() < p.followup_request_prob:
+            return None
+        return window
+
+    def followup_request(self, case: _Case, window: tuple[float, float]) -> Process:
+        """A detective (any free one; the port is called as the case's) drafts the
+        follow-up request."""
+        with self.detectives.request() as turn:
+            yield turn
+            with self.detectives.on_duty():
+                yield from self._draft_request(case, window)
+        case.open_requests -= 1
+        self._settle_if_done(case)
 
     # --------------------------------------------------------------- residents
 

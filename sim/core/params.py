@@ -152,6 +152,9 @@ class ModelParams:
     # the porch as the victim knows it, at least 15 min and at most request_window_min.
     request_window_fit: WindowFit = "fixed"
     max_requests_per_case: int = 1
+    # A second request (up to max_requests_per_case) when the first's response period
+    # ended without usable video and its window left part of the porch time out.
+    followup_request_prob: float = 0.0
     response_period_min: float = 7 * MIN_PER_DAY  # CON-08
     canvass_max_doors: int = 30
     canvass_min_per_door: float = 3.0  # CALIBRATION 1k (L)
@@ -267,6 +270,7 @@ class ModelParams:
 
 
 _PROBABILITIES = (
+    "followup_request_prob",
     "neighbour_view_prob",
     "prevention_share",
     "prevention_risk_multiplier",
@@ -403,6 +407,7 @@ def params_from_scenario(scenario: Scenario, *, scale: float | None = None) -> M
         request_window_min=s.police.request_window_h * MIN_PER_HOUR,
         request_window_fit=s.police.request_window_fit,
         max_requests_per_case=s.police.max_requests_per_case,
+        followup_request_prob=s.police.followup_request_prob,
         response_period_min=s.police.response_period_days * MIN_PER_DAY,
         canvass_max_doors=s.canvass.max_doors_per_case,
         canvass_min_per_door=s.canvass.min_per_door,

@@ -149,3 +149,26 @@ def request_window(
         length = length_min
     window_end = min((start + end + length) / 2, now_min)
     return window_end - length, window_end
+
+
+def followup_window(
+    parcel: Parcel, asked: tuple[float, float], *, now_min: float, length_min: float
+) -> tuple[float, float] | None:
+    """A second request's window: the longer part of the parcel's time on the porch that
+    the first window (``asked``) left out, next to it, at most ``length_min`` and at least
+    the 15 minutes REQ-02 requires (a shorter gap is widened into the part already asked
+    for). ``None`` when the first window covered all of that time: a second request would
+    ask for the same footage again."""
+    start, end = parcel.delivered_at_min, min(parcel.discovered_at_min, now_min)
+    asked_start, asked_end = asked
+    before = max(0.0, min(asked_start, end) - start)
+    after = max(0.0, end - max(asked_end, start))
+    if before <= 0.0 and after <= 0.0:
+        return None
+    if after >= before:  # the later gap on a tie: footage nearer discovery, kept longer
+        length = min(max(after, SHORTEST_WINDOW_MIN), length_min)
+        window_end = min(max(asked_end, start) + length, end)
+        return window_end - length, window_end
+    length = min(max(before, SHORTEST_WINDOW_MIN), length_min)
+    window_start = max(min(asked_start, end) - length, start)
+    return window_start, window_start + length

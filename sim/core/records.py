@@ -80,6 +80,7 @@ class RequestRecord(Record):
     refused_rule: str
     lint_flags: str  # ";"-joined
     holds_theft: bool  # the window holds the moment of the theft (the victim knows less)
+    attempt: int  # 1 for the case's first request, 2 for a follow-up (REQ-04: at most 2)
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,7 @@ class Source(IntEnum):
     CANVASS = 11
     PACKAGES = 12
     PARCELS = 13
+    FOLLOWUPS = 14
 
 
 def generator(seed: int, *key: int) -> np.random.Generator:
@@ -70,6 +71,7 @@ class Streams:
     canvass: np.random.Generator
     packages: np.random.Generator
     parcels: np.random.Generator
+    followups: np.random.Generator
 
     def resident(self, resident: int) -> np.random.Generator:
         """The resident's own generator (same seed and index ⇒ same choices)."""
@@ -146,4 +148,5 @@ def make_streams(seed: int) -> Streams:
         canvass=generator(seed, Source.CANVASS),
         packages=generator(seed, Source.PACKAGES),
         parcels=generator(seed, Source.PARCELS),
+        followups=generator(seed, Source.FOLLOWUPS),
     )

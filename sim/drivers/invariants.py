@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import and_, func, or_, select
 
 from system.adapters import tables as t
+from system.domain.model import PUBLISHED_STATUSES
 from system.service_layer.context import ServiceContext
 
 
@@ -66,6 +67,20 @@ def check_system_invariants(ctx: ServiceContext) -> list[str]:
         ).scalar_one()
         if duplicated:
             problems.append(f"{duplicated} transfers produced more than one evidence item")
+        most = ctx.policy.max_requests_per_case
+        over_limit = conn.execute(
+            select(func.count()).select_from(
+                select(vr.case_id)
+                .where(vr.status.in_([s.value for s in PUBLISHED_STATUSES]))
+                .group_by(vr.case_id)
+                .having(func.count() > most)
+                .subquery()
+            )
+        ).scalar_one()
+        if over_limit:
+            problems.append(
+                f"cases with more than {most} published requests (REQ-04): {over_limit}"
+            )
         verdict = uow.audit.verify()
         if not verdict.ok:
             problems.append(str(verdict))

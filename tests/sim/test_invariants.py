@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 
+import pytest
+from sqlalchemy import delete, func, insert, select
+
+from scenarios.loader import load_scenario
 from sim.core.invariants import check_record_invariants
 from sim.core.model import CountyModel
-from sim.core.records import ModelResult, ReportRecord, UtilisationRecord
+from sim.core.params import params_from_scenario
+from sim.core.population import generate_population
+from sim.core.records import ModelResult, ReportRecord, RequestRecord, UtilisationRecord
+from sim.drivers.inprocess import InProcessDriver
+from sim.drivers.invariants import check_system_invariants
+from sim.runner import MIN_PER_DAY, county_spec
+from system.adapters import tables as t
+from system.domain.model import PUBLISHED_STATUSES
 from tests.sim.county_fixtures import busy_params, tiny_county
 from tests.sim.fake_system import FakeSystem
 
@@ -30,7 +44,80 @@ def test_a_report_before_its_theft_is_caught() -> None:
     assert any("report before theft" in p for p in check_record_invariants(broken))
 
 
+def test_requests_numbered_other_than_one_two_are_caught() -> None:
+    result = run_once()
+    first = result.requests[0]
+    again = RequestRecord(
+        -1, first.case_id, first.submitted_at_min, 0.0, 60.0, 400.0, "", "", False, 1
+    )
+    broken = replace(result, requests=(*result.requests, again))
+    assert any("not numbered 1, 2" in p for p in check_record_invariants(broken))
+
+
 def test_utilisation_above_one_is_caught() -> None:
     result = run_once()
     broken = replace(result, utilisation=(UtilisationRecord("detectives", 1, 10.0, 12.0, 1.2),))
     assert any("outside [0, 1]" in p for p in check_record_invariants(broken))
+
+
+@pytest.fixture(scope="module")
+def system_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessDriver]:
+    """Ten days of the tiny scenario on the real system (SQLite), with 1-day response
+    periods and 1 h windows so that cases get follow-up requests."""
+    scenario = load_scenario("tiny")
+    population = generate_population(county_spec(scenario), seed=5, scale=0.002)
+    params = replace(
+        params_from_scenario(scenario, scale=0.002),
+        response_period_min=MIN_PER_DAY,
+        request_window_min=60.0,
+        followup_request_prob=1.0,
+    )
+    driver = InProcessDriver(
+        tmp_path_factory.mktemp("system"), start=datetime(2025, 11, 20, tzinfo=UTC)
+    )
+    CountyModel(population, params, driver, seed=5).run(10 * MIN_PER_DAY)
+    yield driver
+    driver.close()
+
+
+def test_the_system_database_keeps_every_invariant_after_a_run(
+    system_run: InProcessDriver,
+) -> None:
+    with system_run.ctx.uow(read_only=True) as uow:
+        notifications = uow.connection.execute(
+            select(func.count()).select_from(t.notifications)
+        ).scalar_one()
+        per_case = uow.connection.execute(
+            select(func.count())
+            .select_from(t.video_requests)
+            .where(t.video_requests.c.status.in_([s.value for s in PUBLISHED_STATUSES]))
+            .group_by(t.video_requests.c.case_id)
+        ).scalars()
+        published_per_case = Counter(per_case)
+    assert notifications > 20  # the checks saw real traffic
+    assert published_per_case[2] > 0  # follow-ups went through the system's REQ-04 check
+    assert set(published_per_case) <= {1, 2}
+    assert check_system_invariants(system_run.ctx) == []
+
+
+def test_a_case_with_more_published_requests_than_req_04_allows_is_caught(
+    system_run: InProcessDriver,
+) -> None:
+    vr = t.video_requests
+    limit = system_run.ctx.policy.max_requests_per_case
+    with system_run.ctx.uow() as uow:
+        first = uow.connection.execute(select(vr).order_by(vr.c.id).limit(1)).mappings().one()
+        copy = {k: v for k, v in first.items() if k != "id"} | {"status": "expired"}
+        added = [
+            uow.connection.execute(insert(vr).values(**copy)).inserted_primary_key[0]
+            for _ in range(limit)
+        ]
+        uow.commit()
+    try:
+        problems = check_system_invariants(system_run.ctx)
+        assert f"cases with more than {limit} published requests (REQ-04): 1" in problems
+    finally:
+        with system_run.ctx.uow() as uow:
+            uow.connection.execute(delete(vr).where(vr.c.id.in_(added)))
+            uow.commit()
+    assert check_system_invariants(system_run.ctx) == []

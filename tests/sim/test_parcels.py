@@ -12,7 +12,7 @@ import pytest
 from sim.core.metrics import replication_metrics
 from sim.core.model import CountyModel
 from sim.core.params import MIN_PER_DAY, MIN_PER_HOUR, ModelParams
-from sim.core.parcels import Parcel, ParcelExposure, request_window
+from sim.core.parcels import Parcel, ParcelExposure, followup_window, request_window
 from sim.core.population import Population
 from sim.core.records import ModelResult
 from tests.sim.county_fixtures import busy_params, tiny_county
@@ -130,6 +130,37 @@ def test_the_request_window_is_placed_on_the_porch_time(
     assert window == pytest.approx(expected)
 
 
+@pytest.mark.parametrize(
+    ("delivered", "discovered", "asked", "expected"),
+    [
+        (0.0, 1000.0, (140.0, 860.0), (860.0, 1000.0)),  # the later gap on a tie
+        (0.0, 1000.0, (100.0, 900.0), (900.0, 1000.0)),
+        (0.0, 1000.0, (300.0, 950.0), (0.0, 300.0)),  # the longer gap, before
+        (0.0, 2000.0, (1000.0, 2000.0), (280.0, 1000.0)),  # at most 12 h, next to the first
+        (0.0, 1000.0, (5.0, 995.0), (985.0, 1000.0)),  # widened to 15 min (REQ-02) ...
+        (0.0, 1000.0, (10.0, 1000.0), (0.0, 15.0)),  # ... into what was asked already
+        (100.0, 160.0, (-230.0, 490.0), None),  # the first window covered it all
+    ],
+)
+def test_a_follow_up_window_asks_for_the_porch_time_the_first_left_out(
+    delivered: float,
+    discovered: float,
+    asked: tuple[float, float],
+    expected: tuple[float, float] | None,
+) -> None:
+    window = followup_window(
+        Parcel(delivered, discovered), asked, now_min=5000.0, length_min=12 * MIN_PER_HOUR
+    )
+    assert window == (None if expected is None else pytest.approx(expected))
+    if window is not None:
+        assert 15.0 <= window[1] - window[0] <= 12 * MIN_PER_HOUR  # REQ-02
+
+
+def test_a_follow_up_window_never_ends_after_now() -> None:
+    window = followup_window(Parcel(0.0, 1200.0), (0.0, 995.0), now_min=1000.0, length_min=720.0)
+    assert window == pytest.approx((985.0, 1000.0))
+
+
 @pytest.fixture(scope="module")
 def county() -> Population:
     return tiny_county(households=300, camera_share=0.4)
@@ -186,3 +217,49 @@ def test_a_longer_dwell_means_later_reports_and_windows_that_miss_the_theft(
         <= windows[c.request_id].window_end_min
         for c in long.clip_shares
     )
+
+
+def test_a_follow_up_request_asks_for_the_rest_of_the_porch_time(county: Population) -> None:
+    """Long dwells and 1 h windows: a case whose first request brought no usable video
+    gets a second (never a third), next to the first, after its response period."""
+    long_dwell = {
+        "porch_dwell_median_min": 10 * MIN_PER_HOUR,
+        "porch_dwell_sigma": 0.8,
+        "request_window_min": 60.0,
+        "max_requests_per_case": 2,
+    }
+    once = _run(county, **long_dwell, followup_request_prob=0.0)
+    twice = _run(county, **long_dwell, followup_request_prob=1.0)
+    assert not any(q.attempt > 1 for q in once.requests)
+    by_case: dict[int, list[object]] = {}
+    for q in twice.requests:
+        by_case.setdefault(q.case_id, []).append(q)
+    seconds = [qs for qs in by_case.values() if len(qs) == 2]
+    assert len(seconds) > 5
+    assert all(len(qs) <= 2 for qs in by_case.values())  # REQ-04
+    expired_at = 2 * MIN_PER_DAY  # busy_params' response period
+    for first, second in seconds:
+        assert (first.attempt, second.attempt) == (1, 2)
+        assert second.submitted_at_min >= first.submitted_at_min + expired_at
+        # Next to the first window (overlapping it only to reach 15 min), asking for more.
+        assert second.window_start_min <= first.window_end_min + 1e-6
+        assert second.window_end_min >= first.window_start_min - 1e-6
+        assert (
+            second.window_start_min < first.window_start_min
+            or second.window_end_min > first.window_end_min
+        )
+        # Only a case without usable video by the first period's end posts again.
+        assert all(
+            u.at_min >= first.submitted_at_min + expired_at
+            for u in twice.usable_videos
+            if u.case_id == first.case_id
+        )
+    metrics = replication_metrics(twice)
+    published = {m.request_id for m in twice.moderations if m.approved}
+    assert metrics["followup_requests"] == sum(
+        1 for q in twice.requests if q.attempt == 2 and q.request_id in published
+    )
+    assert metrics["requests"] > replication_metrics(once)["requests"]
+    # Windows that asked for more of the porch time hold the theft more often, together.
+    held = {q.case_id for q in twice.requests if q.holds_theft}
+    assert len(held) > len({q.case_id for q in once.requests if q.holds_theft})
