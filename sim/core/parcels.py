@@ -157,8 +157,8 @@ def followup_window(
     """A second request's window: the longer part of the parcel's time on the porch that
     the first window (``asked``) left out, next to it, at most ``length_min`` and at least
     the 15 minutes REQ-02 requires (a shorter gap is widened into the part already asked
-    for). ``None`` when the first window covered all of that time: a second request would
-    ask for the same footage again."""
+    for). It ends no later than ``now_min``. ``None`` when the first window covered all
+    of that time: a second request would ask for the same footage again."""
     start, end = parcel.delivered_at_min, min(parcel.discovered_at_min, now_min)
     asked_start, asked_end = asked
     before = max(0.0, min(asked_start, end) - start)
@@ -170,5 +170,5 @@ def followup_window(
         window_end = min(max(asked_end, start) + length, end)
         return window_end - length, window_end
     length = min(max(before, SHORTEST_WINDOW_MIN), length_min)
-    window_start = max(min(asked_start, end) - length, start)
-    return window_start, window_start + length
+    window_end = min(max(min(asked_start, end) - length, start) + length, now_min)
+    return window_end - length, window_end

@@ -159,6 +159,9 @@ def test_a_follow_up_window_asks_for_the_porch_time_the_first_left_out(
 def test_a_follow_up_window_never_ends_after_now() -> None:
     window = followup_window(Parcel(0.0, 1200.0), (0.0, 995.0), now_min=1000.0, length_min=720.0)
     assert window == pytest.approx((985.0, 1000.0))
+    # A porch time shorter than 15 min: widened, and moved back to end by now.
+    window = followup_window(Parcel(0.0, 10.0), (5.0, 20.0), now_min=12.0, length_min=720.0)
+    assert window == pytest.approx((-3.0, 12.0))
 
 
 @pytest.fixture(scope="module")
