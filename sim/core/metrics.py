@@ -66,9 +66,7 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
     """Every metric of :data:`METRIC_UNITS` for one replication (same keys, same order)."""
     r = result
     published = [m for m in r.moderations if m.approved]
-    holds_theft = {q.request_id: q.holds_theft for q in r.requests if q.request_id >= 0}
-    attempt = {q.request_id: q.attempt for q in r.requests if q.request_id >= 0}
-    submitted_at = {q.request_id: q.submitted_at_min for q in r.requests if q.request_id >= 0}
+    request_of = {q.request_id: q for q in r.requests if q.request_id >= 0}
     reported_at = {report.report_id: report.reported_at_min for report in r.reports}
     first_request: dict[int, float] = {}
     for q in r.requests:
@@ -95,11 +93,11 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
         "packages_stolen_per_1000_parcels": 1000 * _ratio(packages_stolen, r.parcels_delivered),
         "cases_with_request": float(len({m.case_id for m in published})),
         "requests": float(len(published)),
-        "followup_requests": float(sum(attempt[m.request_id] > 1 for m in published)),
+        "followup_requests": float(sum(request_of[m.request_id].attempt > 1 for m in published)),
         "notifications": float(notifications),
         "notifications_per_request": _ratio(notifications, len(published)),
         "request_windows_holding_theft": _ratio(
-            sum(holds_theft[m.request_id] for m in published), len(published)
+            sum(request_of[m.request_id].holds_theft for m in published), len(published)
         ),
         "responses": float(len(r.responses)),
         "shares": float(shares),
@@ -124,7 +122,7 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
             (at - reported_at[case]) / 60 for case, at in first_request.items()
         ),
         "hours_request_to_approval": _mean(
-            (m.decided_at_min - submitted_at[m.request_id]) / 60 for m in published
+            (m.decided_at_min - request_of[m.request_id].submitted_at_min) / 60 for m in published
         ),
         "hours_notification_to_response": _mean(
             (response.responded_at_min - response.notified_at_min) / 60 for response in r.responses

@@ -602,7 +602,8 @@ class CountyModel:
         without usable video, the case may have another request (REQ-04), the windows so
         far left part of the porch time out, and ``followup_request_prob`` says so."""
         p, case = self.params, request.case
-        if case.usable or case.decided or case.requests_drafted >= p.max_requests_per_case:
+        # (A case still holding this request is decided only if it has usable video.)
+        if case.usable or case.requests_drafted >= p.max_requests_per_case:
             return None
         theft = case.theft
         window = followup_window(
