@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.drivers.bench_sim import bench_sim_command
+from sim.drivers.bench_sim import _bare_store, bench_sim_command
 
 
 def test_bench_sim_writes_the_documented_form(tmp_path: Path) -> None:
@@ -20,7 +20,13 @@ def test_bench_sim_writes_the_documented_form(tmp_path: Path) -> None:
     assert measured["events"] > 0
     assert measured["rows"] > 0
     assert measured["wall_s"] > 0
-    assert result["baseline"]["bare_simpy_s"] > 0
+    baseline = result["baseline"]
+    assert baseline["bare_simpy_s"] > 0
+    # The run shared clips, so the bare store baseline had uploads and transfers to time.
+    assert baseline["uploads"] > 0
+    assert baseline["transfers"] > 0
+    assert baseline["bare_store_s"] > 0
+    assert measured["store_floor_share"] == pytest.approx(baseline["bare_store_s"] / 120.0)
     # The wall time splits into the system's calls and the model's own work.
     calls = result["system_calls"]
     assert {"setup", "run_jobs", "respond"} <= set(calls)
@@ -32,3 +38,17 @@ def test_bench_sim_writes_the_documented_form(tmp_path: Path) -> None:
     # A partial county never claims the full-county targets.
     assert not any(t["met"] for t in result["targets"])
     assert status == 3
+
+
+def test_the_bare_store_writes_reads_and_deletes_what_it_should(tmp_path: Path) -> None:
+    seconds = _bare_store(5, 7, 100, tmp_path)
+    assert seconds > 0
+    stores = ("clips", "outbox", "evidence")
+    files = {store: list((tmp_path / store).glob("*/*")) for store in stores}
+    # One file per upload and per transfer's evidence copy; every transient copy deleted.
+    assert len(files["clips"]) == 5
+    assert len(files["evidence"]) == 7
+    assert files["outbox"] == []
+    # Each file is encrypted: its plaintext (the clip's index and zero padding) is not in it.
+    for path in files["clips"]:
+        assert bytes(50) not in path.read_bytes()
