@@ -111,7 +111,7 @@ def _bench_system(args: argparse.Namespace) -> int:
         postgres_url=args.database_url,
         scale=args.scale,
         seed=args.seed,
-        out=Path(args.out),
+        out=_writable(Path(args.out).parent, "the benchmark's JSON") / Path(args.out).name,
         echo=print,
     )
 
@@ -154,7 +154,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     run_dir, summary = run_scenario(
         options,
-        out_root=Path(args.out),
+        out_root=_writable(Path(args.out), "the run folder"),
         progress=lambda line: print(line, file=sys.stderr) if not args.quiet else None,
         command=" ".join(sys.argv),
     )
@@ -297,7 +297,7 @@ def _seed(args: argparse.Namespace) -> int:
         county=county,
         scale=scale,
         seed=args.seed,
-        out=Path(args.out),
+        out=_writable(Path(args.out).parent, "the credentials file") / Path(args.out).name,
         resident_accounts=args.resident_accounts,
         device_tokens=args.device_tokens,
         echo=print,
@@ -309,20 +309,25 @@ def _bench_api(args: argparse.Namespace) -> int:
     from sim.drivers.bench_api import bench_api_command
 
     return bench_api_command(
-        postgres_url=args.database_url, out=Path(args.out), echo=print, quick=args.quick
+        postgres_url=args.database_url,
+        out=_writable(Path(args.out).parent, "the benchmark's JSON") / Path(args.out).name,
+        echo=print,
+        quick=args.quick,
     )
 
 
 def _bench_sim(args: argparse.Namespace) -> int:
     from sim.drivers.bench_sim import bench_sim_command
 
-    return bench_sim_command(scale=args.scale, seed=args.seed, out=Path(args.out), echo=print)
+    out = _writable(Path(args.out).parent, "the benchmark's JSON") / Path(args.out).name
+    return bench_sim_command(scale=args.scale, seed=args.seed, out=out, echo=print)
 
 
 def _demo(args: argparse.Namespace) -> int:
     from sim.drivers.demo import run_demo
 
-    run_dir = run_demo(seed=args.seed, scale=args.scale, out_root=Path(args.out), echo=_echo(args))
+    out_root = _writable(Path(args.out), "the run folder")
+    run_dir = run_demo(seed=args.seed, scale=args.scale, out_root=out_root, echo=_echo(args))
     print(run_dir)
     return EXIT_OK
 
@@ -350,6 +355,52 @@ def _cpus() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative: pass 0 or more")
+    return value
+
+
+def _seed_value(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative: a seed is a whole number >= 0")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a TCP port: pass 1 to 65535")
+    return value
+
+
+def _writable(folder: Path, what: str) -> Path:
+    """Fail now, not after a long run, when ``folder`` cannot be made or written in."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write {what} in {folder}: {exc.strerror or exc}; choose an --out "
+            "you can write to"
+        ) from None
+    return folder
 
 
 def _positive_int(text: str) -> int:
@@ -404,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--max-replications", type=_positive_int, help="--precision's cap (default 50)"
     )
-    run.add_argument("--seed", type=int, help="the run's seed (default: the scenario's)")
+    run.add_argument("--seed", type=_seed_value, help="the run's seed (default: the scenario's)")
     run.add_argument("--scale", type=_positive_fraction, help="fraction of the county (0, 1]")
     run.add_argument("--horizon-days", type=_positive_float, help="simulated days")
     run.add_argument("--driver", choices=["inprocess", "http"], default="inprocess")
@@ -434,7 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo", help="run a scripted demonstration of the reference system on a slice of Nassau"
     )
-    demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    demo.add_argument("--seed", type=_seed_value, default=1, help="random seed (default 1)")
     demo.add_argument(
         "--scale",
         type=_positive_fraction,
@@ -447,7 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     srv = sub.add_parser("serve", help="run the reference system (embedded worker by default)")
     srv.add_argument("--host", default="127.0.0.1")
-    srv.add_argument("--port", type=int, default=8000)
+    srv.add_argument("--port", type=_port, default=8000)
     srv.add_argument("--database-url", help="default: CANVASS_DATABASE_URL or sqlite:///canvass.db")
     srv.add_argument("--no-worker", action="store_true", help="run no background worker here")
     srv.add_argument("--no-migrate", action="store_true", help="do not apply migrations at start")
@@ -464,11 +515,11 @@ def build_parser() -> argparse.ArgumentParser:
     sd.add_argument(
         "--scale", type=_positive_fraction, help="with --scenario: fraction of the county"
     )
-    sd.add_argument("--seed", type=int, default=1)
+    sd.add_argument("--seed", type=_seed_value, default=1)
     sd.add_argument("--database-url")
     sd.add_argument("--out", default="credentials.json", help="credentials file (private)")
-    sd.add_argument("--resident-accounts", type=int, default=200, help="residents given logins")
-    sd.add_argument("--device-tokens", type=int, default=50, help="cameras given upload tokens")
+    sd.add_argument("--resident-accounts", type=_count, default=200, help="residents given logins")
+    sd.add_argument("--device-tokens", type=_count, default=50, help="cameras given upload tokens")
     sd.set_defaults(handler=_seed)
 
     db = sub.add_parser("db", help="manage the system's database")
@@ -519,7 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a PostgreSQL server URL; a scratch database is created on it and dropped after",
     )
     system.add_argument("--scale", type=_positive_fraction, default=1.0, help="fraction of Nassau")
-    system.add_argument("--seed", type=int, default=1)
+    system.add_argument("--seed", type=_seed_value, default=1)
     system.add_argument("--out", default="bench-system.json", help="JSON output file")
     system.set_defaults(handler=_bench_system)
     apib = bench_sub.add_parser(
@@ -533,7 +584,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sim", help="one replication of a Nassau county-year in-process, beside bare baselines"
     )
     simb.add_argument("--scale", type=_positive_fraction, default=1.0, help="fraction of Nassau")
-    simb.add_argument("--seed", type=int, default=1)
+    simb.add_argument("--seed", type=_seed_value, default=1)
     simb.add_argument("--out", default="bench-sim.json", help="JSON output file")
     simb.set_defaults(handler=_bench_sim)
     return parser
