@@ -65,7 +65,6 @@ class ReplicationOutput:
     index: int
     seed: int
     tables: dict[str, list[dict[str, Any]]]
-    columns: dict[str, tuple[str, ...]]
     metrics: dict[str, float]
     invariant_problems: tuple[str, ...]
     wall_s: float
@@ -118,12 +117,10 @@ def run_replication(options: RunOptions, index: int, seed: int) -> ReplicationOu
             problems = tuple(check_system_invariants(driver.ctx) + check_record_invariants(result))
         finally:
             driver.close()
-    tables, columns = _tables(result)
     return ReplicationOutput(
         index,
         seed,
-        tables,
-        columns,
+        {name: [r.to_row() for r in records] for name, records in result.tables().items()},
         replication_metrics(result),
         problems,
         time.perf_counter() - started,
@@ -149,19 +146,6 @@ def _reporter(index: int, options: RunOptions, started: float) -> Callable[[floa
 
 def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
-
-
-def _tables(
-    result: ModelResult,
-) -> tuple[dict[str, list[dict[str, Any]]], dict[str, tuple[str, ...]]]:
-    tables: dict[str, list[dict[str, Any]]] = {}
-    columns: dict[str, tuple[str, ...]] = {}
-    for name in ModelResult.TABLES:
-        records = getattr(result, name)
-        record_type = type(records[0]) if records else None
-        columns[name] = record_type.COLUMNS if record_type is not None else ()
-        tables[name] = [r.to_row() for r in records]
-    return tables, columns
 
 
 def _run_all(
@@ -295,7 +279,8 @@ def run_scenario(
         precision_report = verdict.manifest(options.precision)
     run_dir = new_run_dir(options.scenario.name, root=out_root)
     for name in ModelResult.TABLES:
-        columns = next((o.columns[name] for o in outputs if o.columns[name]), ())
+        # The record's columns, also for a table no replication recorded a row in.
+        columns = ModelResult.record_type(name).COLUMNS
         rows = [{"replication": o.index, **row} for o in outputs for row in o.tables[name]]
         write_table(run_dir, name, rows, ("replication", *columns))
     summary = {

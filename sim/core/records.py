@@ -12,7 +12,7 @@ population indices (see :mod:`sim.core.ports`). ``-1`` means "none".
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 Value = int | float | str | bool
 
@@ -265,6 +265,12 @@ class ModelResult:
         "opt_outs",
         "utilisation",
     )
+
+    @classmethod
+    def record_type(cls, table: str) -> type[Record]:
+        """The record class a table holds: its columns, even when no row was recorded."""
+        record_type: type[Record] = get_args(get_type_hints(cls)[table])[0]
+        return record_type
 
     def tables(self) -> dict[str, tuple[Record, ...]]:
         """Every record table by name (one CSV each)."""

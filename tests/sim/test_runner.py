@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import pytest
 
 from scenarios.loader import load_scenario
 from sim import runner
+from sim.core.records import ModelResult
 from sim.runner import RunOptions, run_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +61,21 @@ def test_run_folder_follows_the_contract(tmp_path: Path) -> None:
     assert manifest["scenario_resolved"]["county"]["name"] == "nassau"
     assert manifest["invariant_problems"] == []
     assert summary == body["metrics"]
+    # One CSV per record type, each headed by the replication and the record's fields.
+    assert sorted(p.stem for p in run_dir.glob("*.csv")) == sorted(ModelResult.TABLES)
+    for name in ModelResult.TABLES:
+        header = (run_dir / f"{name}.csv").read_text().splitlines()[0]
+        assert header.split(",") == ["replication", *ModelResult.record_type(name).COLUMNS]
+
+
+def test_a_table_without_rows_still_has_its_columns(tmp_path: Path) -> None:
+    """A county too small for a single theft: every table is empty, and each CSV still
+    names its columns, so it loads as an empty table rather than a malformed one."""
+    options = dataclasses.replace(small(1), scale=1e-9, replications=1, horizon_days=0.5)
+    run_dir, summary = run_scenario(options, out_root=tmp_path, progress=lambda _l: None)
+    assert summary["thefts"]["mean"] == 0
+    thefts = (run_dir / "thefts.csv").read_text().splitlines()
+    assert thefts == [",".join(["replication", *ModelResult.record_type("thefts").COLUMNS])]
 
 
 @pytest.mark.slow
