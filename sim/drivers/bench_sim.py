@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -119,6 +120,17 @@ def _bare_insert(rows: int, path: Path) -> float:
     return elapsed
 
 
+def _peak_rss_mb() -> float | None:
+    """This process's peak resident memory so far, in MB; None where the platform
+    does not say (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return peak / 1e6 if sys.platform == "darwin" else peak * 1024 / 1e6
+
+
 def _bare_store(uploads: int, transfers: int, clip_bytes: int, root: Path) -> float:
     """Seconds for the least per-object file work of ``uploads`` clips and ``transfers``
     transfers (see the module's docstring), content of ``clip_bytes`` each."""
@@ -182,6 +194,7 @@ def run_bench_sim(*, scale: float, seed: int, echo: Callable[[str], None]) -> di
                 progress=lambda f: echo(f"  {f:4.0%} ({time.perf_counter() - started:.0f} s)"),
             )
         wall_s = time.perf_counter() - started
+        peak_rss_mb = _peak_rss_mb()  # the replication's, before the baselines allocate theirs
         with driver.ctx.uow(read_only=True) as uow:
             count = uow.connection.execute
             rows = sum(
@@ -203,7 +216,7 @@ def run_bench_sim(*, scale: float, seed: int, echo: Callable[[str], None]) -> di
         bare_store_s = _bare_store(uploads, transfers, clip_bytes, Path(scratch) / "bare-store")
     baseline_s = bare_simpy_s + bare_insert_s
     system_s = sum(port.seconds.values())
-    measured = {
+    measured: dict[str, Any] = {
         "scale": scale,
         "homes": population.n_homes,
         "wall_s": wall_s,
@@ -215,6 +228,7 @@ def run_bench_sim(*, scale: float, seed: int, echo: Callable[[str], None]) -> di
         "system_s": system_s,
         "model_s": wall_s - system_s,
         "store_floor_share": bare_store_s / TARGETS[0][2],
+        "peak_rss_mb": peak_rss_mb,
     }
     targets = [
         {
@@ -249,12 +263,22 @@ def run_bench_sim(*, scale: float, seed: int, echo: Callable[[str], None]) -> di
     }
 
 
+def _figure(value: Any) -> str:
+    """A measured value as printed: below 1,000 to 4 significant digits, from there as a
+    whole number with its thousands grouped (never 1.037e+04)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
 def bench_sim_command(*, scale: float, seed: int, out: Path, echo: Callable[[str], None]) -> int:
     result = run_bench_sim(scale=scale, seed=seed, echo=echo)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     for key, value in result["measured"].items():
-        echo(f"  {key:16} {value:,.4g}" if isinstance(value, float) else f"  {key:16} {value}")
+        echo(f"  {key:17} {_figure(value)}")
     base = result["baseline"]
     echo(
         f"  baselines: bare SimPy {base['bare_simpy_s']:.3g} s, bare insert "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.drivers.bench_sim import _bare_store, bench_sim_command
+from sim.drivers.bench_sim import _bare_store, _figure, bench_sim_command
 
 
 def test_bench_sim_writes_the_documented_form(tmp_path: Path) -> None:
@@ -20,6 +20,8 @@ def test_bench_sim_writes_the_documented_form(tmp_path: Path) -> None:
     assert measured["events"] > 0
     assert measured["rows"] > 0
     assert measured["wall_s"] > 0
+    # The replication's peak memory: more than an interpreter with the system imported.
+    assert measured["peak_rss_mb"] > 50
     baseline = result["baseline"]
     assert baseline["bare_simpy_s"] > 0
     # The run shared clips, so the bare store baseline had uploads and transfers to time.
@@ -52,3 +54,11 @@ def test_the_bare_store_writes_reads_and_deletes_what_it_should(tmp_path: Path) 
     # Each file is encrypted: its plaintext (the clip's index and zero padding) is not in it.
     for path in files["clips"]:
         assert bytes(50) not in path.read_bytes()
+
+
+def test_figures_print_without_exponents() -> None:
+    assert _figure(10370.4) == "10,370"
+    assert _figure(4300403) == "4,300,403"
+    assert _figure(6.862) == "6.862"
+    assert _figure(0.001681) == "0.001681"
+    assert _figure(None) == "None"
