@@ -35,7 +35,7 @@ from sim.core.model import CountyModel
 from sim.core.params import params_from_scenario
 from sim.core.population import CountySpec, generate_population, nassau, suffolk
 from sim.core.records import ModelResult
-from sim.drivers.inprocess import InProcessDriver
+from sim.drivers.inprocess import InProcessDriver, system_policy
 from sim.drivers.invariants import check_system_invariants
 from sim.drivers.scratch import scratch_dir
 from sim.precision import Precision, PrecisionCheck, check
@@ -105,7 +105,7 @@ def run_replication(options: RunOptions, index: int, seed: int) -> ReplicationOu
     params = params_from_scenario(scenario, scale=options.scale)
     start = datetime.combine(scenario.run.start_date, dtime(0, 0), tzinfo=UTC)
     with scratch_dir(f"canvass-rep{index}-") as scratch:
-        driver = InProcessDriver(Path(scratch), start=start)
+        driver = InProcessDriver(Path(scratch), start=start, policy=system_policy(params))
         try:
             model = CountyModel(population, params, driver, seed=seed)
             result = model.run(

@@ -43,7 +43,7 @@ from sim.core.params import params_from_scenario
 from sim.core.population import generate_population
 from sim.core.ports import SystemPort
 from sim.drivers.bench_system import machine_info
-from sim.drivers.inprocess import InProcessDriver
+from sim.drivers.inprocess import InProcessDriver, system_policy
 from sim.drivers.scratch import scratch_dir
 from sim.runner import MIN_PER_DAY, county_spec
 from system.adapters import tables as t
@@ -183,7 +183,7 @@ def run_bench_sim(*, scale: float, seed: int, echo: Callable[[str], None]) -> di
     with scratch_dir("canvass-bench-sim-") as scratch:
         population = generate_population(county_spec(scenario), seed=seed, scale=scale)
         params = params_from_scenario(scenario, scale=scale)
-        driver = InProcessDriver(Path(scratch), start=start)
+        driver = InProcessDriver(Path(scratch), start=start, policy=system_policy(params))
         port = _TimedPort(driver)
         echo(f"{population.n_homes} homes; simulating {scenario.run.horizon_days:g} days")
         started = time.perf_counter()

@@ -3,7 +3,9 @@
 Each replication gets its own database (SQLite by default, in a scratch
 folder) and its own encrypted content stores; the system's clock is a
 :class:`ManualClock` set to the simulation time before every call, so a 12-hour
-window and a 7-day response period mean the same on both sides. Clips are
+window and a 7-day response period mean the same on both sides, and the
+system's request rules take the scenario's response period and per-case limit
+(:func:`system_policy`). Clips are
 materialised only when a resident is about to share them, with synthetic
 content of the size the model asks for (the model scales nominal clip sizes by
 the scenario's ``transfer.byte_scale`` and charges transfer time for the
@@ -27,6 +29,7 @@ from typing import cast
 
 from sqlalchemy import select
 
+from sim.core.params import ModelParams
 from sim.core.population import Population, camera_rows, resident_rows
 from sim.core.ports import AnswerVerdict, ClipSpec, EvidenceSeen, Notified, Staffing, Submitted
 from system.adapters import tables as t
@@ -52,6 +55,20 @@ MESSAGE = (
     "Police are investigating a package theft near you. If your camera recorded the street "
     "in this window you may choose to share it. Sharing is optional."
 )
+
+AGENCY_DAILY_QUOTA = 100_000  # the simulated agency is never held back by the day's quota
+
+
+def system_policy(params: ModelParams) -> RequestPolicy:
+    """The simulated system's request rules, agreeing with the model where the scenario
+    sets them: the response period (CON-08) and the published requests a case may have
+    (REQ-04, at least 1 for the system); the rest are the system's defaults."""
+    return RequestPolicy(
+        response_period=timedelta(minutes=params.response_period_min),
+        max_requests_per_case=max(1, params.max_requests_per_case),
+        agency_daily_quota=AGENCY_DAILY_QUOTA,
+    )
+
 
 _CLIPS_OF_EVIDENCE = select(t.transfers.c.evidence_id, t.transfers.c.clip_id).where(
     t.transfers.c.evidence_id.in_(ids())
@@ -107,7 +124,7 @@ class InProcessDriver:
         self.ctx = ServiceContext(
             engine=self.engine,
             clock=self.clock,
-            policy=policy or RequestPolicy(agency_daily_quota=100_000),
+            policy=policy or RequestPolicy(agency_daily_quota=AGENCY_DAILY_QUOTA),
             content=make_stores(workdir / "data", durable=False),
         )
         self.detectives: list[int] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, func, insert, select
@@ -16,7 +16,7 @@ from sim.core.model import CountyModel
 from sim.core.params import params_from_scenario
 from sim.core.population import generate_population
 from sim.core.records import ModelResult, ReportRecord, RequestRecord, UtilisationRecord
-from sim.drivers.inprocess import InProcessDriver
+from sim.drivers.inprocess import InProcessDriver, system_policy
 from sim.drivers.invariants import check_system_invariants
 from sim.runner import MIN_PER_DAY, county_spec
 from system.adapters import tables as t
@@ -73,7 +73,9 @@ def system_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessDr
         followup_request_prob=1.0,
     )
     driver = InProcessDriver(
-        tmp_path_factory.mktemp("system"), start=datetime(2025, 11, 20, tzinfo=UTC)
+        tmp_path_factory.mktemp("system"),
+        start=datetime(2025, 11, 20, tzinfo=UTC),
+        policy=system_policy(params),
     )
     CountyModel(population, params, driver, seed=5).run(10 * MIN_PER_DAY)
     yield driver
@@ -98,6 +100,26 @@ def test_the_system_database_keeps_every_invariant_after_a_run(
     assert published_per_case[2] > 0  # follow-ups went through the system's REQ-04 check
     assert set(published_per_case) <= {1, 2}
     assert check_system_invariants(system_run.ctx) == []
+
+
+def test_the_system_expires_requests_after_the_models_response_period(
+    system_run: InProcessDriver,
+) -> None:
+    """The model's 1-day period reaches the system (sim.drivers.inprocess.system_policy):
+    each activated request expires 1 day after it went out, as the model's residents
+    and detectives assume, not after the system's default 7."""
+    r = t.video_requests.c
+    with system_run.ctx.uow(read_only=True) as uow:
+        rows = uow.connection.execute(
+            select(r.activated_at, r.expires_at, r.status).where(r.activated_at.is_not(None))
+        ).all()
+    assert len(rows) > 5
+    assert {row.expires_at - row.activated_at for row in rows} == {timedelta(days=1)}
+    # Ten days in, every request activated more than a day before the end has expired.
+    end = datetime(2025, 11, 30, tzinfo=UTC)
+    due = [row for row in rows if row.expires_at < end - timedelta(hours=1)]
+    assert due
+    assert {row.status for row in due} == {"expired"}
 
 
 def test_a_case_with_more_published_requests_than_req_04_allows_is_caught(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 import os
@@ -226,3 +227,31 @@ def test_setting_a_key_the_model_does_not_read_warns_and_says_why(
     status = main([*argv, "--set", "residents.share_prob=0.2", "--out", str(tmp_path / "b")])
     assert status == 0
     assert "warning" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("days", [3, 10])
+def test_the_simulated_system_keeps_the_scenarios_response_period(
+    tmp_path: Path, days: int
+) -> None:
+    """CON-08's period is a scenario key (swept 3-10 days): the system must expire
+    requests when the model does, so no answer the model sends in time is refused as
+    late, and no request stays open in the system past the model's period."""
+    scenario = load_scenario(
+        "tiny",
+        [f"police.response_period_days={days}", "police.followup_request_prob=0"],
+    )
+    options = RunOptions(
+        scenario=scenario, replications=1, seed=11, scale=0.0008, horizon_days=14, workers=1
+    )
+    run_dir, _ = run_scenario(options, out_root=tmp_path, progress=lambda _l: None)
+    responses = list(csv.DictReader((run_dir / "responses.csv").open()))
+    assert responses
+    late = [
+        r
+        for r in responses
+        if float(r["responded_at_min"]) - float(r["notified_at_min"]) > 7 * 1440
+    ]
+    if days == 10:
+        assert late, "some residents answer after 7 days when they have 10"
+    assert [r for r in responses if r["accepted"] != "True"] == []
+    assert json.loads((run_dir / "manifest.json").read_text())["invariant_problems"] == []
