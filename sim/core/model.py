@@ -36,13 +36,14 @@ outside a window shorter than that time) and/or canvasses door to door (time
 per door, answer probability, on-site export of footage from cameras that saw
 the porch). A moderator (lognormal review) approves the request unless the
 system's lint flagged it, then the system fans out. When a request's response
-period ends without usable video and its window left part of the porch time
-out, a detective may post a follow-up (``followup_request_prob``, up to
-``max_requests_per_case``) asking for that part. Each notified resident answers with their profile's
-probability after a lognormal delay (silence if it exceeds the response
-period), shares with its probability, and then only clips that still exist
-(retention) are uploaded and shared: the theft clip of each of their cameras
-inside the area that saw the porch, and bystander motion clips in the window.
+period ends without usable video, its thief is still free and its window left
+part of the porch time out, a detective may post a follow-up
+(``followup_request_prob``, up to ``max_requests_per_case``) asking for that part.
+Each notified resident answers with their profile's probability after a lognormal
+delay (silence if it exceeds the response period), shares with its probability,
+and then only clips that still exist (retention) are uploaded and shared: the
+theft clip of each of their cameras inside the area that saw the porch, and
+bystander motion clips in the window.
 The transfer takes bytes × 8 / upload bandwidth of simulated time; the detective
 then reviews the new evidence (minutes per clip, capped per case). A clip of
 the theft shows a usable view with ``usable_view_prob``; the first usable view
@@ -599,13 +600,16 @@ class CountyModel:
 
     def _followup(self, request: _Request) -> tuple[float, float] | None:
         """The window of a follow-up request, if the detective posts one: the period ended
-        without usable video, the case may have another request (REQ-04), the windows so
-        far left part of the porch time out, and ``followup_request_prob`` says so."""
+        without usable video, the case may have another request (REQ-04), its thief has
+        not been arrested meanwhile, the windows so far left part of the porch time out,
+        and ``followup_request_prob`` says so."""
         p, case = self.params, request.case
         # (A case still holding this request is decided only if it has usable video.)
         if case.usable or case.requests_drafted >= p.max_requests_per_case:
             return None
         theft = case.theft
+        if theft.thief_id in self._arrested:  # cleared with the spree (through another case)
+            return None
         window = followup_window(
             Parcel(theft.delivered_at_min, theft.discovered_at_min),
             case.asked or (request.window_start_min, request.window_end_min),

@@ -266,3 +266,38 @@ def test_a_follow_up_request_asks_for_the_rest_of_the_porch_time(county: Populat
     # Windows that asked for more of the porch time hold the theft more often, together.
     held = {q.case_id for q in twice.requests if q.holds_theft}
     assert len(held) > len({q.case_id for q in once.requests if q.holds_theft})
+
+
+def test_no_follow_up_for_a_case_whose_thief_was_arrested_meanwhile(county: Population) -> None:
+    """A spree's thief arrested through one case clears the others: none of them posts a
+    follow-up once its first period has ended after the arrest."""
+    result = _run(
+        county,
+        porch_dwell_median_min=10 * MIN_PER_HOUR,
+        porch_dwell_sigma=0.8,
+        request_window_min=60.0,
+        max_requests_per_case=2,
+        followup_request_prob=1.0,
+        spree_prob=0.9,
+        clearance_prob=0.5,
+    )
+    thief_of_theft = {t.theft_id: t.thief_id for t in result.thefts}
+    thief_of_case = {r.report_id: thief_of_theft[r.theft_id] for r in result.reports}
+    arrested_at: dict[int, float] = {}
+    for i in result.identifications:
+        if i.correct and i.arrest:
+            arrested_at[i.thief_id] = min(i.at_min, arrested_at.get(i.thief_id, math.inf))
+    period_ends = {m.request_id: m.decided_at_min + 2 * MIN_PER_DAY for m in result.moderations}
+    attempts: dict[int, int] = {}
+    for q in result.requests:
+        attempts[q.case_id] = max(q.attempt, attempts.get(q.case_id, 0))
+    cleared = [
+        q
+        for q in result.requests
+        if q.attempt == 1
+        and q.request_id in period_ends
+        and arrested_at.get(thief_of_case[q.case_id], math.inf) < period_ends[q.request_id]
+    ]
+    assert cleared  # the run had cases whose thief was caught through another case first
+    assert [q.case_id for q in cleared if attempts[q.case_id] > 1] == []
+    assert any(n > 1 for n in attempts.values())  # cases whose thief was free did post again
