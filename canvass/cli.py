@@ -357,36 +357,6 @@ def _cpus() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is negative: pass 0 or more")
-    return value
-
-
-def _seed_value(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is negative: a seed is a whole number >= 0")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{text} is not a TCP port: pass 1 to 65535")
-    return value
-
-
 def _writable(folder: Path, what: str) -> Path:
     """Fail now, not after a long run, when ``folder`` cannot be made or written in."""
     import tempfile
@@ -403,14 +373,25 @@ def _writable(folder: Path, what: str) -> Path:
     return folder
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
-    return value
+def _whole_number(low: int, high: int | None = None, *, problem: str) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``; else ``problem``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{text} {problem}")
+        return value
+
+    return parse
+
+
+_positive_int = _whole_number(1, problem="must be at least 1")
+_count = _whole_number(0, problem="is negative: pass 0 or more")
+_seed_value = _whole_number(0, problem="is negative: a seed is a whole number >= 0")
+_port = _whole_number(1, 65535, problem="is not a TCP port: pass 1 to 65535")
 
 
 def _positive_float(text: str) -> float:
