@@ -11,12 +11,14 @@ byte-identical tables whatever the number of worker processes.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import signal
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -157,9 +159,10 @@ def _run_all(
     indexed = list(enumerate(seeds, start=first))
     total = first + len(seeds)
     if options.workers <= 1 or len(seeds) == 1:
-        for index, seed in indexed:
-            outputs.append(run_replication(options, index, seed))
-            progress(_progress_line(first + len(outputs), total, outputs[-1]))
+        with _terminable_here():
+            for index, seed in indexed:
+                outputs.append(run_replication(options, index, seed))
+                progress(_progress_line(first + len(outputs), total, outputs[-1]))
         return outputs
     with ProcessPoolExecutor(
         max_workers=min(options.workers, len(seeds)), initializer=_stop_when_terminated
@@ -239,6 +242,25 @@ def _interrupt_once(_signum: int, _frame: object) -> None:
         return  # one interrupt: a second must not cut the scratch folder's removal short
     _terminated = True
     raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _terminable_here() -> Iterator[None]:
+    """Replications in this process stop on SIGTERM as a replication process does: the
+    interrupt also leaves the flag :func:`_stoppable` looks at, so one that lands in a
+    garbage-collector callback (printed and dropped there) still ends the run."""
+    global _terminated
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set signal handlers
+        return
+    _terminated = False
+    previous, hook = signal.signal(signal.SIGTERM, _interrupt_once), sys.unraisablehook
+    sys.unraisablehook = _quiet_interrupts
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = hook
 
 
 def _stoppable(report: Callable[[float], None] | None) -> Callable[[float], None]:

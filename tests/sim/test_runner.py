@@ -209,6 +209,28 @@ def test_an_interrupt_swallowed_by_the_garbage_collector_still_ends_the_replicat
     assert printed == [problem]
 
 
+def test_replications_run_in_this_process_stop_on_sigterm_as_replication_processes_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With one worker the replications run in the command's own process: SIGTERM there
+    must also leave the flag, or an interrupt dropped in a garbage-collector callback
+    lets the run go on to the end (it did, now and then, before)."""
+    monkeypatch.setattr(runner, "_terminated", True)  # as an earlier stopped run left it
+    handler, hook = signal.getsignal(signal.SIGTERM), sys.unraisablehook
+    tick = runner._stoppable(None)
+    with runner._terminable_here():
+        tick(0.1)  # a new run starts unstopped
+        assert signal.getsignal(signal.SIGTERM) is runner._interrupt_once
+        assert sys.unraisablehook is runner._quiet_interrupts
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGTERM)
+        # Had that interrupt been dropped on the way, the next weekly tick ends the run.
+        with pytest.raises(KeyboardInterrupt):
+            tick(0.2)
+    assert signal.getsignal(signal.SIGTERM) is handler
+    assert sys.unraisablehook is hook
+
+
 def test_setting_a_key_the_model_does_not_read_warns_and_says_why(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
