@@ -111,7 +111,7 @@ def _bench_system(args: argparse.Namespace) -> int:
         postgres_url=args.database_url,
         scale=args.scale,
         seed=args.seed,
-        out=_writable(Path(args.out).parent, "the benchmark's JSON") / Path(args.out).name,
+        out=_output_file(args.out, "the benchmark's JSON"),
         echo=print,
     )
 
@@ -297,7 +297,7 @@ def _seed(args: argparse.Namespace) -> int:
         county=county,
         scale=scale,
         seed=args.seed,
-        out=_writable(Path(args.out).parent, "the credentials file") / Path(args.out).name,
+        out=_output_file(args.out, "the credentials file"),
         resident_accounts=args.resident_accounts,
         device_tokens=args.device_tokens,
         echo=print,
@@ -310,7 +310,7 @@ def _bench_api(args: argparse.Namespace) -> int:
 
     return bench_api_command(
         postgres_url=args.database_url,
-        out=_writable(Path(args.out).parent, "the benchmark's JSON") / Path(args.out).name,
+        out=_output_file(args.out, "the benchmark's JSON"),
         echo=print,
         quick=args.quick,
     )
@@ -319,7 +319,7 @@ def _bench_api(args: argparse.Namespace) -> int:
 def _bench_sim(args: argparse.Namespace) -> int:
     from sim.drivers.bench_sim import bench_sim_command
 
-    out = _writable(Path(args.out).parent, "the benchmark's JSON") / Path(args.out).name
+    out = _output_file(args.out, "the benchmark's JSON")
     return bench_sim_command(scale=args.scale, seed=args.seed, out=out, echo=print)
 
 
@@ -371,6 +371,12 @@ def _writable(folder: Path, what: str) -> Path:
             "you can write to"
         ) from None
     return folder
+
+
+def _output_file(path: str, what: str) -> Path:
+    """``path``, once its folder has been shown to be writable (see :func:`_writable`)."""
+    file = Path(path)
+    return _writable(file.parent, what) / file.name
 
 
 def _whole_number(low: int, high: int | None = None, *, problem: str) -> Callable[[str], int]:
