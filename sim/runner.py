@@ -222,8 +222,15 @@ def _stop_when_terminated() -> None:
     whole process group, so SIGINT is ignored here); its SIGTERM ends the replication
     as an interrupt would, once, so the scratch folder is removed on the way out."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _interrupt_once)
+    _catch_termination()
+
+
+def _catch_termination() -> tuple[Any, Any]:
+    """SIGTERM interrupts once and leaves the stop flag; an interrupt dropped in a
+    garbage-collector callback is not printed. Returns the handler and hook replaced."""
+    replaced = signal.signal(signal.SIGTERM, _interrupt_once), sys.unraisablehook
     sys.unraisablehook = _quiet_interrupts
+    return replaced
 
 
 def _quiet_interrupts(unraisable: Any) -> None:
@@ -254,8 +261,7 @@ def _terminable_here() -> Iterator[None]:
         yield  # only the main thread may set signal handlers
         return
     _terminated = False
-    previous, hook = signal.signal(signal.SIGTERM, _interrupt_once), sys.unraisablehook
-    sys.unraisablehook = _quiet_interrupts
+    previous, hook = _catch_termination()
     try:
         yield
     finally:
