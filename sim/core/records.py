@@ -1,8 +1,9 @@
 """Flat records the county model appends as things happen (STYLE habit 6).
 
-One frozen dataclass per kind of event; ``COLUMNS`` names its fields in order
-and ``to_row()`` gives a dict of plain values, so a list of records loads
-straight into a CSV table or a DataFrame. Times are simulation minutes since
+One frozen dataclass per kind of event, built by keyword only (a record has up
+to ten fields, and two swapped times would go unnoticed); ``COLUMNS`` names
+its fields in order and ``to_row()`` gives a dict of plain values, so a list
+of records loads straight into a CSV table or a DataFrame. Times are simulation minutes since
 the scenario's start (``*_min``); durations say their unit. Identifiers:
 ``case_id`` is the model's case (one per report, = ``report_id``); request,
 clip and evidence ids are the system's; ``resident`` and ``camera`` are
@@ -32,7 +33,7 @@ class Record:
         return {name: getattr(self, name) for name in self.COLUMNS}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TheftRecord(Record):
     theft_id: int
     at_min: float
@@ -45,7 +46,7 @@ class TheftRecord(Record):
     discovered_at_min: float  # and would have been taken in then: the victim finds it gone
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReportRecord(Record):
     report_id: int  # = case_id
     theft_id: int
@@ -53,7 +54,7 @@ class ReportRecord(Record):
     reported_at_min: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CaseRecord(Record):
     """A report as a detective handled it (whether or not it was followed up)."""
 
@@ -67,7 +68,7 @@ class CaseRecord(Record):
     policy: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RequestRecord(Record):
     """A platform request as submitted (refused ones have ``request_id`` -1)."""
 
@@ -83,7 +84,7 @@ class RequestRecord(Record):
     attempt: int  # 1 for the case's first request, 2 for a follow-up (REQ-04: at most 2)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ModerationRecord(Record):
     request_id: int
     case_id: int
@@ -95,7 +96,7 @@ class ModerationRecord(Record):
     notified: int  # residents the fan-out notified (0 when rejected)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NotificationRecord(Record):
     request_id: int
     case_id: int
@@ -106,7 +107,7 @@ class NotificationRecord(Record):
     relevant_clips_lost: int  # clips of the theft already deleted by retention
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ResponseRecord(Record):
     """An answer (silence leaves no record: the resident reneged at the response period)."""
 
@@ -122,7 +123,7 @@ class ResponseRecord(Record):
     accepted: bool  # the system took the answer
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ClipShareRecord(Record):
     clip_id: int
     request_id: int
@@ -134,7 +135,7 @@ class ClipShareRecord(Record):
     saw_theft: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TransferRecord(Record):
     request_id: int
     case_id: int
@@ -146,7 +147,7 @@ class TransferRecord(Record):
     delivered_at_min: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EvidenceRecord(Record):
     evidence_id: int  # the system's id; -1 for footage taken on a canvass
     case_id: int
@@ -159,7 +160,7 @@ class EvidenceRecord(Record):
     shared_at_min: float  # when the resident shared it (canvass: handed over)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UsableVideoRecord(Record):
     case_id: int
     camera: int
@@ -167,7 +168,7 @@ class UsableVideoRecord(Record):
     at_min: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class IdentificationRecord(Record):
     case_id: int
     thief_id: int
@@ -178,7 +179,7 @@ class IdentificationRecord(Record):
     arrest: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CanvassRecord(Record):
     case_id: int
     started_at_min: float
@@ -189,7 +190,7 @@ class CanvassRecord(Record):
     relevant_clips_lost: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SpreeRecord(Record):
     thief_id: int
     started_at_min: float
@@ -200,7 +201,7 @@ class SpreeRecord(Record):
     thefts_prevented: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OptOutRecord(Record):
     resident: int
     at_min: float
@@ -208,7 +209,7 @@ class OptOutRecord(Record):
     before_run: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UtilisationRecord(Record):
     """Time-weighted use of a staff pool over the run; ``utilisation`` is in [0, 1]."""
 
@@ -219,7 +220,7 @@ class UtilisationRecord(Record):
     utilisation: float
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class ModelResult:
     """What one replication produced: its records by table, and the sizes metrics need."""
 

@@ -15,7 +15,7 @@ from sim.core.invariants import check_record_invariants
 from sim.core.model import CountyModel
 from sim.core.params import params_from_scenario
 from sim.core.population import generate_population
-from sim.core.records import ModelResult, ReportRecord, RequestRecord, UtilisationRecord
+from sim.core.records import ModelResult, ReportRecord, UtilisationRecord
 from sim.drivers.inprocess import InProcessDriver, system_policy
 from sim.drivers.invariants import check_system_invariants
 from sim.runner import MIN_PER_DAY, county_spec
@@ -39,7 +39,7 @@ def test_a_real_run_keeps_every_invariant() -> None:
 
 def test_a_report_before_its_theft_is_caught() -> None:
     result = run_once()
-    bad = ReportRecord(99_999, 0, theft_at_min=100.0, reported_at_min=50.0)
+    bad = ReportRecord(report_id=99_999, theft_id=0, theft_at_min=100.0, reported_at_min=50.0)
     broken = replace(result, reports=(*result.reports, bad))
     assert any("report before theft" in p for p in check_record_invariants(broken))
 
@@ -47,16 +47,25 @@ def test_a_report_before_its_theft_is_caught() -> None:
 def test_requests_numbered_other_than_one_two_are_caught() -> None:
     result = run_once()
     first = result.requests[0]
-    again = RequestRecord(
-        -1, first.case_id, first.submitted_at_min, 0.0, 60.0, 400.0, "", "", False, 1
-    )
+    again = replace(first, request_id=-1, window_start_min=0.0, window_end_min=60.0, attempt=1)
     broken = replace(result, requests=(*result.requests, again))
     assert any("not numbered 1, 2" in p for p in check_record_invariants(broken))
 
 
 def test_utilisation_above_one_is_caught() -> None:
     result = run_once()
-    broken = replace(result, utilisation=(UtilisationRecord("detectives", 1, 10.0, 12.0, 1.2),))
+    broken = replace(
+        result,
+        utilisation=(
+            UtilisationRecord(
+                resource="detectives",
+                capacity=1,
+                horizon_min=10.0,
+                busy_minutes=12.0,
+                utilisation=1.2,
+            ),
+        ),
+    )
     assert any("outside [0, 1]" in p for p in check_record_invariants(broken))
 
 

@@ -1,0 +1,49 @@
+"""A followed-up case and its platform requests, as they develop.
+
+These are the model's working state (mutable, unlike the records they produce):
+the actors of :mod:`sim.core.investigations`, :mod:`sim.core.moderation`,
+:mod:`sim.core.residents` and :mod:`sim.core.evidence` pass them along.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sim.core import records as rec
+
+
+@dataclass
+class Case:
+    """A followed-up case as it develops (mutable; its records are immutable)."""
+
+    case_id: int
+    theft: rec.TheftRecord
+    reported_at_min: float
+    system_case_id: int = -1
+    detective: int = -1
+    with_detective: bool = True  # the opening hold is not over yet
+    open_requests: int = 0  # published requests not yet expired (and follow-ups decided)
+    requests_drafted: int = 0
+    asked: tuple[float, float] | None = None  # the span every window so far asked for
+    pending_transfers: int = 0  # shares on their way to evidence review
+    evidence_seen: set[int] = field(default_factory=set)
+    next_review: Any = None  # a review still waiting for a detective: new evidence joins it
+    review_min_used: float = 0.0
+    usable: bool = False
+    decided: bool = False  # the identification attempt has been made
+
+
+@dataclass(frozen=True)
+class Request:
+    """A published request: its area, its window, and the cameras inside the area whose
+    view covers the case's porch (none if the window misses the theft)."""
+
+    request_id: int
+    case: Case
+    lat: float
+    lon: float
+    radius_m: float
+    window_start_min: float
+    window_end_min: float
+    witnesses: frozenset[int]

@@ -1,0 +1,84 @@
+"""The clips cameras recorded, as the model knows them.
+
+A camera records a clip of every theft on a porch it sees, and motion clips of
+passers-by at a Poisson rate (hour by hour, from counter-based draws keyed by
+camera and hour: see :func:`sim.core.streams.motion_clip_times`), so the same
+camera holds the same clips in an hour whichever request later asks for them.
+A clip exists until the camera's retention deletes it. The
+:class:`ClipCatalogue` gives each clip the model names (when it is first
+shared) a key of its own; the driver uploads it then and maps evidence back to
+the key.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from sim.core.params import MIN_PER_DAY, MIN_PER_HOUR, ModelParams
+from sim.core.population import Population
+from sim.core.ports import ClipSpec
+from sim.core.streams import motion_clip_times
+
+
+@dataclass(frozen=True)
+class Clip:
+    spec: ClipSpec
+    theft_id: int  # the theft it shows, -1 for a bystander motion clip
+
+    @property
+    def camera(self) -> int:
+        return self.spec.camera
+
+    @property
+    def recorded_at_min(self) -> float:
+        return self.spec.recorded_at_min
+
+
+@dataclass
+class ClipCatalogue:
+    """Every clip named so far, by key, and when each case first received each clip."""
+
+    params: ModelParams
+    population: Population
+    seed: int
+    _keys: dict[tuple[int, float], int] = field(default_factory=dict)  # (camera, at) -> key
+    _clips: dict[int, Clip] = field(default_factory=dict)
+    shared_at: dict[tuple[int, int], float] = field(default_factory=dict)  # (case, key) -> min
+
+    def __getitem__(self, key: int) -> Clip:
+        return self._clips[key]
+
+    def expired(self, camera: int, recorded_at_min: float, at_min: float) -> bool:
+        """Retention has deleted the camera's clip recorded at ``recorded_at_min`` by then."""
+        retention = float(self.population.camera_retention_days[camera]) * MIN_PER_DAY
+        return at_min - recorded_at_min > retention
+
+    def motion_clips(self, camera: int, start_min: float, end_min: float) -> list[float]:
+        """Motion clips the camera recorded in ``[start_min, end_min]``, from its own draws
+        hour by hour."""
+        times = motion_clip_times(
+            self.seed,
+            camera,
+            math.floor(start_min / MIN_PER_HOUR),
+            int(end_min // MIN_PER_HOUR),
+            self.params.motion_clips_per_camera_per_min * MIN_PER_HOUR,
+        )
+        return [float(t) for t in times if start_min <= t <= end_min]
+
+    def name(self, camera: int, recorded_at_min: float, theft_id: int) -> int:
+        """The model's key for a recorded clip (the driver uploads it when first shared)."""
+        key = self._keys.get((camera, recorded_at_min))
+        if key is None:
+            p = self.params
+            key = self._keys[(camera, recorded_at_min)] = len(self._keys) + 1
+            spec = ClipSpec(
+                key=key,
+                camera=camera,
+                recorded_at_min=recorded_at_min,
+                duration_s=p.clip_duration_s,
+                size_bytes=max(1, round(p.clip_size_bytes * p.byte_scale)),
+                has_audio=p.clip_has_audio,
+            )
+            self._clips[key] = Clip(spec, theft_id)
+        return key

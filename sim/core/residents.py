@@ -1,0 +1,194 @@
+"""Residents: notified camera owners answer, share clips, and perhaps opt out.
+
+Each notified resident (:func:`notify`) decides in :func:`resident`: with their
+behaviour profile's probability they answer after a lognormal delay (silence if
+the delay exceeds the response period: they renege), share with its
+probability, and then only clips that still exist (retention) are uploaded and
+shared: the theft clip of each of their cameras inside the area that saw the
+porch, and bystander motion clips in the window (:func:`clips_to_share`). After
+each request a resident may opt out of future ones, with a hazard that grows
+with the requests received. Every choice comes from the resident's own random
+stream, so a resident answers their k-th request the same way whatever happened
+to others.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.core import records as rec
+from sim.core.cases import Request
+from sim.core.evidence import transfer
+from sim.core.ports import AnswerVerdict
+from sim.core.world import Process, World
+
+
+def notify(world: World, resident: int, request: Request) -> None:
+    """The fan-out reached ``resident``: record it and start their decision."""
+    book = world.residents
+    book.requests_received[resident] += 1
+    received = int(book.requests_received[resident])
+    lost = relevant_clips_lost(world, resident, request, world.now)
+    world.log.notifications.append(
+        rec.NotificationRecord(
+            request_id=request.request_id,
+            case_id=request.case.case_id,
+            resident=resident,
+            home=world.county.resident_home(resident),
+            notified_at_min=world.now,
+            requests_received=received,
+            relevant_clips_lost=lost,
+        )
+    )
+    world.env.process(resident_decides(world, resident, request, received, lost))
+
+
+def resident_rng(world: World, resident: int) -> np.random.Generator:
+    """The resident's own generator (made on first use)."""
+    rngs = world.residents.rngs
+    rng = rngs.get(resident)
+    if rng is None:
+        rng = rngs[resident] = world.streams.resident(resident)
+    return rng
+
+
+def resident_decides(
+    world: World, resident: int, request: Request, received: int, lost_at_notification: int
+) -> Process:
+    """A notified resident: silence (reneging at the response period), decline or share;
+    then, perhaps, opting out of future requests."""
+    p = world.params
+    rng = resident_rng(world, resident)
+    profile = p.resident_profiles[int(world.county.resident_profile[resident])]
+    u_answer, u_share, u_identity, u_opt_out = rng.random(4)
+    delay = rng.lognormal(math.log(profile.response_delay_median_min), profile.response_delay_sigma)
+    notified_at = world.now
+    if u_answer < profile.response_prob and delay < p.response_period_min:
+        yield world.env.timeout(delay)
+        now = world.now
+        clip_ids: tuple[int, ...] = ()
+        if u_share < profile.share_given_response_prob:
+            clip_ids = clips_to_share(world, resident, request, now)
+        verdict = world.port.respond(
+            at_min=now,
+            resident=resident,
+            request_id=request.request_id,
+            clips=tuple(world.clips[key].spec for key in clip_ids),
+            share_identity=bool(clip_ids) and u_identity < p.share_identity_prob,
+            include_audio=p.include_audio,
+        )
+        lost_later = relevant_clips_lost(world, resident, request, now) - lost_at_notification
+        record_answer(
+            world,
+            resident,
+            request,
+            profile=profile.name,
+            notified_at=notified_at,
+            clip_ids=clip_ids,
+            verdict=verdict,
+            lost_since_notification=lost_later,
+        )
+        if clip_ids:
+            # Started at once; the transfer checks the verdict (settled by then).
+            request.case.pending_transfers += 1
+            world.env.process(transfer(world, request, resident, clip_ids, now, verdict))
+    book = world.residents
+    if not book.opted_out[resident] and u_opt_out < profile.opt_out_prob(received):
+        book.opted_out[resident] = True
+        now = world.now
+        world.port.opt_out(at_min=now, resident=resident)
+        world.log.opt_outs.append(
+            rec.OptOutRecord(
+                resident=resident, at_min=now, requests_received=received, before_run=False
+            )
+        )
+
+
+def record_answer(
+    world: World,
+    resident: int,
+    request: Request,
+    *,
+    profile: str,
+    notified_at: float,
+    clip_ids: tuple[int, ...],
+    verdict: AnswerVerdict,
+    lost_since_notification: int,
+) -> None:
+    """The answer's records: a share per clip now, the answer once the verdict settles."""
+    now = world.now
+    case = request.case
+    relevant = 0
+    for clip_id in clip_ids:
+        clip = world.clips[clip_id]
+        saw = clip.theft_id == case.theft.theft_id
+        relevant += saw
+        world.clips.shared_at.setdefault((case.case_id, clip_id), now)
+        world.log.clip_shares.append(
+            rec.ClipShareRecord(
+                clip_id=clip_id,
+                request_id=request.request_id,
+                resident=resident,
+                camera=clip.camera,
+                recorded_at_min=clip.recorded_at_min,
+                shared_at_min=now,
+                size_bytes=world.params.clip_size_bytes,
+                saw_theft=saw,
+            )
+        )
+    record = rec.ResponseRecord(
+        request_id=request.request_id,
+        case_id=case.case_id,
+        resident=resident,
+        profile=profile,
+        notified_at_min=notified_at,
+        responded_at_min=now,
+        clips_shared=len(clip_ids),
+        relevant_clips_shared=relevant,
+        relevant_clips_lost=lost_since_notification,
+        accepted=False,  # replaced by the system's verdict when the run ends
+    )
+    world.residents.answers.append((record, verdict))
+
+
+def relevant_cameras(world: World, resident: int, request: Request) -> list[int]:
+    """The resident's cameras inside the area that saw the case's porch."""
+    first, end = world.county.resident_camera_ptr[resident : resident + 2].tolist()
+    return [camera for camera in range(first, end) if camera in request.witnesses]
+
+
+def relevant_clips_lost(world: World, resident: int, request: Request, at_min: float) -> int:
+    """The resident's clips of the theft that retention has deleted by ``at_min``."""
+    theft_at = request.case.theft.at_min
+    cameras = relevant_cameras(world, resident, request)
+    return sum(world.clips.expired(camera, theft_at, at_min) for camera in cameras)
+
+
+def clips_to_share(world: World, resident: int, request: Request, now: float) -> tuple[int, ...]:
+    """Name (once) and return the clips the resident shares: of those that still exist
+    (the theft from each camera that saw the porch, if the window holds it, and motion
+    clips in the window, inside the area), a clip of the theft first, then the ones
+    nearest the middle of the window (the resident knows the window, not the theft)."""
+    theft = request.case.theft
+    clips = world.clips
+    start, end = request.window_start_min, request.window_end_min
+    middle = (start + end) / 2
+    inside = world.county.cameras_inside(
+        world.county.cameras_of(resident), request.lat, request.lon, request.radius_m
+    )
+    relevant = set(relevant_cameras(world, resident, request))
+    existing: list[tuple[float, int, float, int]] = []  # (rank, camera, at, theft)
+    for camera in inside.tolist():
+        if camera in relevant and not clips.expired(camera, theft.at_min, now):
+            existing.append((-1.0, camera, theft.at_min, theft.theft_id))
+        for recorded_at in clips.motion_clips(camera, start, end):
+            if not clips.expired(camera, recorded_at, now):
+                existing.append((abs(recorded_at - middle), camera, recorded_at, -1))
+    # A resident shares at most a handful (max_clips_per_share, ASSUMPTION).
+    chosen = sorted(existing)[: world.params.max_clips_per_share]
+    return tuple(
+        clips.name(camera, recorded_at, theft_id)
+        for _d, camera, recorded_at, theft_id in sorted(chosen, key=lambda c: (c[2], c[1]))
+    )
