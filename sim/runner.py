@@ -31,11 +31,12 @@ import numpy as np
 from results.runfolder import metric, new_run_dir, write_manifest, write_summary, write_table
 from scenarios.loader import resolved_dict
 from scenarios.schema import Scenario
+from sim.core.county import slice_ring_m
 from sim.core.invariants import check_record_invariants
 from sim.core.metrics import METRIC_UNITS, replication_metrics
 from sim.core.model import CountyModel
-from sim.core.params import params_from_scenario
-from sim.core.population import CountySpec, generate_population, nassau, suffolk
+from sim.core.params import ModelParams, params_from_scenario
+from sim.core.population import CountySpec, Population, generate_population, nassau, suffolk
 from sim.core.records import ModelResult
 from sim.drivers.inprocess import InProcessDriver, system_policy
 from sim.drivers.invariants import check_system_invariants
@@ -100,11 +101,21 @@ def replication_seeds(seed: int, replications: int) -> list[int]:
     return [int(child.generate_state(1, dtype=np.uint64)[0] % (2**63)) for child in children]
 
 
+def replication_inputs(
+    scenario: Scenario, *, seed: int, scale: float
+) -> tuple[Population, ModelParams]:
+    """The population and the parameters of one replication: a slice of ``scale`` of
+    the county with the ring its requests reach (the whole county at scale 1)."""
+    params = params_from_scenario(scenario, scale=scale)
+    ring_m = slice_ring_m(params) if scale < 1 else 0.0
+    population = generate_population(county_spec(scenario), seed=seed, scale=scale, ring_m=ring_m)
+    return population, params
+
+
 def run_replication(options: RunOptions, index: int, seed: int) -> ReplicationOutput:
     started = time.perf_counter()
     scenario = options.scenario
-    population = generate_population(county_spec(scenario), seed=seed, scale=options.scale)
-    params = params_from_scenario(scenario, scale=options.scale)
+    population, params = replication_inputs(scenario, seed=seed, scale=options.scale)
     start = datetime.combine(scenario.run.start_date, dtime(0, 0), tzinfo=UTC)
     with scratch_dir(f"canvass-rep{index}-") as scratch:
         driver = InProcessDriver(Path(scratch), start=start, policy=system_policy(params))

@@ -18,12 +18,13 @@ import numpy as np
 from sim.core import records as rec
 from sim.core.cases import Case
 from sim.core.evidence import judge
+from sim.core.streams import Source
 from sim.core.world import Process, World
 
 
 def canvass(world: World, case: Case) -> Process:
     """Door to door around the victim's home: knock, ask, export footage on site."""
-    p, rng = world.params, world.streams.canvass
+    p, rng = world.params, case.stream(world.streams, Source.CANVASS)
     started = world.now
     doors = nearest_homes(world, case.theft.home, p.canvass_max_doors)
     answered = doors[rng.random(doors.size) < p.canvass_answer_prob]

@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from sim.core import records as rec
+from sim.core.streams import Source, Streams
 
 
 @dataclass
@@ -32,6 +35,15 @@ class Case:
     review_min_used: float = 0.0
     usable: bool = False
     decided: bool = False  # the identification attempt has been made
+    _streams: dict[Source, np.random.Generator] = field(default_factory=dict)
+
+    def stream(self, streams: Streams, source: Source) -> np.random.Generator:
+        """The case's own generator for ``source``, keyed by its theft (made on first use)."""
+        rng = self._streams.get(source)
+        if rng is None:
+            theft = self.theft
+            rng = self._streams[source] = streams.entity(source, theft.thief_id, theft.ordinal)
+        return rng
 
 
 @dataclass(frozen=True)
@@ -47,3 +59,4 @@ class Request:
     window_start_min: float
     window_end_min: float
     witnesses: frozenset[int]
+    attempt: int  # 1 for the case's first request, 2 for a follow-up

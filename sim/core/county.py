@@ -172,6 +172,13 @@ class County:
         return result
 
 
+def slice_ring_m(params: ModelParams) -> float:
+    """How wide the ring around a scaled run's slice must be: every camera that a request
+    centred on a slice home can reach (the request radius, the farthest porch a camera
+    sees, and a camera's offset from its home) is then in the population."""
+    return params.request_radius_m + params.neighbour_view_max_m + 30.0
+
+
 def build_county(population: Population, params: ModelParams, streams: Streams) -> County:
     """Porch views, resident profiles and home risk for one replication."""
     origin = (float(population.home_lat.mean()), float(population.home_lon.mean()))

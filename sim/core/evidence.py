@@ -23,6 +23,7 @@ import numpy as np
 from sim.core import records as rec
 from sim.core.cases import Case, Request
 from sim.core.ports import AnswerVerdict
+from sim.core.streams import Source
 from sim.core.world import Process, World
 
 
@@ -89,7 +90,7 @@ def detective_review(world: World, case: Case) -> Process:
     with world.detectives.request() as turn:
         yield turn
         case.next_review = None  # evidence arriving from now on needs another sitting
-        with world.detectives.on_duty():
+        with world.detectives.on_duty(for_slice=case.theft.in_slice):
             now = world.now
             items = world.port.evidence(
                 at_min=now, detective=case.detective, case_id=case.system_case_id
@@ -127,7 +128,7 @@ def detective_review(world: World, case: Case) -> Process:
 
 def judge(world: World, case: Case, clips: list[tuple[int, bool]], *, path: str) -> None:
     """Reviewed clips: the first usable view of the theft leads to identification."""
-    rng = world.streams.identification
+    rng = case.stream(world.streams, Source.IDENTIFICATION)
     for camera, saw_theft in clips:
         if case.usable or not saw_theft:
             continue
@@ -151,7 +152,7 @@ def settle_if_done(world: World, case: Case) -> None:
 
 def identify(world: World, case: Case, *, usable_video: bool) -> None:
     """The identification attempt: face recognition first (if on), then clearance."""
-    p, rng = world.params, world.streams.identification
+    p, rng = world.params, case.stream(world.streams, Source.IDENTIFICATION)
     case.decided = True
     if usable_video and p.face_recognition and face_recognition(world, case):
         return
@@ -163,7 +164,7 @@ def identify(world: World, case: Case, *, usable_video: bool) -> None:
 def face_recognition(world: World, case: Case) -> bool:
     """A 1:N search of the usable view; True if it settled the case (a hit, or a wrong
     lead that corroboration missed). A wrong lead that was caught falls through."""
-    p, rng = world.params, world.streams.identification
+    p, rng = world.params, case.stream(world.streams, Source.IDENTIFICATION)
     if rng.random() < rng.uniform(p.fr_hit_prob_low, p.fr_hit_prob_high):
         log_identification(world, case, "face_recognition", correct=True, group="", arrest=True)
         return True

@@ -27,7 +27,8 @@ from sim.core.cases import Case, Request
 from sim.core.evidence import judge, settle_if_done
 from sim.core.moderation import moderator_review
 from sim.core.parcels import Parcel, followup_window, request_window
-from sim.core.residents import notify
+from sim.core.residents import notify_all
+from sim.core.streams import Source
 from sim.core.world import Process, World
 
 
@@ -35,30 +36,30 @@ def victim(world: World, theft: rec.TheftRecord, delay_min: float) -> Process:
     """The victim reports ``delay_min`` after the theft (the report delay counts from
     finding the parcel gone); the report is screened for follow-up."""
     yield world.env.timeout(delay_min)
-    case_id = next(world.case_ids)
-    now = world.now
+    case = Case(theft.theft_id, theft, world.now)
+    case_id, now = case.case_id, case.reported_at_min
     world.log.reports.append(
         rec.ReportRecord(
             report_id=case_id,
             theft_id=theft.theft_id,
             theft_at_min=theft.at_min,
             reported_at_min=now,
+            in_slice=theft.in_slice,
         )
     )
-    follow_up = world.streams.detectives.random() < world.params.follow_up_prob
+    follow_up = case.stream(world.streams, Source.DETECTIVES).random() < world.params.follow_up_prob
     if follow_up and world.detectives.capacity > 0:
-        world.env.process(detective_case(world, Case(case_id, theft, now)))
+        world.env.process(detective_case(world, case))
 
 
 def detective_case(world: World, case: Case) -> Process:
     """A detective opens the case, works it, and requests video and/or canvasses."""
     p = world.params
-    work = (
-        world.streams.detectives.exponential(p.case_work_mean_min) if p.case_work_mean_min else 0.0
-    )
+    rng = case.stream(world.streams, Source.DETECTIVES)
+    work = rng.exponential(p.case_work_mean_min) if p.case_work_mean_min else 0.0
     with world.detectives.request() as turn:
         yield turn
-        with world.detectives.on_duty() as detective:
+        with world.detectives.on_duty(for_slice=case.theft.in_slice) as detective:
             now = world.now
             case.detective = detective
             case.system_case_id = world.port.open_case(
@@ -99,7 +100,7 @@ def victim_footage(world: World, case: Case) -> None:
         camera
         for camera in own.tolist()
         if not world.clips.expired(camera, case.theft.at_min, now)
-        and world.streams.canvass.random() < p.victim_handover_prob
+        and case.stream(world.streams, Source.CANVASS).random() < p.victim_handover_prob
     ]
     for camera in handed:
         world.log.evidence.append(
@@ -181,6 +182,7 @@ def draft_request(world: World, case: Case, window: tuple[float, float] | None =
             window_start_min=window_start,
             window_end_min=window_end,
             witnesses=frozenset(witnesses.tolist()),
+            attempt=case.requests_drafted,
         )
         case.open_requests += 1
         world.env.process(published_request(world, request, submitted.lint_flags))
@@ -194,8 +196,7 @@ def published_request(world: World, request: Request, lint_flags: tuple[str, ...
         request.case.open_requests -= 1
         settle_if_done(world, request.case)
         return
-    for resident in notified:
-        notify(world, resident, request)
+    notify_all(world, notified, request)
     world.env.process(request_expiry(world, request))
 
 
@@ -231,7 +232,8 @@ def followup_window_if_posted(world: World, request: Request) -> tuple[float, fl
         now_min=world.now,
         length_min=p.request_window_min,
     )
-    if window is None or not world.streams.followups.random() < p.followup_request_prob:
+    rng = case.stream(world.streams, Source.FOLLOWUPS)
+    if window is None or not rng.random() < p.followup_request_prob:
         return None
     return window
 
@@ -241,7 +243,7 @@ def followup_request(world: World, case: Case, window: tuple[float, float]) -> P
     follow-up request."""
     with world.detectives.request() as turn:
         yield turn
-        with world.detectives.on_duty():
+        with world.detectives.on_duty(for_slice=case.theft.in_slice):
             yield from draft_request(world, case, window)
     case.open_requests -= 1
     settle_if_done(world, case)

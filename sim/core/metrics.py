@@ -1,18 +1,27 @@
-"""One replication's metrics, computed from its records (DESIGN.md, ``summary.json``).
+"""One replication's metrics, computed from its records (``summary.json``).
 
 Every name of the summary table is here, with its unit in :data:`METRIC_UNITS`.
 Counts are totals over the run; rates are ratios of totals; latencies are means
 of per-item latencies (the record tables hold the distributions). A ratio or mean
 with nothing to average is NaN (undefined, not zero); the results layer decides
 how to summarise replications where it is undefined.
+
+A scaled run counts its slice only (thefts at the slice's homes and everything that
+follows from them; the slice's residents for per-household shares); its ring's
+cases are simulated so that the slice's residents receive every request they
+would, and are left out here. Each count also has a county-total estimate,
+``<name>_county`` = the slice's count ÷ the slice's share of the county's
+households (the count itself when the run is the whole county).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
 
-from sim.core.records import ModelResult
+from sim.core.records import ModelResult, UtilisationRecord
 
 METRIC_UNITS: dict[str, str] = {
     "thefts": "thefts",
@@ -41,16 +50,47 @@ METRIC_UNITS: dict[str, str] = {
     "households_notified_share": "share",
     "repeat_notifications_per_household": "notifications/household",
     "footage_lost_to_retention": "clips",
+    "hours_report_to_detective": "h",
     "hours_report_to_request": "h",
     "hours_request_to_approval": "h",
     "hours_notification_to_response": "h",
     "minutes_share_to_evidence": "min",
     "hours_report_to_first_evidence": "h",
+    "detective_utilisation": "share",
+    "moderator_utilisation": "share",
     "detective_hours": "h",
     "cost_per_usable_case_usd": "USD/case",
     "bystander_clips_transferred": "clips",
     "misidentifications": "people",
 }
+
+COUNT_METRICS: tuple[str, ...] = (
+    "thefts",
+    "reports",
+    "packages_stolen",
+    "parcels_delivered",
+    "cases_with_request",
+    "requests",
+    "followup_requests",
+    "notifications",
+    "responses",
+    "shares",
+    "clips_shared",
+    "clips_transferred",
+    "evidence_items",
+    "cases_with_usable_video",
+    "identifications",
+    "sprees_stopped",
+    "thefts_prevented",
+    "footage_lost_to_retention",
+    "detective_hours",
+    "bystander_clips_transferred",
+    "misidentifications",
+)
+"""Totals over the slice; each has a county-total estimate ``<name>_county``."""
+
+for _name in COUNT_METRICS:
+    METRIC_UNITS[f"{_name}_county"] = METRIC_UNITS[_name]
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -64,7 +104,7 @@ def _mean(values: Iterable[float]) -> float:
 
 def replication_metrics(result: ModelResult) -> dict[str, float]:
     """Every metric of :data:`METRIC_UNITS` for one replication (same keys, same order)."""
-    r = result
+    r = slice_of(result)
     published = [m for m in r.moderations if m.approved]
     request_of = {q.request_id: q for q in r.requests if q.request_id >= 0}
     reported_at = {report.report_id: report.reported_at_min for report in r.reports}
@@ -79,9 +119,14 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
     notifications = len(r.notifications)
     packages_stolen = sum(theft.packages for theft in r.thefts)
     shares = sum(1 for response in r.responses if response.clips_shared > 0)
-    residents_notified = {n.resident for n in r.notifications}
-    homes_notified = {n.home for n in r.notifications}
-    detective_minutes = sum(u.busy_minutes for u in r.utilisation if u.resource == "detectives")
+    # Per-household shares: the slice's residents, notified by any request (ring too).
+    received = [n for n in result.notifications if n.home_in_slice]
+    residents_notified = {n.resident for n in received}
+    homes_notified = {n.home for n in received}
+    pools = {u.resource: u for u in r.utilisation}
+    detective_minutes = sum(
+        u.slice_busy_minutes for u in r.utilisation if u.resource == "detectives"
+    )
     usable_cases = len({u.case_id for u in r.usable_videos})
     opted_out = len({o.resident for o in r.opt_outs})
     platform_evidence = [e for e in r.evidence if e.path == "platform"]
@@ -112,12 +157,13 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
         "share_rate": _ratio(shares, notifications),
         "opt_out_rate": _ratio(opted_out, r.n_camera_owners),
         "households_notified_share": _ratio(len(homes_notified), r.n_homes),
-        "repeat_notifications_per_household": _ratio(notifications, len(residents_notified)),
+        "repeat_notifications_per_household": _ratio(len(received), len(residents_notified)),
         "footage_lost_to_retention": float(
             sum(n.relevant_clips_lost for n in r.notifications)
             + sum(response.relevant_clips_lost for response in r.responses)
             + sum(c.relevant_clips_lost for c in r.canvasses)
         ),
+        "hours_report_to_detective": _mean(c.detective_wait_min / 60 for c in r.cases),
         "hours_report_to_request": _mean(
             (at - reported_at[case]) / 60 for case, at in first_request.items()
         ),
@@ -133,6 +179,8 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
         "hours_report_to_first_evidence": _mean(
             (at - reported_at[case]) / 60 for case, at in first_evidence.items()
         ),
+        "detective_utilisation": _utilisation(pools, "detectives"),
+        "moderator_utilisation": _utilisation(pools, "moderators"),
         "detective_hours": detective_minutes / 60,
         "cost_per_usable_case_usd": _ratio(
             detective_minutes / 60 * r.detective_hourly_cost_usd, usable_cases
@@ -140,4 +188,45 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
         "bystander_clips_transferred": float(sum(1 for e in platform_evidence if not e.saw_theft)),
         "misidentifications": float(sum(1 for i in r.identifications if not i.correct)),
     }
+    for name in COUNT_METRICS:
+        metrics[f"{name}_county"] = metrics[name] / result.slice_share
     return {name: metrics[name] for name in METRIC_UNITS}
+
+
+def _utilisation(pools: dict[str, UtilisationRecord], name: str) -> float:
+    pool = pools.get(name)
+    return pool.utilisation if pool is not None and pool.capacity > 0 else math.nan
+
+
+def slice_of(result: ModelResult) -> ModelResult:
+    """The records of the slice a scaled run counts: its thefts, the cases they became
+    and all that followed from them, its sprees and its residents' opt-outs (the
+    result itself when every home is in the slice)."""
+    if all(theft.in_slice for theft in result.thefts) and all(
+        o.home_in_slice for o in result.opt_outs
+    ):
+        return result
+    cases = {report.report_id for report in result.reports if report.in_slice}
+    requests = {q.request_id for q in result.requests if q.case_id in cases}
+
+    def of_cases(records: Iterable[Any]) -> tuple[Any, ...]:
+        return tuple(record for record in records if record.case_id in cases)
+
+    return replace(
+        result,
+        thefts=tuple(theft for theft in result.thefts if theft.in_slice),
+        reports=tuple(report for report in result.reports if report.in_slice),
+        cases=of_cases(result.cases),
+        requests=of_cases(result.requests),
+        moderations=of_cases(result.moderations),
+        notifications=of_cases(result.notifications),
+        responses=of_cases(result.responses),
+        clip_shares=tuple(share for share in result.clip_shares if share.request_id in requests),
+        transfers=of_cases(result.transfers),
+        evidence=of_cases(result.evidence),
+        usable_videos=of_cases(result.usable_videos),
+        identifications=of_cases(result.identifications),
+        canvasses=of_cases(result.canvasses),
+        sprees=tuple(spree for spree in result.sprees if spree.in_slice),
+        opt_outs=tuple(o for o in result.opt_outs if o.home_in_slice),
+    )

@@ -30,6 +30,7 @@ import numpy as np
 import simpy
 
 from sim.core import records as rec
+from sim.core.background import background_source
 from sim.core.clips import ClipCatalogue
 from sim.core.county import build_county
 from sim.core.evidence import platform_worker
@@ -97,13 +98,19 @@ class CountyModel:
         world.port.setup(world.population, staffing=staffing, seed=world.seed)
         for resident in np.flatnonzero(world.residents.opted_out).tolist():
             world.port.opt_out(at_min=0.0, resident=resident)
+            home = world.county.resident_home(resident)
             world.log.opt_outs.append(
                 rec.OptOutRecord(
-                    resident=resident, at_min=0.0, requests_received=0, before_run=True
+                    resident=resident,
+                    at_min=0.0,
+                    requests_received=0,
+                    before_run=True,
+                    home_in_slice=bool(world.population.home_in_slice[home]),
                 )
             )
         world.env.process(theft_source(world))
         world.env.process(platform_worker(world))
+        world.env.process(background_source(world))
         step = progress_every_min if progress is not None else until_min
         reached = 0.0
         while reached < until_min:
@@ -117,6 +124,7 @@ class CountyModel:
     def _result(self, until_min: float) -> rec.ModelResult:
         world = self.world
         log = world.log
+        owners = world.population.owner_homes
         for spree in world.sprees.values():  # still going at the horizon
             log.sprees.append(spree_record(spree, ended_at_min=until_min, ended_by="horizon"))
         # Answers a driver deferred are settled now: the records carry the system's verdict.
@@ -127,9 +135,11 @@ class CountyModel:
         return rec.ModelResult(
             seed=world.seed,
             horizon_min=until_min,
-            n_homes=world.population.n_homes,
-            n_camera_owners=world.county.n_residents,
-            parcels_delivered=world.population.n_homes
+            n_homes=world.population.n_slice_homes,
+            n_camera_owners=int(np.count_nonzero(world.population.home_in_slice[owners])),
+            county_households=world.population.county_households,
+            slice_share=world.population.slice_share,
+            parcels_delivered=world.population.n_slice_homes
             * world.params.parcels_per_household(until_min),
             detective_hourly_cost_usd=world.params.detective_hourly_cost_usd,
             face_recognition=world.params.face_recognition,

@@ -14,6 +14,7 @@ from typing import Any
 
 from sim.core import records as rec
 from sim.core.cases import Request
+from sim.core.streams import Source
 from sim.core.world import World
 
 
@@ -24,12 +25,12 @@ def moderator_review(
     request was approved and the residents the fan-out notified."""
     p = world.params
     queued = world.now
-    review = world.streams.moderators.lognormal(
-        math.log(p.moderation_review_median_min), p.moderation_review_sigma
-    )
+    theft = request.case.theft
+    rng = world.streams.entity(Source.MODERATORS, theft.thief_id, theft.ordinal, request.attempt)
+    review = rng.lognormal(math.log(p.moderation_review_median_min), p.moderation_review_sigma)
     with world.moderators.request() as turn:
         yield turn
-        with world.moderators.on_duty() as moderator:
+        with world.moderators.on_duty(for_slice=request.case.theft.in_slice) as moderator:
             started = world.now
             yield world.env.timeout(review)
             approve = not lint_flags

@@ -126,12 +126,15 @@ class Population:
     """Homes and cameras as read-only numpy arrays (one element per home or camera).
 
     Cameras are grouped by owner in ascending home order: each owner's doorbell,
-    then their outdoor camera if they have one. ``box`` is the part of the
-    county the homes were kept from (the whole county when ``scale`` is 1).
+    then their outdoor camera if they have one. ``box`` is the slice of the county
+    whose homes ``home_in_slice`` marks (the whole county when ``scale`` is 1); the
+    other homes are its ring (:func:`generate_population`).
     """
 
     county: str
     scale: float
+    county_households: int  # homes in the whole county
+    home_in_slice: NDArray[np.bool_]  # the home is in the slice proper, not its ring
     box: LatLonBox
     home_lat: NDArray[np.float64]
     home_lon: NDArray[np.float64]
@@ -150,6 +153,17 @@ class Population:
     @property
     def n_homes(self) -> int:
         return int(self.home_lat.size)
+
+    @property
+    def n_slice_homes(self) -> int:
+        """Homes in the slice proper (all of them when the run is not scaled)."""
+        return int(np.count_nonzero(self.home_in_slice))
+
+    @property
+    def slice_share(self) -> float:
+        """The slice's share of the county's households: what a slice's counts are
+        divided by to estimate the county's."""
+        return self.n_slice_homes / self.county_households
 
     @property
     def n_cameras(self) -> int:
@@ -285,6 +299,7 @@ class _Streams(NamedTuple):
     cameras: np.random.Generator
     retention: np.random.Generator
     names: np.random.Generator
+    slice: np.random.Generator  # where a scaled run's slice lies (last: adding it moved nothing)
 
 
 def _streams(seed: int) -> _Streams:
@@ -340,26 +355,54 @@ def _home_xy(
     return x, y
 
 
-def _part_of_county(
-    spec: CountySpec, x: NDArray[np.float64], y: NDArray[np.float64], scale: float
-) -> tuple[NDArray[np.int64], tuple[float, float, float, float]]:
-    """The homes in the smallest box (county's aspect ratio, clipped to the county) around
-    the median home that holds ``round(scale * n)`` of them; returns (indices, box in km)."""
-    full = (0.0, spec.width_km, 0.0, spec.height_km)
-    keep = max(1, round(scale * x.size))
-    if keep >= x.size:
-        return np.arange(x.size, dtype=np.int64), full
-    ax, ay = float(np.median(x)), float(np.median(y))
+def _slice_of_county(
+    spec: CountySpec,
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    *,
+    scale: float,
+    ring_km: float,
+    rng: np.random.Generator,
+) -> tuple[NDArray[np.int64], NDArray[np.bool_], tuple[float, float, float, float]]:
+    """The slice of the county a scaled run simulates: (homes kept, which of them are in
+    the slice proper, the slice's box in km).
+
+    The slice is the smallest box (the county's aspect ratio, clipped to the county)
+    around a home drawn uniformly by ``rng`` that holds ``round(scale * n)`` homes, so
+    every home is about equally likely to be in it and its density is the county's on
+    average. The ring is every home outside it within ``ring_km`` of the box: its
+    residents can be notified and its thefts make requests that reach the slice's
+    residents, but the run's outputs count the slice only.
+    """
+    n = x.size
+    keep = max(1, round(scale * n))
+    if keep >= n:
+        return (
+            np.arange(n, dtype=np.int64),
+            np.ones(n, dtype=np.bool_),
+            (
+                0.0,
+                spec.width_km,
+                0.0,
+                spec.height_km,
+            ),
+        )
+    centre = int(rng.integers(n))
+    ax, ay = float(x[centre]), float(y[centre])
     reach = np.maximum(np.abs(x - ax) / spec.aspect_ratio, np.abs(y - ay))
     chosen = np.argpartition(reach, keep - 1)[:keep]
     half = float(reach[chosen].max())
-    box = (
+    x0, x1 = (
         max(0.0, ax - half * spec.aspect_ratio),
         min(spec.width_km, ax + half * spec.aspect_ratio),
-        max(0.0, ay - half),
-        min(spec.height_km, ay + half),
     )
-    return np.sort(chosen).astype(np.int64), box
+    y0, y1 = max(0.0, ay - half), min(spec.height_km, ay + half)
+    in_slice = np.zeros(n, dtype=np.bool_)
+    in_slice[chosen] = True
+    dx = np.maximum(np.maximum(x0 - x, x - x1), 0.0)
+    dy = np.maximum(np.maximum(y0 - y, y - y1), 0.0)
+    kept = np.flatnonzero(in_slice | (np.hypot(dx, dy) <= ring_km)).astype(np.int64)
+    return kept, in_slice[kept], (x0, x1, y0, y1)
 
 
 class _CameraDraws(NamedTuple):
@@ -382,19 +425,27 @@ def _draw_cameras(spec: CountySpec, streams: _Streams, n: int) -> _CameraDraws:
     )
 
 
-def generate_population(spec: CountySpec, *, seed: int, scale: float = 1.0) -> Population:
-    """Homes and cameras of ``spec``; ``scale`` in (0, 1] keeps a contiguous box holding
-    that share of the homes at the county's true density (the rest is not returned).
+def generate_population(
+    spec: CountySpec, *, seed: int, scale: float = 1.0, ring_m: float = 0.0
+) -> Population:
+    """Homes and cameras of ``spec``. With ``scale`` in (0, 1) only a slice of the
+    county is kept: a contiguous box holding that share of the homes, placed by the
+    seed (:func:`_slice_of_county`), and a ring ``ring_m`` wide around it.
 
-    Every draw is made for the whole county and then cut, so a part of the county is
-    exactly the subset of the full county's homes (and cameras) inside its box.
+    Every draw is made for the whole county and then cut, so a slice is exactly the
+    subset of the full county's homes (and cameras) inside its box, and the same seed
+    places it in the same box whatever else a run changes.
     """
     if not 0.0 < scale <= 1.0:
         raise ValueError(f"scale must be in (0, 1] (got {scale})")
+    if ring_m < 0:
+        raise ValueError(f"ring_m must be non-negative (got {ring_m})")
     streams = _streams(seed)
     x, y = _home_xy(spec, streams.locations)
     draws = _draw_cameras(spec, streams, x.size)
-    kept, (x0, x1, y0, y1) = _part_of_county(spec, x, y, scale)
+    kept, in_slice, (x0, x1, y0, y1) = _slice_of_county(
+        spec, x, y, scale=scale, ring_km=ring_m / 1000, rng=streams.slice
+    )
     home_lat, home_lon = _to_lat_lon(spec, x[kept], y[kept])
     box_lat, box_lon = _to_lat_lon(spec, np.array([x0, x1]), np.array([y0, y1]))
     has_camera = draws.owns[kept]
@@ -412,6 +463,8 @@ def generate_population(spec: CountySpec, *, seed: int, scale: float = 1.0) -> P
     return Population(
         county=spec.name,
         scale=scale,
+        county_households=int(x.size),
+        home_in_slice=in_slice,
         box=LatLonBox(float(box_lat[0]), float(box_lat[1]), float(box_lon[0]), float(box_lon[1])),
         home_lat=home_lat,
         home_lon=home_lon,

@@ -5,7 +5,8 @@ to ten fields, and two swapped times would go unnoticed); ``COLUMNS`` names
 its fields in order and ``to_row()`` gives a dict of plain values, so a list
 of records loads straight into a CSV table or a DataFrame. Times are simulation minutes since
 the scenario's start (``*_min``); durations say their unit. Identifiers:
-``case_id`` is the model's case (one per report, = ``report_id``); request,
+``theft_id`` is ``thief_id × 1000 + ordinal`` and ``case_id`` = ``report_id`` =
+the reported theft's id, the same under every policy; request,
 clip and evidence ids are the system's; ``resident`` and ``camera`` are
 population indices (see :mod:`sim.core.ports`). ``-1`` means "none".
 """
@@ -39,11 +40,13 @@ class TheftRecord(Record):
     at_min: float
     home: int
     thief_id: int
+    ordinal: int  # its place in the thief's spree: 0 for the first (the id is thief, ordinal)
     in_spree: bool
     cameras_viewing: int  # cameras whose view covers the porch
     packages: int  # packages taken (>= 1)
     delivered_at_min: float  # the stolen parcel came then (sim.core.parcels)
     discovered_at_min: float  # and would have been taken in then: the victim finds it gone
+    in_slice: bool  # at a home of the slice a scaled run counts (not its ring)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,6 +55,7 @@ class ReportRecord(Record):
     theft_id: int
     theft_at_min: float
     reported_at_min: float
+    in_slice: bool  # the theft was in the slice a scaled run counts
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,6 +109,7 @@ class NotificationRecord(Record):
     notified_at_min: float
     requests_received: int  # this resident's requests so far, this one included
     relevant_clips_lost: int  # clips of the theft already deleted by retention
+    home_in_slice: bool  # the resident lives in the slice (not its ring)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -199,6 +204,7 @@ class SpreeRecord(Record):
     thefts: int
     ended_by: str  # "arrest", "natural" or "horizon" (still going when the run ended)
     thefts_prevented: int
+    in_slice: bool  # the spree's first theft was in the slice
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -207,17 +213,23 @@ class OptOutRecord(Record):
     at_min: float
     requests_received: int
     before_run: bool
+    home_in_slice: bool  # the resident lives in the slice (not its ring)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UtilisationRecord(Record):
-    """Time-weighted use of a staff pool over the run; ``utilisation`` is in [0, 1]."""
+    """Time-weighted use of a staff pool over the run; ``utilisation`` is in [0, 1].
+
+    A scaled run's pool is the county's, busy with the whole county's cases (the
+    slice's, its ring's and the background's); ``slice_busy_minutes`` is the part
+    spent on the slice's own cases."""
 
     resource: str
     capacity: int
     horizon_min: float
     busy_minutes: float
     utilisation: float
+    slice_busy_minutes: float
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -226,8 +238,10 @@ class ModelResult:
 
     seed: int
     horizon_min: float
-    n_homes: int
-    n_camera_owners: int
+    n_homes: int  # homes of the slice (the whole county when the run is not scaled)
+    n_camera_owners: int  # camera owners of the slice
+    county_households: int
+    slice_share: float  # the slice's share of the county's households
     parcels_delivered: float  # expected parcels to the run's households over the horizon
     detective_hourly_cost_usd: float
     face_recognition: bool

@@ -7,14 +7,15 @@ probability, and then only clips that still exist (retention) are uploaded and
 shared: the theft clip of each of their cameras inside the area that saw the
 porch, and bystander motion clips in the window (:func:`clips_to_share`). After
 each request a resident may opt out of future ones, with a hazard that grows
-with the requests received. Every choice comes from the resident's own random
-stream, so a resident answers their k-th request the same way whatever happened
-to others.
+with the requests received. Every choice comes from draws keyed by (resident,
+request), taken for a whole fan-out at once, so a resident answers the same
+request the same way whatever else a policy changed.
 """
 
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 import numpy as np
 
@@ -22,48 +23,69 @@ from sim.core import records as rec
 from sim.core.cases import Request
 from sim.core.evidence import transfer
 from sim.core.ports import AnswerVerdict
+from sim.core.streams import Source
 from sim.core.world import Process, World
 
+DRAWS_PER_ANSWER = 5
+"""Uniforms per (resident, request): answer, share, identity, opt-out, delay."""
 
-def notify(world: World, resident: int, request: Request) -> None:
+_STANDARD_NORMAL = NormalDist()
+
+
+def notify_all(world: World, residents: tuple[int, ...], request: Request) -> None:
+    """The fan-out reached ``residents``: their draws for this request in one block."""
+    if not residents:
+        return
+    theft = request.case.theft
+    draws = world.streams.uniforms(
+        Source.RESIDENTS,
+        np.asarray(residents, dtype=np.int64)[:, None],
+        theft.thief_id,
+        theft.ordinal,
+        request.attempt,
+        np.arange(DRAWS_PER_ANSWER)[None, :],
+    )
+    for resident, u in zip(residents, draws.tolist(), strict=True):
+        notify(world, resident, request, u)
+
+
+def notify(world: World, resident: int, request: Request, draws: list[float]) -> None:
     """The fan-out reached ``resident``: record it and start their decision."""
     book = world.residents
     book.requests_received[resident] += 1
     received = int(book.requests_received[resident])
     lost = relevant_clips_lost(world, resident, request, world.now)
+    home = world.county.resident_home(resident)
     world.log.notifications.append(
         rec.NotificationRecord(
             request_id=request.request_id,
             case_id=request.case.case_id,
             resident=resident,
-            home=world.county.resident_home(resident),
+            home=home,
             notified_at_min=world.now,
             requests_received=received,
             relevant_clips_lost=lost,
+            home_in_slice=bool(world.population.home_in_slice[home]),
         )
     )
-    world.env.process(resident_decides(world, resident, request, received, lost))
-
-
-def resident_rng(world: World, resident: int) -> np.random.Generator:
-    """The resident's own generator (made on first use)."""
-    rngs = world.residents.rngs
-    rng = rngs.get(resident)
-    if rng is None:
-        rng = rngs[resident] = world.streams.resident(resident)
-    return rng
+    world.env.process(resident_decides(world, resident, request, received, lost, draws))
 
 
 def resident_decides(
-    world: World, resident: int, request: Request, received: int, lost_at_notification: int
+    world: World,
+    resident: int,
+    request: Request,
+    received: int,
+    lost_at_notification: int,
+    draws: list[float],
 ) -> Process:
     """A notified resident: silence (reneging at the response period), decline or share;
     then, perhaps, opting out of future requests."""
     p = world.params
-    rng = resident_rng(world, resident)
     profile = p.resident_profiles[int(world.county.resident_profile[resident])]
-    u_answer, u_share, u_identity, u_opt_out = rng.random(4)
-    delay = rng.lognormal(math.log(profile.response_delay_median_min), profile.response_delay_sigma)
+    u_answer, u_share, u_identity, u_opt_out, u_delay = draws
+    z = _STANDARD_NORMAL.inv_cdf(min(max(u_delay, 1e-15), 1 - 1e-15))
+    delay = profile.response_delay_median_min * math.exp(profile.response_delay_sigma * z)
     notified_at = world.now
     if u_answer < profile.response_prob and delay < p.response_period_min:
         yield world.env.timeout(delay)
@@ -101,7 +123,13 @@ def resident_decides(
         world.port.opt_out(at_min=now, resident=resident)
         world.log.opt_outs.append(
             rec.OptOutRecord(
-                resident=resident, at_min=now, requests_received=received, before_run=False
+                resident=resident,
+                at_min=now,
+                requests_received=received,
+                before_run=False,
+                home_in_slice=bool(
+                    world.population.home_in_slice[world.county.resident_home(resident)]
+                ),
             )
         )
 

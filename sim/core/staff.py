@@ -4,7 +4,8 @@
 holds a member's index (the identity the port knows them by) and the pool's
 busy-time integral advances, so utilisation is time-weighted:
 ``busy_minutes = ∫ busy(t) dt`` over the run and ``utilisation = busy_minutes /
-(capacity × horizon)``, in [0, 1] by construction. A pool of zero staff has no
+(capacity × horizon)``, in [0, 1] by construction. Work for the slice a scaled run
+counts is integrated apart too (``on_duty(for_slice=True)``). A pool of zero staff has no
 resource; callers check :attr:`capacity` first.
 """
 
@@ -28,6 +29,8 @@ class Staff:
         self._free = list(range(capacity - 1, -1, -1))  # pop() gives the lowest index
         self._busy = 0
         self._busy_area = 0.0
+        self._slice_busy = 0
+        self._slice_busy_area = 0.0
         self._last_change = 0.0
 
     def request(self) -> Any:
@@ -41,25 +44,28 @@ class Staff:
         return len(self._resource.queue) if self._resource is not None else 0
 
     @contextmanager
-    def on_duty(self) -> Iterator[int]:
-        """The member now busy (their index); the busy-time integral follows."""
+    def on_duty(self, *, for_slice: bool = True) -> Iterator[int]:
+        """The member now busy (their index); the busy-time integrals follow."""
         member = self._free.pop()
-        self._change(+1)
+        self._change(+1, for_slice)
         try:
             yield member
         finally:
-            self._change(-1)
+            self._change(-1, for_slice)
             self._free.append(member)
 
-    def _change(self, delta: int) -> None:
+    def _change(self, delta: int, for_slice: bool) -> None:
         now = float(self.env.now)
         self._busy_area += self._busy * (now - self._last_change)
+        self._slice_busy_area += self._slice_busy * (now - self._last_change)
         self._last_change = now
         self._busy += delta
+        self._slice_busy += delta if for_slice else 0
 
     def utilisation(self, horizon_min: float) -> UtilisationRecord:
         """Time-weighted use over [0, horizon_min]; members still busy count to the end."""
-        busy_minutes = self._busy_area + self._busy * (horizon_min - self._last_change)
+        left = horizon_min - self._last_change
+        busy_minutes = self._busy_area + self._busy * left
         available = self.capacity * horizon_min
         return UtilisationRecord(
             resource=self.name,
@@ -67,4 +73,5 @@ class Staff:
             horizon_min=horizon_min,
             busy_minutes=busy_minutes,
             utilisation=busy_minutes / available if available > 0 else 0.0,
+            slice_busy_minutes=self._slice_busy_area + self._slice_busy * left,
         )

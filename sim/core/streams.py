@@ -1,20 +1,26 @@
 """The one place the county model spawns its random streams.
 
-Every stochastic source has its own generator, derived from the replication's
-seed with :class:`numpy.random.SeedSequence` and a fixed spawn key per source
-(``SeedSequence(seed, spawn_key=(SOURCE,))``), so adding a source never shifts
-another source's numbers. Draws that belong to one entity of the world get a
-generator keyed by that entity too:
+Every stochastic source has its own key, and every draw that belongs to an
+entity of the world (a thief, a theft, a case, a request, a notified resident, a
+camera-hour) comes from a stream keyed by that entity's identity, never by the
+order in which events happened: ``SeedSequence(seed, spawn_key=(SOURCE, *ids))``
+(:meth:`Streams.entity`). A thief is the n-th candidate the thinning kept (the
+thinning's own stream serves nothing else, so the same thieves arrive under
+every policy); a theft is (thief, its ordinal in the thief's spree); a case is
+its theft; a request is (case, attempt). So when a policy change stops a spree
+earlier or later, every theft, parcel, report, case and answer that exists in
+both runs draws the same numbers, and comparisons between policies keep their
+common random numbers.
 
-* each resident's choices come from ``(RESIDENT, resident_index)``, so a
-  resident answers their k-th request the same way whatever the policy did to
-  other residents (common random numbers survive policy changes);
-* motion clips come from ``(CLIPS, camera, hour_slot)``, so a camera recorded
-  the same clips in an hour whichever request later asks for them. There are
-  far too many camera-hours for a generator each (one costs ~30 µs to seed),
-  so their draws are counter-based instead: uniforms are a SplitMix64 hash of
-  (seed, source, camera, hour, draw), vectorised with numpy, see
-  :func:`motion_clip_times`.
+Two kinds of entity are too many for a generator each (one costs ~30 µs to
+seed): notified residents and camera-hours. Their draws are counter-based: the
+uniforms are a SplitMix64 hash of (seed, source, ids..., draw), vectorised with
+numpy (:func:`hashed_uniforms`), so a whole fan-out or a window's camera-hours
+take one call: a resident's answer to a request comes from (resident, request),
+and a camera's motion clips from (camera, hour), whichever request asks.
+
+Shared streams remain only for what is drawn once per run (porch views, resident
+profiles) or for no entity (the thinning of thefts, the background cases).
 
 The population (homes, cameras) has its own seed and streams in
 :mod:`sim.core.population`.
@@ -48,6 +54,8 @@ class Source(IntEnum):
     PACKAGES = 12
     PARCELS = 13
     FOLLOWUPS = 14
+    BACKGROUND = 15
+    SPREE_HOMES = 16
 
 
 def generator(seed: int, *key: int) -> np.random.Generator:
@@ -57,25 +65,21 @@ def generator(seed: int, *key: int) -> np.random.Generator:
 
 @dataclass(frozen=True, eq=False)
 class Streams:
-    """One generator per shared source; per-entity generators come from the methods."""
+    """One generator per shared source; per-entity generators come from :meth:`entity`."""
 
     seed: int
-    thefts: np.random.Generator
-    sprees: np.random.Generator
-    reports: np.random.Generator
-    detectives: np.random.Generator
-    moderators: np.random.Generator
-    identification: np.random.Generator
+    thefts: np.random.Generator  # the thinning of thief arrivals, and nothing else
     views: np.random.Generator
     profiles: np.random.Generator
-    canvass: np.random.Generator
-    packages: np.random.Generator
-    parcels: np.random.Generator
-    followups: np.random.Generator
+    background: np.random.Generator
 
-    def resident(self, resident: int) -> np.random.Generator:
-        """The resident's own generator (same seed and index ⇒ same choices)."""
-        return generator(self.seed, Source.RESIDENTS, resident)
+    def entity(self, source: Source, *ids: int) -> np.random.Generator:
+        """The generator of one entity's draws from ``source`` (ids non-negative)."""
+        return generator(self.seed, source, *ids)
+
+    def uniforms(self, source: Source, *keys: Any) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """Counter-based uniforms for many entities at once (see :func:`hashed_uniforms`)."""
+        return hashed_uniforms(self.seed, source, *keys)
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -138,15 +142,7 @@ def make_streams(seed: int) -> Streams:
     return Streams(
         seed=seed,
         thefts=generator(seed, Source.THEFTS),
-        sprees=generator(seed, Source.SPREES),
-        reports=generator(seed, Source.REPORTS),
-        detectives=generator(seed, Source.DETECTIVES),
-        moderators=generator(seed, Source.MODERATORS),
-        identification=generator(seed, Source.IDENTIFICATION),
         views=generator(seed, Source.VIEWS),
         profiles=generator(seed, Source.PROFILES),
-        canvass=generator(seed, Source.CANVASS),
-        packages=generator(seed, Source.PACKAGES),
-        parcels=generator(seed, Source.PARCELS),
-        followups=generator(seed, Source.FOLLOWUPS),
+        background=generator(seed, Source.BACKGROUND),
     )

@@ -64,6 +64,7 @@ class Spree:
     thief_id: int
     started_at_min: float
     planned: int
+    in_slice: bool  # its first theft was in the slice a scaled run counts
     committed: int = 1
     process: Any = None  # the SimPy process an arrest interrupts
 
@@ -78,7 +79,6 @@ class ResidentBook:
 
     requests_received: np.ndarray[Any, np.dtype[np.int64]]
     opted_out: np.ndarray[Any, np.dtype[np.bool_]]
-    rngs: dict[int, np.random.Generator] = field(default_factory=dict)
     answers: list[tuple[rec.ResponseRecord, AnswerVerdict]] = field(default_factory=list)
 
 
@@ -111,9 +111,7 @@ class World:
     log: RecordLog = field(default_factory=RecordLog)
     sprees: dict[int, Spree] = field(default_factory=dict)
     arrested: set[int] = field(default_factory=set)
-    theft_ids: itertools.count[int] = field(default_factory=itertools.count)
     thief_ids: itertools.count[int] = field(default_factory=itertools.count)
-    case_ids: itertools.count[int] = field(default_factory=itertools.count)
 
     @property
     def now(self) -> float:

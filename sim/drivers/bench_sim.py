@@ -39,13 +39,11 @@ from sqlalchemy import func, select
 
 from scenarios.loader import load_scenario
 from sim.core.model import CountyModel
-from sim.core.params import params_from_scenario
-from sim.core.population import generate_population
 from sim.core.ports import SystemPort
 from sim.drivers.bench_system import machine_info
 from sim.drivers.inprocess import InProcessDriver, system_policy
 from sim.drivers.scratch import scratch_dir
-from sim.runner import MIN_PER_DAY, county_spec
+from sim.runner import MIN_PER_DAY, replication_inputs
 from system.adapters import tables as t
 
 TARGETS = (("wall_s", "<", 120.0), ("baseline_ratio", "<", 5.0))
@@ -181,8 +179,7 @@ def run_bench_sim(*, scale: float, seed: int, echo: Callable[[str], None]) -> di
     start = datetime.combine(scenario.run.start_date, dtime(0, 0), tzinfo=UTC)
     horizon_min = scenario.run.horizon_days * MIN_PER_DAY
     with scratch_dir("canvass-bench-sim-") as scratch:
-        population = generate_population(county_spec(scenario), seed=seed, scale=scale)
-        params = params_from_scenario(scenario, scale=scale)
+        population, params = replication_inputs(scenario, seed=seed, scale=scale)
         driver = InProcessDriver(Path(scratch), start=start, policy=system_policy(params))
         port = _TimedPort(driver)
         echo(f"{population.n_homes} homes; simulating {scenario.run.horizon_days:g} days")

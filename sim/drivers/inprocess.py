@@ -22,6 +22,7 @@ through the real service layer in minutes rather than hours.
 from __future__ import annotations
 
 import contextlib
+import heapq
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -139,6 +140,10 @@ class InProcessDriver:
         self._evidence_listed: dict[int, int] = {}  # case -> newest evidence id listed
         self._last_schedule_min = -SCHEDULE_EVERY_MIN
         self._jobs_waiting = True  # something may be queued: claim at the next run_jobs
+        # Expiry moments of approved requests not yet looked for: a run_jobs at or after
+        # one schedules time-driven work whatever the hourly throttle says.
+        self._expiries: list[float] = []
+        self._period_min = self.ctx.policy.response_period.total_seconds() / 60
 
     def close(self) -> None:
         self.engine.dispose()
@@ -249,6 +254,8 @@ class InProcessDriver:
     ) -> None:
         self._at(at_min)
         self._jobs_waiting = True
+        if approve:
+            heapq.heappush(self._expiries, at_min + self._period_min)
         checklist = APPROVE if approve else {**APPROVE, "proportionate_scope": False}
         requests.moderate(
             self.ctx,
@@ -264,7 +271,10 @@ class InProcessDriver:
         # Time-driven work (expiry, retention) is looked for at most every simulated hour
         # (answers are judged against the expiry time itself, CON-08); queued work
         # (fan-out, transfers) runs whenever this driver queued some.
-        schedule = at_min - self._last_schedule_min >= SCHEDULE_EVERY_MIN
+        expiry_due = bool(self._expiries) and self._expiries[0] <= at_min
+        while self._expiries and self._expiries[0] <= at_min:
+            heapq.heappop(self._expiries)
+        schedule = expiry_due or at_min - self._last_schedule_min >= SCHEDULE_EVERY_MIN
         if schedule:
             self._last_schedule_min = at_min
         elif not self._jobs_waiting:

@@ -59,16 +59,15 @@ class ReferenceCase:
 CASES = (
     ReferenceCase("tiny", "tiny", (), seed=20250101),
     # Every branch of the model at once: canvassing beside platform requests, the
-    # face-recognition what-if, and a pool of several detectives (10,000 x 0.5 x 0.0008 = 4
-    # full-time equivalents for tiny's part of the county, where Nassau's gives one).
+    # face-recognition what-if, and a pool of several detectives (80 x 0.05 = 4 full-time
+    # equivalents for tiny's county, where Nassau's 300 would give 15).
     ReferenceCase(
         "tiny-both-face-recognition",
         "tiny",
         (
             'police.policy="both"',
             "identification.face_recognition.enabled=true",
-            "police.detectives=10000",
-            "police.time_share_on_package_theft=0.5",
+            "police.detectives=80",
         ),
         seed=7,
     ),

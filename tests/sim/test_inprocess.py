@@ -18,10 +18,8 @@ from sqlalchemy import event, select
 
 from scenarios.loader import load_scenario
 from sim.core.model import CountyModel
-from sim.core.params import params_from_scenario
-from sim.core.population import generate_population
 from sim.drivers.inprocess import InProcessDriver
-from sim.runner import MIN_PER_DAY, county_spec
+from sim.runner import MIN_PER_DAY, replication_inputs
 from system.adapters import tables as t
 
 COMPARED = ("notifications", "responses", "shared_clips", "transfers", "evidence_items", "opt_outs")
@@ -29,8 +27,7 @@ COMPARED = ("notifications", "responses", "shared_clips", "transfers", "evidence
 
 def replicate(workdir: Path, **driver_options: int) -> tuple[Any, dict[str, list[tuple[Any, ...]]]]:
     scenario = load_scenario("tiny")
-    population = generate_population(county_spec(scenario), seed=5, scale=0.002)
-    params = params_from_scenario(scenario, scale=0.002)
+    population, params = replication_inputs(scenario, seed=5, scale=1.0)
     driver = InProcessDriver(workdir, start=datetime(2025, 11, 20, tzinfo=UTC), **driver_options)
     try:
         result = CountyModel(population, params, driver, seed=5).run(10 * MIN_PER_DAY)
@@ -115,11 +112,9 @@ def test_no_statement_of_a_replication_reads_all_of_a_table_that_grows_with_traf
         statements.setdefault(sql, params[0] if many else params)
 
     scenario = load_scenario("tiny")
-    population = generate_population(county_spec(scenario), seed=5, scale=0.002)
+    population, params = replication_inputs(scenario, seed=5, scale=1.0)
     try:
-        result = CountyModel(
-            population, params_from_scenario(scenario, scale=0.002), driver, seed=5
-        ).run(10 * MIN_PER_DAY)
+        result = CountyModel(population, params, driver, seed=5).run(10 * MIN_PER_DAY)
         assert result.evidence  # the run reached every step, listings included
         event.remove(driver.engine, "before_cursor_execute", remember)
         problems = []

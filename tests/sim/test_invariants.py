@@ -13,12 +13,10 @@ from sqlalchemy import delete, func, insert, select
 from scenarios.loader import load_scenario
 from sim.core.invariants import check_record_invariants
 from sim.core.model import CountyModel
-from sim.core.params import params_from_scenario
-from sim.core.population import generate_population
 from sim.core.records import ModelResult, ReportRecord, UtilisationRecord
 from sim.drivers.inprocess import InProcessDriver, system_policy
 from sim.drivers.invariants import check_system_invariants
-from sim.runner import MIN_PER_DAY, county_spec
+from sim.runner import MIN_PER_DAY, replication_inputs
 from system.adapters import tables as t
 from system.domain.model import PUBLISHED_STATUSES
 from tests.sim.county_fixtures import busy_params, tiny_county
@@ -39,7 +37,9 @@ def test_a_real_run_keeps_every_invariant() -> None:
 
 def test_a_report_before_its_theft_is_caught() -> None:
     result = run_once()
-    bad = ReportRecord(report_id=99_999, theft_id=0, theft_at_min=100.0, reported_at_min=50.0)
+    bad = ReportRecord(
+        report_id=99_999, theft_id=0, theft_at_min=100.0, reported_at_min=50.0, in_slice=True
+    )
     broken = replace(result, reports=(*result.reports, bad))
     assert any("report before theft" in p for p in check_record_invariants(broken))
 
@@ -63,6 +63,7 @@ def test_utilisation_above_one_is_caught() -> None:
                 horizon_min=10.0,
                 busy_minutes=12.0,
                 utilisation=1.2,
+                slice_busy_minutes=12.0,
             ),
         ),
     )
@@ -74,9 +75,9 @@ def system_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessDr
     """Ten days of the tiny scenario on the real system (SQLite), with 1-day response
     periods and 1 h windows so that cases get follow-up requests."""
     scenario = load_scenario("tiny")
-    population = generate_population(county_spec(scenario), seed=5, scale=0.002)
+    population, params = replication_inputs(scenario, seed=5, scale=1.0)
     params = replace(
-        params_from_scenario(scenario, scale=0.002),
+        params,
         response_period_min=MIN_PER_DAY,
         request_window_min=60.0,
         followup_request_prob=1.0,

@@ -29,7 +29,7 @@ def small(workers: int) -> RunOptions:
         scenario=load_scenario("tiny"),
         replications=2,
         seed=11,
-        scale=0.0008,
+        scale=1.0,
         horizon_days=1.5,
         workers=workers,
     )
@@ -72,7 +72,8 @@ def test_run_folder_follows_the_contract(tmp_path: Path) -> None:
 def test_a_table_without_rows_still_has_its_columns(tmp_path: Path) -> None:
     """A county too small for a single theft: every table is empty, and each CSV still
     names its columns, so it loads as an empty table rather than a malformed one."""
-    options = dataclasses.replace(small(1), scale=1e-9, replications=1, horizon_days=0.5)
+    scenario = load_scenario("tiny", ["county.households=1"])
+    options = dataclasses.replace(small(1), scenario=scenario, replications=1, horizon_days=0.5)
     run_dir, summary = run_scenario(options, out_root=tmp_path, progress=lambda _l: None)
     assert summary["thefts"]["mean"] == 0
     thefts = (run_dir / "thefts.csv").read_text().splitlines()
@@ -263,7 +264,7 @@ def test_the_simulated_system_keeps_the_scenarios_response_period(
         [f"police.response_period_days={days}", "police.followup_request_prob=0"],
     )
     options = RunOptions(
-        scenario=scenario, replications=1, seed=11, scale=0.0008, horizon_days=14, workers=1
+        scenario=scenario, replications=1, seed=11, scale=1.0, horizon_days=14, workers=1
     )
     run_dir, _ = run_scenario(options, out_root=tmp_path, progress=lambda _l: None)
     responses = list(csv.DictReader((run_dir / "responses.csv").open()))

@@ -1,0 +1,84 @@
+"""The rest of the county's cases, in a scaled run: they queue for the same staff.
+
+A scaled run simulates a slice of the county (and a ring around it) but staffs
+it with the county's detectives and moderators, so that its cases wait as long
+as the county's do and the pools are as busy. The cases of the homes outside the
+population arrive here as a background stream with the county's rate: followed-up
+reports per household per minute (thieves × thefts per thief × time of day ×
+holiday × ``report_prob`` × ``follow_up_prob``), drawn by thinning like the
+thefts. Each holds a detective for what a case holds one for on average before any
+evidence comes in (the case work, the drafting of a request and the canvass, as
+the policy says) and, if it posts a request, a moderator for a review. Their
+evidence reviews and follow-ups are left out (a few minutes per case, against
+hours of case work), and their report delay is not (they arrive when the thefts
+happen): both are small next to the queues' time scale and are documented in
+``docs/model.md``. Nothing of the background reaches the system or the records;
+it is seen only in the pools' utilisation and in the slice's waits.
+"""
+
+from __future__ import annotations
+
+import math
+
+from sim.core.params import ModelParams, expected_thefts_per_thief
+from sim.core.world import Process, World
+
+
+def background_cases_per_min(params: ModelParams, households: int) -> float:
+    """The mean rate of followed-up reports from ``households`` homes (before the time
+    of day and holiday multipliers, which average 1 over the year)."""
+    thefts_per_thief = expected_thefts_per_thief(
+        spree_prob=params.spree_prob,
+        spree_thefts_mean=params.spree_thefts_mean,
+        duration_median_min=params.spree_duration_median_min,
+        duration_sigma=params.spree_duration_sigma,
+        natural_end_hazard_per_min=params.spree_natural_end_hazard_per_min,
+    )
+    return (
+        households
+        * params.thieves_per_household_per_min
+        * thefts_per_thief
+        * params.report_prob
+        * params.follow_up_prob
+    )
+
+
+def background_source(world: World) -> Process:
+    """Followed-up cases of the homes outside the simulated population, by thinning."""
+    p, rng = world.params, world.streams.background
+    households = world.population.county_households - world.population.n_homes
+    rate = background_cases_per_min(p, households)
+    if rate <= 0 or world.detectives.capacity == 0:
+        return
+    bound = rate * p.max_theft_multiplier
+    while True:
+        yield world.env.timeout(rng.exponential(1.0 / bound))
+        if rng.random() * p.max_theft_multiplier < p.theft_multiplier(world.env.now):
+            world.env.process(background_case(world))
+
+
+def background_case(world: World) -> Process:
+    """A detective works the case (and drafts, and canvasses, as the policy says);
+    a request it posts goes to a moderator."""
+    p, rng = world.params, world.streams.background
+    requests = p.policy != "canvass" and p.max_requests_per_case > 0
+    minutes = rng.exponential(p.case_work_mean_min) if p.case_work_mean_min else 0.0
+    if requests:
+        minutes += p.request_drafting_min
+    if p.policy != "platform_request":
+        minutes += p.canvass_max_doors * p.canvass_min_per_door
+    with world.detectives.request() as turn:
+        yield turn
+        with world.detectives.on_duty(for_slice=False):
+            yield world.env.timeout(minutes)
+    if requests and world.moderators.capacity > 0:
+        world.env.process(background_review(world))
+
+
+def background_review(world: World) -> Process:
+    p, rng = world.params, world.streams.background
+    review = rng.lognormal(math.log(p.moderation_review_median_min), p.moderation_review_sigma)
+    with world.moderators.request() as turn:
+        yield turn
+        with world.moderators.on_duty(for_slice=False):
+            yield world.env.timeout(review)
