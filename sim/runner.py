@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as dtime
 from pathlib import Path
@@ -34,15 +34,13 @@ from scenarios.schema import Scenario
 from sim.core.invariants import check_record_invariants
 from sim.core.metrics import METRIC_UNITS, replication_metrics
 from sim.core.model import CountyModel
-from sim.core.params import params_from_scenario
-from sim.core.population import CountySpec, generate_population, nassau, suffolk
+from sim.core.population import generate_population
 from sim.core.records import ModelResult
+from sim.core.scenario_params import MIN_PER_DAY, county_spec, params_from_scenario
 from sim.drivers.inprocess import InProcessDriver, system_policy
 from sim.drivers.invariants import check_system_invariants
 from sim.drivers.scratch import scratch_dir
 from sim.precision import Precision, PrecisionCheck, check
-
-MIN_PER_DAY = 24 * 60
 
 
 class InvariantBroken(RuntimeError):
@@ -70,28 +68,6 @@ class ReplicationOutput:
     metrics: dict[str, float]
     invariant_problems: tuple[str, ...]
     wall_s: float
-
-
-def county_spec(scenario: Scenario) -> CountySpec:
-    """The population generator's county: the town layout of the named county, the rest
-    from the scenario."""
-    layouts = {"nassau": nassau, "suffolk": suffolk}
-    c = scenario.county
-    base = layouts.get(c.name, nassau)()
-    return replace(
-        base,
-        name=c.name,
-        households=c.households,
-        land_area_sq_mi=c.land_area_sq_mi,
-        center_lat=c.center_lat,
-        center_lon=c.center_lon,
-        aspect_ratio=c.aspect_ratio,
-        background_weight=c.background_weight,
-        camera_adoption_share=c.camera_adoption_share,
-        extra_camera_share=c.extra_camera_share,
-        retention_days_options=tuple(c.retention_days_options),
-        retention_days_weights=tuple(c.retention_days_weights),
-    )
 
 
 def replication_seeds(seed: int, replications: int) -> list[int]:

@@ -18,10 +18,9 @@ from sqlalchemy import event, select
 
 from scenarios.loader import load_scenario
 from sim.core.model import CountyModel
-from sim.core.params import params_from_scenario
 from sim.core.population import generate_population
+from sim.core.scenario_params import MIN_PER_DAY, county_spec, params_from_scenario
 from sim.drivers.inprocess import InProcessDriver
-from sim.runner import MIN_PER_DAY, county_spec
 from system.adapters import tables as t
 
 COMPARED = ("notifications", "responses", "shared_clips", "transfers", "evidence_items", "opt_outs")

@@ -13,12 +13,11 @@ from sqlalchemy import delete, func, insert, select
 from scenarios.loader import load_scenario
 from sim.core.invariants import check_record_invariants
 from sim.core.model import CountyModel
-from sim.core.params import params_from_scenario
 from sim.core.population import generate_population
 from sim.core.records import ModelResult, ReportRecord, RequestRecord, UtilisationRecord
+from sim.core.scenario_params import MIN_PER_DAY, county_spec, params_from_scenario
 from sim.drivers.inprocess import InProcessDriver, system_policy
 from sim.drivers.invariants import check_system_invariants
-from sim.runner import MIN_PER_DAY, county_spec
 from system.adapters import tables as t
 from system.domain.model import PUBLISHED_STATUSES
 from tests.sim.county_fixtures import busy_params, tiny_county

@@ -20,9 +20,8 @@ from sim.core.params import (
     MIN_PER_YEAR,
     NOT_MODEL_INPUTS,
     expected_thefts_per_thief,
-    params_from_scenario,
 )
-from sim.runner import county_spec
+from sim.core.scenario_params import county_spec, params_from_scenario
 from tests.sim.county_fixtures import tiny_county
 from tests.sim.fake_system import FakeSystem
 
