@@ -6,6 +6,7 @@ minute, bytes) here and nowhere else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from scenarios.schema import BehaviourProfile, Residents, Scenario
@@ -20,15 +21,19 @@ from sim.core.params import (
 )
 from sim.core.population import CountySpec, nassau, suffolk
 
-__all__ = ["MIN_PER_DAY", "county_spec", "params_from_scenario"]
+__all__ = ["MIN_PER_DAY", "TOWN_LAYOUTS", "county_spec", "params_from_scenario"]
+
+
+TOWN_LAYOUTS: dict[str, Callable[[], CountySpec]] = {"nassau": nassau, "suffolk": suffolk}
+"""The counties whose town-centre layout the population generator has; the scenario schema
+refuses any other ``county.name`` (``scenarios.schema.COUNTIES_WITH_TOWN_LAYOUT``)."""
 
 
 def county_spec(scenario: Scenario) -> CountySpec:
     """The population generator's county: the town layout of the named county, the rest
     from the scenario."""
-    layouts = {"nassau": nassau, "suffolk": suffolk}
     c = scenario.county
-    base = layouts.get(c.name, nassau)()
+    base = TOWN_LAYOUTS[c.name]()
     return replace(
         base,
         name=c.name,

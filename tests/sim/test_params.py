@@ -11,7 +11,7 @@ import pytest
 
 from scenarios.loader import from_dict, load_scenario, resolved_dict, shipped_names
 from scenarios.overrides import leaf_keys, set_dotted
-from scenarios.schema import Scenario, ScenarioError
+from scenarios.schema import COUNTIES_WITH_TOWN_LAYOUT, Scenario, ScenarioError
 from sim.core.metrics import replication_metrics
 from sim.core.model import CountyModel
 from sim.core.params import (
@@ -21,7 +21,7 @@ from sim.core.params import (
     NOT_MODEL_INPUTS,
     expected_thefts_per_thief,
 )
-from sim.core.scenario_params import county_spec, params_from_scenario
+from sim.core.scenario_params import TOWN_LAYOUTS, county_spec, params_from_scenario
 from tests.sim.county_fixtures import tiny_county
 from tests.sim.fake_system import FakeSystem
 
@@ -200,3 +200,10 @@ def test_every_scenario_key_reaches_the_model_or_is_declared_not_to() -> None:
         "keys that change nothing must be declared in sim.core.params.NOT_MODEL_INPUTS "
         "(and keys declared there must really change nothing)"
     )
+
+
+def test_the_schema_accepts_exactly_the_counties_that_have_a_town_layout() -> None:
+    assert set(COUNTIES_WITH_TOWN_LAYOUT) == set(TOWN_LAYOUTS)
+    for name in COUNTIES_WITH_TOWN_LAYOUT:
+        scenario = load_scenario("nassau", [f'county.name="{name}"'])
+        assert county_spec(scenario).town_centres == TOWN_LAYOUTS[name]().town_centres
