@@ -22,7 +22,6 @@ MIN_PER_YEAR = 365.25 * MIN_PER_DAY
 Policy = Literal["platform_request", "canvass", "both"]
 POLICIES: tuple[Policy, ...] = ("platform_request", "canvass", "both")
 WindowFit = Literal["fixed", "exposure"]
-WINDOW_FITS: tuple[WindowFit, ...] = ("fixed", "exposure")
 
 # CALIBRATION 1c time of day, normalised: night 8%, morning 25%, afternoon 42%, evening
 # 25% over 00-06, 06-12, 12-18, 18-24; as hourly multipliers with mean 1.
@@ -87,7 +86,11 @@ DEFAULT_FACE_GROUPS = (
 
 @dataclass(frozen=True)
 class ModelParams:
-    """Everything the county model needs, in minutes, metres and probabilities."""
+    """Everything the county model needs, in minutes, metres and probabilities.
+
+    It checks nothing itself: built from a scenario, every value was checked once, by the
+    scenario's rules when it was loaded (``sim.core.scenario_params`` says where each
+    check lives); a test that builds it by hand chooses its values."""
 
     # County: what each camera sees, and how often it records motion (ASSUMPTION).
     neighbour_view_prob: float = 0.3
@@ -196,56 +199,6 @@ class ModelParams:
     fr_corroboration_catch_prob: float = 0.8  # a wrong lead is caught before arrest
     face_groups: tuple[FaceGroup, ...] = DEFAULT_FACE_GROUPS
 
-    def __post_init__(self) -> None:
-        problems = [
-            f"{name} must be in [0, 1] (got {getattr(self, name)})"
-            for name in _PROBABILITIES
-            if not 0.0 <= getattr(self, name) <= 1.0
-        ]
-        if len(self.hourly_theft_multipliers) != 24:
-            problems.append("hourly_theft_multipliers needs 24 values")
-        if any(m < 0 for m in self.hourly_theft_multipliers):
-            problems.append("hourly_theft_multipliers must be non-negative")
-        if len(self.delivery_hour_weights) != 24 or any(w < 0 for w in self.delivery_hour_weights):
-            problems.append("delivery_hour_weights needs 24 non-negative values")
-        elif sum(self.delivery_hour_weights) <= 0:
-            problems.append("delivery_hour_weights must not all be zero")
-        if not self.porch_dwell_median_min > 0 or self.porch_dwell_sigma < 0:
-            problems.append("porch_dwell_median_min must be positive, porch_dwell_sigma >= 0")
-        if self.request_window_fit not in WINDOW_FITS:
-            problems.append(
-                f"request_window_fit must be one of {WINDOW_FITS} (got {self.request_window_fit!r})"
-            )
-        if self.policy not in POLICIES:
-            problems.append(f"policy must be one of {POLICIES} (got {self.policy!r})")
-        if self.detectives < 0 or self.moderators < 0:
-            problems.append("detectives and moderators must be non-negative")
-        if self.spree_thefts_mean < 1:
-            problems.append("spree_thefts_mean must be at least 1")
-        if self.packages_per_theft_mean < 1:
-            problems.append("packages_per_theft_mean must be at least 1")
-        if self.parcels_per_household_per_min < 0 or self.holiday_delivery_multiplier < 0:
-            problems.append("parcel rates must be non-negative")
-        if not self.resident_profiles or sum(p.weight for p in self.resident_profiles) <= 0:
-            problems.append("resident_profiles needs a positive total weight")
-        for profile in self.resident_profiles:
-            if not (
-                0 <= profile.response_prob <= 1 and 0 <= profile.share_given_response_prob <= 1
-            ):
-                problems.append(f"profile {profile.name!r}: probabilities must be in [0, 1]")
-        if self.face_recognition and sum(g.weight for g in self.face_groups) <= 0:
-            problems.append("face_groups needs a positive total weight")
-        if not 0 <= self.victim_handover_prob <= 1:
-            problems.append("victim_handover_prob must be in [0, 1]")
-        if not self.worker_poll_min > 0:
-            problems.append("worker_poll_min must be positive")
-        if self.max_clips_per_share < 1:
-            problems.append("max_clips_per_share must be at least 1")
-        if not 15 <= self.request_window_min <= 12 * MIN_PER_HOUR:
-            problems.append("request_window_min must be 15 min to 12 h (REQ-02)")
-        if problems:
-            raise ValueError("model parameters: " + "; ".join(problems))
-
     @property
     def max_theft_multiplier(self) -> float:
         """The largest rate multiplier (time of day × holiday): the thinning bound."""
@@ -265,34 +218,6 @@ class ModelParams:
         return self.hourly_theft_multipliers[hour] * (
             self.holiday_theft_multiplier if holiday else 1.0
         )
-
-
-_PROBABILITIES = (
-    "followup_request_prob",
-    "neighbour_view_prob",
-    "prevention_share",
-    "prevention_risk_multiplier",
-    "spree_prob",
-    "report_prob",
-    "follow_up_prob",
-    "canvass_answer_prob",
-    "canvass_handover_prob",
-    "initial_opt_out_share",
-    "share_identity_prob",
-    "byte_scale",
-    "fiber_share",
-    "usable_view_prob",
-    "clearance_prob",
-    "fr_baseline_false_match_prob",
-    "fr_hit_prob_low",
-    "fr_hit_prob_high",
-    "fr_corroboration_catch_prob",
-)
-
-
-NOT_MODEL_INPUTS: dict[str, str] = {}
-"""Scenario keys the model does not read, each with the reason (``canvass run`` warns when
-one is set); a test checks that every other key changes the model."""
 
 
 def expected_thefts_per_thief(
