@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import delete, func, insert, select
 
 from scenarios.loader import load_scenario
+from sim.core import scenario_params
 from sim.core.invariants import check_record_invariants
 from sim.core.model import CountyModel
 from sim.core.population import generate_population
 from sim.core.records import ModelResult, ReportRecord, RequestRecord, UtilisationRecord
-from sim.core.scenario_params import MIN_PER_DAY, county_spec, params_from_scenario
 from sim.drivers.inprocess import InProcessDriver, system_policy
 from sim.drivers.invariants import check_system_invariants
 from system.adapters import tables as t
@@ -64,10 +64,10 @@ def system_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessDr
     """Ten days of the tiny scenario on the real system (SQLite), with 1-day response
     periods and 1 h windows so that cases get follow-up requests."""
     scenario = load_scenario("tiny")
-    population = generate_population(county_spec(scenario), seed=5, scale=0.002)
+    population = generate_population(scenario_params.county_spec(scenario), seed=5, scale=0.002)
     params = replace(
-        params_from_scenario(scenario, scale=0.002),
-        response_period_min=MIN_PER_DAY,
+        scenario_params.params_from_scenario(scenario, scale=0.002),
+        response_period_min=scenario_params.MIN_PER_DAY,
         request_window_min=60.0,
         followup_request_prob=1.0,
     )
@@ -76,7 +76,7 @@ def system_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessDr
         start=datetime(2025, 11, 20, tzinfo=UTC),
         policy=system_policy(params),
     )
-    CountyModel(population, params, driver, seed=5).run(10 * MIN_PER_DAY)
+    CountyModel(population, params, driver, seed=5).run(10 * scenario_params.MIN_PER_DAY)
     yield driver
     driver.close()
 
