@@ -173,15 +173,13 @@ def _run(args: argparse.Namespace) -> int:
 
 def _warn_about_keys_the_model_ignores(overrides: Sequence[str]) -> None:
     from scenarios.overrides import parse_override
-    from sim.core.params import NOT_MODEL_INPUTS
+    from sim.core.scenario_params import row_for
 
     for text in overrides:  # already parsed and applied by load_scenario: valid here
         key, _value = parse_override(text)
-        if key in NOT_MODEL_INPUTS:
-            print(
-                f"canvass: warning: {key} changes nothing: {NOT_MODEL_INPUTS[key]}",
-                file=sys.stderr,
-            )
+        row = row_for(key)
+        if row is not None and row.kind == "unread":
+            print(f"canvass: warning: {key} changes nothing: {row.reason}", file=sys.stderr)
 
 
 def _precision(args: argparse.Namespace) -> Precision | None:
@@ -250,7 +248,12 @@ def _scenarios_show(args: argparse.Namespace) -> int:
     from scenarios.loader import load_scenario, resolved_dict
 
     scenario = load_scenario(args.scenario, args.set or ())
-    print(tomli_w.dumps(resolved_dict(scenario)), end="")
+    text = tomli_w.dumps(resolved_dict(scenario))
+    if args.model:
+        from sim.core.parameter_docs import annotate_toml
+
+        text = annotate_toml(text)
+    print(text, end="")
     return EXIT_OK
 
 
@@ -280,8 +283,8 @@ def _worker(args: argparse.Namespace) -> int:
 def _seed(args: argparse.Namespace) -> int:
     from scenarios.loader import load_scenario
     from sim.core.population import nassau
+    from sim.core.scenario_params import county_spec
     from sim.drivers.seed import seed_database
-    from sim.runner import county_spec
     from system.config import load_settings
 
     if (args.scenario is None) == (args.homes is None):
@@ -467,6 +470,11 @@ def build_parser() -> argparse.ArgumentParser:
     show = scen_sub.add_parser("show", help="print a scenario fully resolved, as TOML")
     show.add_argument("scenario", metavar="SCENARIO")
     show.add_argument("--set", action="append", metavar="KEY=VALUE")
+    show.add_argument(
+        "--model",
+        action="store_true",
+        help="note beside each key the model field it sets (unit, conversion) and its rule",
+    )
     show.set_defaults(handler=_scenarios_show)
 
     demo = sub.add_parser(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Literal
@@ -35,6 +36,9 @@ REQUEST_RADIUS_MAX_M = 642.0
 """Largest circle the system accepts: 0.5 sq mi (REQ-03) is a radius of ≈642.0 m."""
 REQUEST_WINDOW_MIN_H = 0.25  # REQ-02: 15 min
 REQUEST_WINDOW_MAX_H = 12.0  # REQ-02: 12 h
+COUNTIES_WITH_TOWN_LAYOUT = ("nassau", "suffolk")
+"""Counties whose town-centre layout the population generator has (a test holds this to
+``sim.core.scenario_params.TOWN_LAYOUTS``); any other ``county.name`` is refused."""
 
 _NO_VALUE: Any = object()
 
@@ -111,65 +115,104 @@ Check = Callable[[Any], str | None]
 """A rule for one value: ``None`` if it holds, else what the value must be."""
 
 
-def _rules(*checks: Check) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A :data:`Check` that can also say what it asks for (``text``), so tables of the
+    keys (``canvass scenarios show --model``, docs/parameters.md) show the rule the loader
+    applies instead of restating it."""
+
+    text: str
+    check: Check
+
+    def __call__(self, value: Any) -> str | None:
+        return self.check(value)
+
+
+def _rules(*checks: Rule) -> dict[str, Any]:
     """Field metadata: ``checks`` run on the field's value when the section is built."""
     return {"checks": checks}
 
 
-def probability(value: float) -> str | None:
-    return None if 0.0 <= value <= 1.0 else "must be between 0 and 1"
+probability = Rule(
+    "0 to 1", lambda value: None if 0.0 <= value <= 1.0 else "must be between 0 and 1"
+)
 
 
-def at_least(low: float) -> Check:
-    return lambda value: None if value >= low else f"must be ≥ {low:g}"
+def at_least(low: float) -> Rule:
+    return Rule(f"≥ {low:g}", lambda value: None if value >= low else f"must be ≥ {low:g}")
 
 
-def at_most(high: float) -> Check:
-    return lambda value: None if value <= high else f"must be ≤ {high:g}"
+def at_most(high: float) -> Rule:
+    return Rule(f"≤ {high:g}", lambda value: None if value <= high else f"must be ≤ {high:g}")
 
 
-def each_at_least(low: float) -> Check:
-    return lambda values: (
-        None if all(v >= low for v in values) else f"every value must be ≥ {low:g}"
+def each_at_least(low: float) -> Rule:
+    return Rule(
+        f"each ≥ {low:g}",
+        lambda values: None if all(v >= low for v in values) else f"every value must be ≥ {low:g}",
     )
 
 
-def above(low: float) -> Check:
-    return lambda value: None if value > low else f"must be > {low:g}"
+def above(low: float) -> Rule:
+    return Rule(f"> {low:g}", lambda value: None if value > low else f"must be > {low:g}")
 
 
-def between(low: float, high: float, why: str = "") -> Check:
+def between(low: float, high: float, why: str = "") -> Rule:
     reason = f" ({why})" if why else ""
-    return lambda value: (
-        None if low <= value <= high else f"must be between {low:g} and {high:g}{reason}"
+    return Rule(
+        f"{low:g} to {high:g}{reason}",
+        lambda value: (
+            None if low <= value <= high else f"must be between {low:g} and {high:g}{reason}"
+        ),
     )
 
 
-def identifier(value: str) -> str | None:
+def _identifier(value: str) -> str | None:
     ok = re.fullmatch(r"[a-z][a-z0-9_-]*", value)
     return None if ok else "must be a lower-case name of letters, digits, '_' or '-'"
 
 
-def weights(value: tuple[float, ...]) -> str | None:
+identifier = Rule("a lower-case name", _identifier)
+
+
+def _weights(value: tuple[float, ...]) -> str | None:
     if not value or any(w < 0 for w in value) or sum(value) <= 0:
         return "must be a non-empty list of numbers ≥ 0 with a positive sum"
     return None
 
 
-def hours_of_day(value: tuple[float, ...]) -> str | None:
+weights = Rule("numbers ≥ 0, positive sum", _weights)
+
+
+def _hours_of_day(value: tuple[float, ...]) -> str | None:
     if len(value) != 24:
         return f"must have 24 values, one per hour from 00:00 (got {len(value)})"
-    return weights(value)
+    return _weights(value)
 
 
-def non_empty(value: tuple[Any, ...]) -> str | None:
-    return None if value else "must not be empty"
+hours_of_day = Rule("24 numbers ≥ 0, positive sum", _hours_of_day)
+non_empty = Rule("not empty", lambda value: None if value else "must not be empty")
 
 
-def unique_names(value: tuple[Any, ...]) -> str | None:
+def _unique_names(value: tuple[Any, ...]) -> str | None:
     names = [item.name for item in value]
     repeated = sorted({n for n in names if names.count(n) > 1})
     return f"names must be unique (repeated: {', '.join(repeated)})" if repeated else None
+
+
+unique_names = Rule("unique names", _unique_names)
+
+
+def _has_town_layout(value: str) -> str | None:
+    if value in COUNTIES_WITH_TOWN_LAYOUT:
+        return None
+    return (
+        f"county {value!r} has no town layout; the counties with one are "
+        f"{', '.join(COUNTIES_WITH_TOWN_LAYOUT)}"
+    )
+
+
+has_town_layout = Rule("one of " + ", ".join(COUNTIES_WITH_TOWN_LAYOUT), _has_town_layout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,9 +237,10 @@ class _Section:
 @dataclass(frozen=True, slots=True)
 class County(_Section):
     """Geography, homes and cameras (what ``sim.core.population.CountySpec`` needs; the
-    town-centre layout comes from the population module's function of the same ``name``)."""
+    town-centre layout comes from the population module's function of the same ``name``,
+    so ``name`` must be one of :data:`COUNTIES_WITH_TOWN_LAYOUT`)."""
 
-    name: str = field(metadata=_rules(identifier))
+    name: str = field(metadata=_rules(identifier, has_town_layout))
     households: int = field(metadata=_rules(at_least(1)))
     land_area_sq_mi: float = field(metadata=_rules(above(0)))
     center_lat: float = field(metadata=_rules(between(-90, 90)))
@@ -465,7 +509,9 @@ class Run(_Section):
 class Scenario(_Section):
     """A complete, validated scenario. ``name`` is the file's stem."""
 
-    name: str = field(metadata=_rules(lambda v: None if v.strip() else "must not be empty"))
+    name: str = field(
+        metadata=_rules(Rule("not blank", lambda v: None if v.strip() else "must not be empty"))
+    )
     description: str
     county: County
     deliveries: Deliveries
@@ -484,3 +530,25 @@ SECTIONS: tuple[str, ...] = tuple(
     f.name for f in fields(Scenario) if f.name not in ("name", "description")
 )
 """The TOML tables of a scenario, in file order."""
+
+
+def rule_text(key: str) -> str:
+    """What the scenario key ``key`` (dotted) must be, as its field's rules say it: the
+    rules' texts, else its type's options (``"fixed" or "exposure"``, a date, ...)."""
+    section: Any = Scenario
+    *tables, name = key.split(".")
+    for table in tables:
+        section = _item_type(typing.get_type_hints(section)[table])
+    found = {f.name: f for f in fields(section)}[name]
+    texts = [rule.text for rule in found.metadata.get("checks", ())]
+    if texts:
+        return ", ".join(texts)
+    kind = typing.get_type_hints(section)[name]
+    if typing.get_origin(kind) is Literal:
+        return " or ".join(f'"{option}"' for option in typing.get_args(kind))
+    return {bool: "true or false", dt.date: "a date", str: "text"}.get(kind, "")
+
+
+def _item_type(kind: Any) -> Any:
+    """The section a table key holds (the item type for a list of tables)."""
+    return typing.get_args(kind)[0] if typing.get_origin(kind) is tuple else kind

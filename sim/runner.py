@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as dtime
 from pathlib import Path
@@ -31,19 +31,15 @@ import numpy as np
 from results.runfolder import metric, new_run_dir, write_manifest, write_summary, write_table
 from scenarios.loader import resolved_dict
 from scenarios.schema import Scenario
-from sim.core.county import slice_ring_m
 from sim.core.invariants import check_record_invariants
 from sim.core.metrics import METRIC_UNITS, replication_metrics
 from sim.core.model import CountyModel
-from sim.core.params import ModelParams, params_from_scenario
-from sim.core.population import CountySpec, Population, generate_population, nassau, suffolk
 from sim.core.records import ModelResult
+from sim.core.scenario_params import MIN_PER_DAY, replication_inputs
 from sim.drivers.inprocess import InProcessDriver, system_policy
 from sim.drivers.invariants import check_system_invariants
 from sim.drivers.scratch import scratch_dir
 from sim.precision import Precision, PrecisionCheck, check
-
-MIN_PER_DAY = 24 * 60
 
 
 class InvariantBroken(RuntimeError):
@@ -73,43 +69,10 @@ class ReplicationOutput:
     wall_s: float
 
 
-def county_spec(scenario: Scenario) -> CountySpec:
-    """The population generator's county: the town layout of the named county, the rest
-    from the scenario."""
-    layouts = {"nassau": nassau, "suffolk": suffolk}
-    c = scenario.county
-    base = layouts.get(c.name, nassau)()
-    return replace(
-        base,
-        name=c.name,
-        households=c.households,
-        land_area_sq_mi=c.land_area_sq_mi,
-        center_lat=c.center_lat,
-        center_lon=c.center_lon,
-        aspect_ratio=c.aspect_ratio,
-        background_weight=c.background_weight,
-        camera_adoption_share=c.camera_adoption_share,
-        extra_camera_share=c.extra_camera_share,
-        retention_days_options=tuple(c.retention_days_options),
-        retention_days_weights=tuple(c.retention_days_weights),
-    )
-
-
 def replication_seeds(seed: int, replications: int) -> list[int]:
     """One independent seed per replication, from the run's single seed."""
     children = np.random.SeedSequence(seed).spawn(replications)
     return [int(child.generate_state(1, dtype=np.uint64)[0] % (2**63)) for child in children]
-
-
-def replication_inputs(
-    scenario: Scenario, *, seed: int, scale: float
-) -> tuple[Population, ModelParams]:
-    """The population and the parameters of one replication: a slice of ``scale`` of
-    the county with the ring its requests reach (the whole county at scale 1)."""
-    params = params_from_scenario(scenario, scale=scale)
-    ring_m = slice_ring_m(params) if scale < 1 else 0.0
-    population = generate_population(county_spec(scenario), seed=seed, scale=scale, ring_m=ring_m)
-    return population, params
 
 
 def run_replication(options: RunOptions, index: int, seed: int) -> ReplicationOutput:

@@ -3,7 +3,7 @@
 Simulation time is minutes since the scenario's start (t = 0 is midnight of
 its first day); distances are metres; rates say their time unit in the name.
 :class:`ModelParams` is the only thing the model reads; scenarios (TOML, with
-their own units) are converted once, in :func:`params_from_scenario`.
+their own units) are converted once, in :func:`sim.core.scenario_params.params_from_scenario`.
 Defaults follow ``reference/CALIBRATION.md`` (the section is in each comment);
 the ones marked ASSUMPTION are there so a run works and should be swept.
 """
@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Literal
 
-from scenarios.schema import BehaviourProfile, Residents, Scenario
-
 MIN_PER_HOUR = 60.0
 MIN_PER_DAY = 1440.0
 MIN_PER_YEAR = 365.25 * MIN_PER_DAY
@@ -24,7 +22,6 @@ MIN_PER_YEAR = 365.25 * MIN_PER_DAY
 Policy = Literal["platform_request", "canvass", "both"]
 POLICIES: tuple[Policy, ...] = ("platform_request", "canvass", "both")
 WindowFit = Literal["fixed", "exposure"]
-WINDOW_FITS: tuple[WindowFit, ...] = ("fixed", "exposure")
 
 # CALIBRATION 1c time of day, normalised: night 8%, morning 25%, afternoon 42%, evening
 # 25% over 00-06, 06-12, 12-18, 18-24; as hourly multipliers with mean 1.
@@ -89,7 +86,11 @@ DEFAULT_FACE_GROUPS = (
 
 @dataclass(frozen=True)
 class ModelParams:
-    """Everything the county model needs, in minutes, metres and probabilities."""
+    """Everything the county model needs, in minutes, metres and probabilities.
+
+    It checks nothing itself: built from a scenario, every value was checked once, by the
+    scenario's rules when it was loaded (``sim.core.scenario_params`` says where each
+    check lives); a test that builds it by hand chooses its values."""
 
     # County: what each camera sees, and how often it records motion (ASSUMPTION).
     neighbour_view_prob: float = 0.3
@@ -198,56 +199,6 @@ class ModelParams:
     fr_corroboration_catch_prob: float = 0.8  # a wrong lead is caught before arrest
     face_groups: tuple[FaceGroup, ...] = DEFAULT_FACE_GROUPS
 
-    def __post_init__(self) -> None:
-        problems = [
-            f"{name} must be in [0, 1] (got {getattr(self, name)})"
-            for name in _PROBABILITIES
-            if not 0.0 <= getattr(self, name) <= 1.0
-        ]
-        if len(self.hourly_theft_multipliers) != 24:
-            problems.append("hourly_theft_multipliers needs 24 values")
-        if any(m < 0 for m in self.hourly_theft_multipliers):
-            problems.append("hourly_theft_multipliers must be non-negative")
-        if len(self.delivery_hour_weights) != 24 or any(w < 0 for w in self.delivery_hour_weights):
-            problems.append("delivery_hour_weights needs 24 non-negative values")
-        elif sum(self.delivery_hour_weights) <= 0:
-            problems.append("delivery_hour_weights must not all be zero")
-        if not self.porch_dwell_median_min > 0 or self.porch_dwell_sigma < 0:
-            problems.append("porch_dwell_median_min must be positive, porch_dwell_sigma >= 0")
-        if self.request_window_fit not in WINDOW_FITS:
-            problems.append(
-                f"request_window_fit must be one of {WINDOW_FITS} (got {self.request_window_fit!r})"
-            )
-        if self.policy not in POLICIES:
-            problems.append(f"policy must be one of {POLICIES} (got {self.policy!r})")
-        if self.detectives < 0 or self.moderators < 0:
-            problems.append("detectives and moderators must be non-negative")
-        if self.spree_thefts_mean < 1:
-            problems.append("spree_thefts_mean must be at least 1")
-        if self.packages_per_theft_mean < 1:
-            problems.append("packages_per_theft_mean must be at least 1")
-        if self.parcels_per_household_per_min < 0 or self.holiday_delivery_multiplier < 0:
-            problems.append("parcel rates must be non-negative")
-        if not self.resident_profiles or sum(p.weight for p in self.resident_profiles) <= 0:
-            problems.append("resident_profiles needs a positive total weight")
-        for profile in self.resident_profiles:
-            if not (
-                0 <= profile.response_prob <= 1 and 0 <= profile.share_given_response_prob <= 1
-            ):
-                problems.append(f"profile {profile.name!r}: probabilities must be in [0, 1]")
-        if self.face_recognition and sum(g.weight for g in self.face_groups) <= 0:
-            problems.append("face_groups needs a positive total weight")
-        if not 0 <= self.victim_handover_prob <= 1:
-            problems.append("victim_handover_prob must be in [0, 1]")
-        if not self.worker_poll_min > 0:
-            problems.append("worker_poll_min must be positive")
-        if self.max_clips_per_share < 1:
-            problems.append("max_clips_per_share must be at least 1")
-        if not 15 <= self.request_window_min <= 12 * MIN_PER_HOUR:
-            problems.append("request_window_min must be 15 min to 12 h (REQ-02)")
-        if problems:
-            raise ValueError("model parameters: " + "; ".join(problems))
-
     @property
     def max_theft_multiplier(self) -> float:
         """The largest rate multiplier (time of day × holiday): the thinning bound."""
@@ -267,45 +218,6 @@ class ModelParams:
         return self.hourly_theft_multipliers[hour] * (
             self.holiday_theft_multiplier if holiday else 1.0
         )
-
-
-_PROBABILITIES = (
-    "followup_request_prob",
-    "neighbour_view_prob",
-    "prevention_share",
-    "prevention_risk_multiplier",
-    "spree_prob",
-    "report_prob",
-    "follow_up_prob",
-    "canvass_answer_prob",
-    "canvass_handover_prob",
-    "initial_opt_out_share",
-    "share_identity_prob",
-    "byte_scale",
-    "fiber_share",
-    "usable_view_prob",
-    "clearance_prob",
-    "fr_baseline_false_match_prob",
-    "fr_hit_prob_low",
-    "fr_hit_prob_high",
-    "fr_corroboration_catch_prob",
-)
-
-
-def _mean_one(weights: tuple[float, ...]) -> tuple[float, ...]:
-    mean = sum(weights) / len(weights)
-    return tuple(w / mean for w in weights)
-
-
-NOT_MODEL_INPUTS: dict[str, str] = {}
-"""Scenario keys the model does not read, each with the reason (``canvass run`` warns when
-one is set); a test checks that every other key changes the model."""
-
-
-def _staff(count: float, scale: float) -> int:
-    """Staff (full-time equivalents) for a part of the county: in proportion, at least one
-    if the county has any."""
-    return max(1, round(count * scale)) if count > 0 else 0
 
 
 def expected_thefts_per_thief(
@@ -331,134 +243,3 @@ def expected_thefts_per_thief(
         durations = [duration_median_min * math.exp(duration_sigma * z) for z in quantiles]
         survive = sum(-math.expm1(-h * d) / (h * d) for d in durations) / len(durations)
     return 1.0 + spree_prob * (spree_thefts_mean - 1.0) * survive
-
-
-def params_from_scenario(scenario: Scenario, *, scale: float | None = None) -> ModelParams:
-    """The scenario in simulation units. ``scale`` (default: the scenario's
-    ``run.scale``) sizes detectives and moderators for that part of the county; the
-    detective pool is the detectives' porch-theft share of their time, as full-time
-    equivalents (``police.time_share_on_package_theft``).
-
-    Thefts: the scenario's household rate is a yearly mean with sprees and the holiday
-    peak included, so the thief arrival rate is divided by the holiday's share of the
-    year's exposure and by the mean thefts per thief. Hour-of-day weights are
-    normalised to mean 1; the holiday multiplier is the delivery peak times the theft
-    exposure factor; a prevention habit scales porch exposure by its dwell factor.
-    """
-    s = scenario
-    scale = s.run.scale if scale is None else scale
-    holiday_start_day = (s.deliveries.holiday_peak_start_date - s.run.start_date).days
-    holiday_days = (s.deliveries.holiday_peak_end_date - s.deliveries.holiday_peak_start_date).days
-    holiday_days += 1  # the end date is inclusive
-    holiday_multiplier = s.deliveries.holiday_peak_multiplier * s.thefts.holiday_exposure_multiplier
-    holiday_year_factor = 1.0 + min(holiday_days, 365) / 365.25 * (holiday_multiplier - 1.0)
-    spree = {
-        "spree_prob": s.thefts.spree_start_prob,
-        "spree_thefts_mean": s.thefts.spree_thefts_mean,
-        "duration_median_min": s.thefts.spree_duration_median_h * MIN_PER_HOUR,
-        "duration_sigma": s.thefts.spree_duration_sigma,
-        "natural_end_hazard_per_min": s.thefts.spree_natural_end_hazard_per_day / MIN_PER_DAY,
-    }
-    thieves_rate = (
-        s.thefts.household_rate_per_yr
-        / MIN_PER_YEAR
-        / holiday_year_factor
-        / expected_thefts_per_thief(**spree)
-    )
-    residents = s.residents
-    fr = s.identification.face_recognition
-    return ModelParams(
-        neighbour_view_prob=s.county.neighbour_view_prob,
-        neighbour_view_max_m=s.county.neighbour_view_max_m,
-        motion_clips_per_camera_per_min=s.county.motion_clips_per_camera_per_day / MIN_PER_DAY,
-        thieves_per_household_per_min=thieves_rate,
-        hourly_theft_multipliers=_mean_one(s.thefts.time_of_day_weights_by_hour),
-        holiday_start_min=holiday_start_day * MIN_PER_DAY,
-        holiday_end_min=(holiday_start_day + holiday_days) * MIN_PER_DAY,
-        holiday_theft_multiplier=holiday_multiplier,
-        prevention_share=s.deliveries.prevention_share,
-        prevention_risk_multiplier=s.deliveries.prevention_dwell_factor,
-        delivery_hour_weights=_mean_one(s.deliveries.time_of_day_weights_by_hour),
-        porch_dwell_median_min=s.deliveries.porch_dwell_median_min,
-        porch_dwell_sigma=s.deliveries.porch_dwell_sigma,
-        packages_per_theft_mean=s.thefts.packages_per_theft_mean,
-        parcels_per_household_per_min=s.deliveries.rate_per_household_per_week / (7 * MIN_PER_DAY),
-        holiday_delivery_multiplier=s.deliveries.holiday_peak_multiplier,
-        spree_prob=s.thefts.spree_start_prob,
-        spree_thefts_mean=s.thefts.spree_thefts_mean,
-        spree_duration_median_min=s.thefts.spree_duration_median_h * MIN_PER_HOUR,
-        spree_duration_sigma=s.thefts.spree_duration_sigma,
-        spree_natural_end_hazard_per_min=s.thefts.spree_natural_end_hazard_per_day / MIN_PER_DAY,
-        spree_radius_m=s.thefts.spree_radius_m,
-        report_prob=s.victims.report_prob,
-        report_delay_median_min=s.victims.report_delay_median_h * MIN_PER_HOUR,
-        report_delay_sigma=s.victims.report_delay_sigma,
-        victim_handover_prob=s.victims.own_footage_handover_prob,
-        max_clips_per_share=s.residents.max_clips_per_share,
-        policy=s.police.policy,
-        # The pool works porch thefts only: its full-time equivalents (Nassau: 300 x 0.05).
-        detectives=_staff(s.police.detectives * s.police.time_share_on_package_theft, scale),
-        supervisors=_staff(max(1, s.police.detectives // 8), scale),
-        detective_hourly_cost_usd=s.police.detective_cost_per_hour_usd,
-        follow_up_prob=s.police.follow_up_share,
-        case_work_mean_min=s.police.hours_per_case * MIN_PER_HOUR,
-        request_drafting_min=s.police.request_drafting_min,
-        request_radius_m=s.police.request_radius_m,
-        request_window_min=s.police.request_window_h * MIN_PER_HOUR,
-        request_window_fit=s.police.request_window_fit,
-        max_requests_per_case=s.police.max_requests_per_case,
-        followup_request_prob=s.police.followup_request_prob,
-        response_period_min=s.police.response_period_days * MIN_PER_DAY,
-        canvass_max_doors=s.canvass.max_doors_per_case,
-        canvass_min_per_door=s.canvass.min_per_door,
-        canvass_answer_prob=s.canvass.door_answer_prob,
-        canvass_handover_prob=s.canvass.handover_prob,
-        canvass_export_min=s.canvass.onsite_export_min,
-        moderators=_staff(s.moderation.moderators, scale),
-        moderation_review_median_min=s.moderation.review_median_min,
-        moderation_review_sigma=s.moderation.review_sigma,
-        resident_profiles=tuple(_profile(residents, p) for p in residents.profiles),
-        clip_duration_s=s.transfer.clip_length_s,
-        clip_size_bytes=round(s.transfer.clip_size_mb * 1_000_000),
-        byte_scale=s.transfer.byte_scale,
-        worker_poll_min=s.transfer.worker_poll_min,
-        upload_mbps_median=s.transfer.upload_mbps_median,
-        upload_mbps_sigma=s.transfer.upload_sigma,
-        fiber_share=s.transfer.fiber_share,
-        fiber_upload_mbps=s.transfer.fiber_upload_mbps,
-        usable_view_prob=s.identification.usable_view_prob,
-        review_min_per_clip=s.identification.detective_review_min_per_clip,
-        review_cap_min=s.identification.review_cap_min_per_case,
-        clearance_prob=s.identification.clearance_prob,
-        usable_video_clearance_multiplier=s.identification.usable_video_clearance_multiplier,
-        face_recognition=fr.enabled,
-        fr_baseline_false_match_prob=fr.baseline_false_match_rate,
-        fr_candidate_list_size=fr.candidate_list_size,
-        fr_hit_prob_low=fr.true_match_hit_prob_low,
-        fr_hit_prob_high=fr.true_match_hit_prob_high,
-        fr_corroboration_catch_prob=fr.corroboration_catch_prob,
-        face_groups=tuple(
-            FaceGroup(g.name, g.weight, g.false_match_multiplier_low, g.false_match_multiplier_high)
-            for g in fr.groups
-        ),
-    )
-
-
-def _profile(residents: Residents, profile: BehaviourProfile) -> ResidentProfile:
-    """A behaviour profile: the residents' central values times its multipliers."""
-    answers = min(1.0, residents.response_prob * profile.response_multiplier)
-    shares = min(1.0, residents.share_prob * profile.share_multiplier)
-    return ResidentProfile(
-        name=profile.name,
-        weight=profile.weight,
-        response_prob=answers,
-        share_given_response_prob=min(1.0, shares / answers) if answers > 0 else 0.0,
-        response_delay_median_min=residents.response_delay_median_h
-        * MIN_PER_HOUR
-        * profile.delay_multiplier,
-        response_delay_sigma=residents.response_delay_sigma,
-        opt_out_hazard_per_request=min(
-            1.0, residents.opt_out_hazard_per_request * profile.opt_out_multiplier
-        ),
-        opt_out_hazard_growth_per_request=residents.opt_out_hazard_growth_per_request,
-    )

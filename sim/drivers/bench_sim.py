@@ -40,10 +40,10 @@ from sqlalchemy import func, select
 from scenarios.loader import load_scenario
 from sim.core.model import CountyModel
 from sim.core.ports import SystemPort
+from sim.core.scenario_params import MIN_PER_DAY, replication_inputs
 from sim.drivers.bench_system import machine_info
 from sim.drivers.inprocess import InProcessDriver, system_policy
 from sim.drivers.scratch import scratch_dir
-from sim.runner import MIN_PER_DAY, replication_inputs
 from system.adapters import tables as t
 
 TARGETS = (("wall_s", "<", 120.0), ("baseline_ratio", "<", 5.0))

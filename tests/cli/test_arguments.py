@@ -70,3 +70,26 @@ def test_an_unwritable_output_file_is_refused_before_the_work(
     assert status == EXIT_USAGE
     assert f"cannot write {what} in {a_file}" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "command", [["run", "SCENARIO", "--replications", "1"], ["scenarios", "show", "SCENARIO"]]
+)
+def test_a_county_with_no_town_layout_is_refused_naming_the_counties_that_have_one(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No silent fallback to Nassau's towns: the scenario is refused before anything runs."""
+    scenario = tmp_path / "kings.toml"
+    scenario.write_text('extends = "tiny"\n\n[county]\nname = "kings"\n')
+    argv = [str(scenario) if word == "SCENARIO" else word for word in command]
+    if command[0] == "run":
+        argv += ["--out", str(tmp_path / "runs")]
+    status = main(argv)
+    captured = capsys.readouterr()
+    assert status == EXIT_USAGE
+    assert captured.err.strip() == (
+        f"canvass: {scenario}: county.name = \"kings\": county 'kings' has no town layout; "
+        "the counties with one are nassau, suffolk"
+    )
+    assert captured.out == ""
+    assert not (tmp_path / "runs").exists()

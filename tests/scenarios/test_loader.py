@@ -137,7 +137,10 @@ def test_tiny_is_a_few_hundred_homes_for_a_few_days() -> None:
     tiny = load_scenario("tiny")
     assert 100 <= tiny.county.households * tiny.run.scale <= 1000
     assert tiny.run.horizon_days <= 7
-    assert tiny.county == load_scenario("nassau").county
+    nassau = load_scenario("nassau").county
+    density = tiny.county.households / tiny.county.land_area_sq_mi
+    assert density == pytest.approx(nassau.households / nassau.land_area_sq_mi, rel=0.01)
+    assert tiny.run.scale == 1.0  # a whole county: no slice, no background cases
 
 
 def test_suffolk_has_its_own_geography_and_nassaus_behaviour() -> None:

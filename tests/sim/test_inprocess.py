@@ -18,8 +18,8 @@ from sqlalchemy import event, select
 
 from scenarios.loader import load_scenario
 from sim.core.model import CountyModel
+from sim.core.scenario_params import MIN_PER_DAY, replication_inputs
 from sim.drivers.inprocess import InProcessDriver
-from sim.runner import MIN_PER_DAY, replication_inputs
 from system.adapters import tables as t
 
 COMPARED = ("notifications", "responses", "shared_clips", "transfers", "evidence_items", "opt_outs")

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import delete, func, insert, select
 
 from scenarios.loader import load_scenario
+from sim.core import scenario_params
 from sim.core.invariants import check_record_invariants
 from sim.core.model import CountyModel
 from sim.core.records import ModelResult, ReportRecord, UtilisationRecord
 from sim.drivers.inprocess import InProcessDriver, system_policy
 from sim.drivers.invariants import check_system_invariants
-from sim.runner import MIN_PER_DAY, replication_inputs
 from system.adapters import tables as t
 from system.domain.model import PUBLISHED_STATUSES
 from tests.sim.county_fixtures import busy_params, tiny_county
@@ -75,10 +75,10 @@ def system_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessDr
     """Ten days of the tiny scenario on the real system (SQLite), with 1-day response
     periods and 1 h windows so that cases get follow-up requests."""
     scenario = load_scenario("tiny")
-    population, params = replication_inputs(scenario, seed=5, scale=1.0)
+    population, params = scenario_params.replication_inputs(scenario, seed=5, scale=1.0)
     params = replace(
         params,
-        response_period_min=MIN_PER_DAY,
+        response_period_min=scenario_params.MIN_PER_DAY,
         request_window_min=60.0,
         followup_request_prob=1.0,
     )
@@ -87,7 +87,7 @@ def system_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessDr
         start=datetime(2025, 11, 20, tzinfo=UTC),
         policy=system_policy(params),
     )
-    CountyModel(population, params, driver, seed=5).run(10 * MIN_PER_DAY)
+    CountyModel(population, params, driver, seed=5).run(10 * scenario_params.MIN_PER_DAY)
     yield driver
     driver.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Iterator
@@ -11,18 +12,26 @@ import pytest
 
 from scenarios.loader import from_dict, load_scenario, resolved_dict, shipped_names
 from scenarios.overrides import leaf_keys, set_dotted
-from scenarios.schema import Scenario, ScenarioError
+from scenarios.schema import COUNTIES_WITH_TOWN_LAYOUT, Scenario, ScenarioError, rule_text
 from sim.core.metrics import replication_metrics
 from sim.core.model import CountyModel
 from sim.core.params import (
     MIN_PER_DAY,
     MIN_PER_HOUR,
     MIN_PER_YEAR,
-    NOT_MODEL_INPUTS,
+    ModelParams,
     expected_thefts_per_thief,
-    params_from_scenario,
 )
-from sim.runner import county_spec
+from sim.core.population import CountySpec
+from sim.core.scenario_params import (
+    DERIVATIONS,
+    MODEL_DEFAULTS,
+    ROWS,
+    TOWN_LAYOUTS,
+    county_spec,
+    params_from_scenario,
+    row_for,
+)
 from tests.sim.county_fixtures import tiny_county
 from tests.sim.fake_system import FakeSystem
 
@@ -40,12 +49,18 @@ def test_every_shipped_scenario_converts_to_minutes(name: str) -> None:
     assert params.face_recognition == scenario.identification.face_recognition.enabled
 
 
-def test_staff_scale_with_the_part_of_the_county() -> None:
+def test_a_scaled_run_keeps_the_countys_staff_pools() -> None:
+    """A slice's cases queue behind the whole county's (sim.core.background), so the
+    pools are the county's at every scale."""
     scenario = load_scenario("nassau")
     full = params_from_scenario(scenario, scale=1.0)
-    tenth = params_from_scenario(scenario, scale=0.1)
-    assert tenth.detectives == max(1, round(full.detectives * 0.1))
-    assert params_from_scenario(scenario, scale=1e-6).detectives == 1
+    for scale in (0.1, 1e-6):
+        part = params_from_scenario(scenario, scale=scale)
+        assert (part.detectives, part.supervisors, part.moderators) == (
+            full.detectives,
+            full.supervisors,
+            full.moderators,
+        )
 
 
 def test_the_detective_pool_is_their_porch_theft_share_in_full_time_equivalents() -> None:
@@ -54,7 +69,7 @@ def test_the_detective_pool_is_their_porch_theft_share_in_full_time_equivalents(
     assert params_from_scenario(nassau, scale=1.0).detectives == 15  # 300 x 0.05
     busier = load_scenario("nassau", ["police.time_share_on_package_theft=0.2"])
     assert params_from_scenario(busier, scale=1.0).detectives == 60
-    assert params_from_scenario(busier, scale=0.1).detectives == 6
+    assert params_from_scenario(busier, scale=0.1).detectives == 60
     none = load_scenario("nassau", ["police.time_share_on_package_theft=0.0"])
     assert params_from_scenario(none, scale=1.0).detectives == 0
 
@@ -170,34 +185,79 @@ def _with(tree: dict[str, Any], key: str, value: object) -> dict[str, Any]:
     return changed
 
 
-RUN_CONTROL = {
-    "name",
-    "description",
-    "run.horizon_days",
-    "run.replications",
-    "run.seed",
-    "run.scale",  # the runner's --scale default, which it hands to the model
-}
-"""Keys for the runner (how long, how many, which seeds), not inputs of the model itself."""
+def test_every_scenario_key_is_in_the_table_exactly_once() -> None:
+    keys = list(leaf_keys(resolved_dict(load_scenario("nassau"))))
+    table = [row.key for row in ROWS]
+    assert len(set(table)) == len(table), "a key has two rows in sim/core/scenario_params.py"
+    assert sorted(table) == sorted(keys), "every scenario key needs one row in ROWS"
+
+
+def test_every_model_field_is_set_by_one_row_or_derivation_or_declared_a_default() -> None:
+    setters = [row.field for row in ROWS if row.kind == "sets"]
+    setters += [name for derivation in DERIVATIONS for name in derivation.sets]
+    setters += list(MODEL_DEFAULTS)
+    assert sorted(setters) == sorted(f.name for f in dataclasses.fields(ModelParams))
+    county = [row.field for row in ROWS if row.kind == "county"]
+    layout = {"town_centres"}  # from TOWN_LAYOUTS, by county.name
+    assert sorted(county) == sorted(
+        f.name for f in dataclasses.fields(CountySpec) if f.name not in layout
+    )
+
+
+def test_each_derived_key_is_read_by_the_derivation_its_row_names() -> None:
+    derivations = {derivation.name: derivation for derivation in DERIVATIONS}
+    keys = {row.key for row in ROWS}
+    for row in ROWS:
+        if row.kind == "derived":
+            assert row.key in derivations[row.field].reads, row.key
+    for derivation in DERIVATIONS:
+        assert set(derivation.reads) <= keys, derivation.name
+        assert any(row.field == derivation.name for row in ROWS if row.kind == "derived")
+
+
+def test_the_tables_rules_are_the_schemas() -> None:
+    """The range a row shows is read from the schema's rule, not restated."""
+    radius = row_for("police.request_radius_m")
+    assert radius is not None
+    assert rule_text(radius.key) == "144 to 642 (REQ-03: area 0.025-0.5 sq mi)"
+    assert rule_text("police.policy") == '"platform_request" or "canvass" or "both"'
+    assert rule_text("residents.share_prob") == "0 to 1"
+
+
+def _row_key(variant: str) -> str:
+    """The row of a variant's key: a list of tables has one row (``residents.profiles``)."""
+    return variant.split("[", 1)[0]
 
 
 def test_every_scenario_key_reaches_the_model_or_is_declared_not_to() -> None:
     """A documented key that changes nothing would let a planner sweep it and conclude it
-    does not matter; every key must move the model's parameters or its county, unless
-    it is a run-control key or declared in ``NOT_MODEL_INPUTS`` with its reason."""
+    does not matter. Driven by the table: a key whose row says the model does not read it
+    must change nothing; every other key but run control must move the model's
+    parameters or its county."""
     nassau = load_scenario("nassau")
 
     def model_of(scenario: Scenario) -> tuple[object, object]:
         return params_from_scenario(scenario, scale=0.5), county_spec(scenario)
 
     base = model_of(nassau)
-    inert = []
+    wrong = []
     for key, scenario in _variants(resolved_dict(nassau)):
-        if key in RUN_CONTROL:
+        row = row_for(_row_key(key))
+        assert row is not None, f"{key} has no row in sim.core.scenario_params.ROWS"
+        if row.kind == "run":
             continue
-        if model_of(scenario) == base:
-            inert.append(key)
-    assert sorted(inert) == sorted(NOT_MODEL_INPUTS), (
-        "keys that change nothing must be declared in sim.core.params.NOT_MODEL_INPUTS "
-        "(and keys declared there must really change nothing)"
+        changes = model_of(scenario) != base
+        if changes == (row.kind == "unread"):
+            wrong.append(f"{key} ({row.kind}: {'changes' if changes else 'changes nothing'})")
+    assert not wrong, (
+        "a key that changes nothing must be declared unread (with its reason) in "
+        "sim.core.scenario_params.ROWS, and a key declared so must really change nothing: "
+        + "; ".join(wrong)
     )
+
+
+def test_the_schema_accepts_exactly_the_counties_that_have_a_town_layout() -> None:
+    assert set(COUNTIES_WITH_TOWN_LAYOUT) == set(TOWN_LAYOUTS)
+    for name in COUNTIES_WITH_TOWN_LAYOUT:
+        scenario = load_scenario("nassau", [f'county.name="{name}"'])
+        assert county_spec(scenario).town_centres == TOWN_LAYOUTS[name]().town_centres

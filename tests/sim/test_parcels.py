@@ -9,9 +9,11 @@ import math
 import numpy as np
 import pytest
 
+from scenarios.loader import load_scenario
+from scenarios.schema import ScenarioError
 from sim.core.metrics import replication_metrics
 from sim.core.model import CountyModel
-from sim.core.params import MIN_PER_DAY, MIN_PER_HOUR, ModelParams
+from sim.core.params import MIN_PER_DAY, MIN_PER_HOUR
 from sim.core.parcels import Parcel, ParcelExposure, followup_window, request_window
 from sim.core.population import Population
 from sim.core.records import ModelResult
@@ -103,8 +105,9 @@ def test_bad_parcel_parameters_are_refused_with_what_is_wrong() -> None:
         ParcelExposure((0.0,) * 24, dwell_median_min=60, dwell_sigma=1, prevention_dwell_factor=1)
     with pytest.raises(ValueError, match="positive median"):
         ParcelExposure(FLAT, dwell_median_min=0, dwell_sigma=1, prevention_dwell_factor=1)
-    with pytest.raises(ValueError, match="request_window_fit"):
-        ModelParams(request_window_fit="exact")  # type: ignore[arg-type]
+    # The window fit is the scenario's to check, once, where it names the key and source.
+    with pytest.raises(ScenarioError, match=r'police\.request_window_fit = "exact": must be one'):
+        load_scenario("tiny", ['police.request_window_fit="exact"'])
 
 
 @pytest.mark.parametrize(

@@ -236,12 +236,18 @@ def test_setting_a_key_the_model_does_not_read_warns_and_says_why(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every shipped key reaches the model today (tests/sim/test_params.py), so one is
-    declared inert here to show what a planner would see."""
+    declared unread here to show what a planner would see."""
     from canvass.cli import main
-    from sim.core import params
+    from sim.core import scenario_params
 
     reason = "kept for a later model, read by nothing yet"
-    monkeypatch.setitem(params.NOT_MODEL_INPUTS, "canvass.onsite_export_min", reason)
+    rows = tuple(
+        scenario_params.Row(row.key, "unread", reason=reason)
+        if row.key == "canvass.onsite_export_min"
+        else row
+        for row in scenario_params.ROWS
+    )
+    monkeypatch.setattr(scenario_params, "ROWS", rows)
     argv = ["run", "tiny", "--replications", "1", "--horizon-days", "0.5", "--quiet"]
     status = main([*argv, "--set", "canvass.onsite_export_min=5", "--out", str(tmp_path / "a")])
     err = capsys.readouterr().err
