@@ -368,8 +368,9 @@ class BehaviourProfile(_Section):
 @dataclass(frozen=True, slots=True)
 class Residents(_Section):
     """How notified camera owners answer. ``share_prob`` is the share of *notified*
-    owners who share (CALIBRATION's central unknown, the ``share_rate`` metric);
-    a profile's probabilities are the central ones times its multipliers, capped at 1."""
+    owners who share (the model's central unknown, docs/calibration.md#requests; the
+    ``share_rate`` metric); a profile's probabilities are the central ones times its
+    multipliers, capped at 1."""
 
     response_prob: float = field(metadata=_rules(probability))
     share_prob: float = field(metadata=_rules(probability))

@@ -1,7 +1,7 @@
 """Replications until the estimates are precise enough (``canvass run --precision REL``).
 
 The sequential relative-precision rule (Law, *Simulation Modeling and Analysis*,
-ch. 9; ``reference/CALIBRATION.md`` 3.2): after a pilot of ``min_replications``,
+ch. 9; ``docs/calibration.md#replications``): after a pilot of ``min_replications``,
 keep adding replications until, for every chosen metric, the half-width of the
 95% t-interval over the replications so far divided by ``|mean|`` is at most
 ``γ / (1 + γ)``, where ``γ`` is the target relative error; stop at
@@ -28,7 +28,7 @@ from sim.core.metrics import METRIC_UNITS
 
 DEFAULT_METRICS = ("cases_with_usable_video", "share_rate", "notifications_per_request")
 """What planners read first: outcomes, consent and the privacy cost per request."""
-DEFAULT_MIN_REPLICATIONS = 10  # CALIBRATION 3.2: a pilot of n0 >= 10 replications
+DEFAULT_MIN_REPLICATIONS = 10  # calibration#replications: a pilot of n0 >= 10 replications
 DEFAULT_MAX_REPLICATIONS = 50
 
 

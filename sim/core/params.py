@@ -4,7 +4,7 @@ Simulation time is minutes since the scenario's start (t = 0 is midnight of
 its first day); distances are metres; rates say their time unit in the name.
 :class:`ModelParams` is the only thing the model reads; scenarios (TOML, with
 their own units) are converted once, in :func:`sim.core.scenario_params.params_from_scenario`.
-Defaults follow ``reference/CALIBRATION.md`` (the section is in each comment);
+Defaults follow ``docs/calibration.md`` (each comment names its section as calibration#<anchor>);
 the ones marked ASSUMPTION are there so a run works and should be swept.
 """
 
@@ -23,7 +23,7 @@ Policy = Literal["platform_request", "canvass", "both"]
 POLICIES: tuple[Policy, ...] = ("platform_request", "canvass", "both")
 WindowFit = Literal["fixed", "exposure"]
 
-# CALIBRATION 1c time of day, normalised: night 8%, morning 25%, afternoon 42%, evening
+# calibration#thefts time of day, normalised: night 8%, morning 25%, afternoon 42%, evening
 # 25% over 00-06, 06-12, 12-18, 18-24; as hourly multipliers with mean 1.
 _PERIOD_SHARES = (0.08, 0.25, 0.42, 0.25)
 DEFAULT_HOURLY_THEFT_MULTIPLIERS: tuple[float, ...] = tuple(
@@ -40,7 +40,7 @@ DEFAULT_DELIVERY_HOUR_WEIGHTS: tuple[float, ...] = tuple(
 
 @dataclass(frozen=True)
 class ResidentProfile:
-    """How a kind of camera owner answers requests (CALIBRATION 1e: all UNCONFIRMED)."""
+    """How a kind of camera owner answers requests (calibration#requests: all UNCONFIRMED)."""
 
     name: str
     weight: float  # relative share of camera owners with this profile
@@ -60,7 +60,7 @@ class ResidentProfile:
 
 @dataclass(frozen=True)
 class FaceGroup:
-    """A demographic group in the face-recognition what-if (CALIBRATION 1g)."""
+    """A demographic group in the face-recognition what-if (calibration#face-recognition)."""
 
     name: str
     weight: float  # relative share of the people a false match lands on
@@ -69,14 +69,14 @@ class FaceGroup:
 
 
 DEFAULT_PROFILES = (
-    # ASSUMPTION (CALIBRATION 1e): share 0.02-0.30 swept, median answer ~1 day.
+    # ASSUMPTION (calibration#requests): share 0.02-0.30 swept, median answer ~1 day.
     ResidentProfile("engaged", 0.2, 0.8, 0.45, 6 * MIN_PER_HOUR, 1.0, 0.002, 0.1),
     ResidentProfile("typical", 0.6, 0.4, 0.25, 1 * MIN_PER_DAY, 1.2, 0.01, 0.1),
     ResidentProfile("guarded", 0.2, 0.15, 0.1, 2 * MIN_PER_DAY, 1.2, 0.05, 0.1),
 )
 
 DEFAULT_FACE_GROUPS = (
-    # CALIBRATION 1g/1k: race-group multipliers x10-x100 (log-uniform), women x2-5.
+    # calibration#face-recognition: race-group multipliers x10-x100 (log-uniform), women x2-5.
     FaceGroup("reference", 0.55, 1.0, 1.0),
     FaceGroup("women", 0.25, 2.0, 5.0),
     FaceGroup("black_women", 0.10, 10.0, 100.0),
@@ -99,7 +99,7 @@ class ModelParams:
     # Clips a sharing resident attaches, those nearest the incident: ASSUMPTION.
     max_clips_per_share: int = 4
     # A reporting victim whose own camera saw the porch gives its clip to police directly.
-    # ASSUMPTION (no source; CALIBRATION 1d: 58-60% of victims who report own a camera).
+    # ASSUMPTION (no source; calibration#cameras: 58-60% of victims who report own a camera).
     victim_handover_prob: float = 0.8
 
     # Thieves arrive per household as an NHPP (time of day × holiday peak). Each thief
@@ -109,7 +109,7 @@ class ModelParams:
     hourly_theft_multipliers: tuple[float, ...] = DEFAULT_HOURLY_THEFT_MULTIPLIERS
     holiday_start_min: float = math.inf  # no holiday peak unless a scenario sets one
     holiday_end_min: float = math.inf
-    holiday_theft_multiplier: float = 1.5  # CALIBRATION 1b: 1.4-1.6
+    holiday_theft_multiplier: float = 1.5  # calibration#deliveries: 1.4-1.6
     prevention_share: float = 0.15  # homes with a prevention habit: ASSUMPTION
     prevention_risk_multiplier: float = 0.3  # their porch exposure, relative: ASSUMPTION
     # The parcel behind each theft (sim.core.parcels): delivery hours (mean 1) and the
@@ -118,11 +118,11 @@ class ModelParams:
     delivery_hour_weights: tuple[float, ...] = DEFAULT_DELIVERY_HOUR_WEIGHTS
     porch_dwell_median_min: float = 4 * MIN_PER_HOUR  # UNCONFIRMED
     porch_dwell_sigma: float = 0.8  # ASSUMPTION
-    # Parcels and packages: thefts are drawn per household (CALIBRATION 2), so these give
+    # Parcels and packages: thefts are drawn per household (calibration#derived), so these give
     # the implied per-parcel theft rate, a validation output, not the theft rate itself.
-    packages_per_theft_mean: float = 1.37  # packages taken per theft (>= 1; CALIBRATION 1c)
-    parcels_per_household_per_min: float = 2.4 / (7 * MIN_PER_DAY)  # CALIBRATION 1b
-    holiday_delivery_multiplier: float = 1.5  # the delivery peak alone (CALIBRATION 1b)
+    packages_per_theft_mean: float = 1.37  # packages taken per theft (>= 1; calibration#thefts)
+    parcels_per_household_per_min: float = 2.4 / (7 * MIN_PER_DAY)  # calibration#deliveries
+    holiday_delivery_multiplier: float = 1.5  # the delivery peak alone (calibration#deliveries)
 
     # Sprees (ASSUMPTION): extra thefts at homes near the first, spread over a lognormal
     # duration; the thief may also stop early (exponential natural end).
@@ -133,18 +133,19 @@ class ModelParams:
     spree_natural_end_hazard_per_min: float = 0.1 / MIN_PER_DAY
     spree_radius_m: float = 800.0
 
-    # Victims (CALIBRATION 1c: reported 0.17-0.25).
+    # Victims (calibration#thefts: reported 0.17-0.25).
     report_prob: float = 0.20
     report_delay_median_min: float = 3 * MIN_PER_HOUR  # ASSUMPTION
     report_delay_sigma: float = 1.0
 
-    # Police (CALIBRATION 1i, 1e, 1h). Reports are screened first; followed-up cases
-    # queue for a detective (FIFO) and hold one for case work, drafting and canvassing.
+    # Police (calibration#workload, #requests, #canvass). Reports are screened first;
+    # followed-up cases queue for a detective (FIFO) and hold one for case work, drafting
+    # and canvassing.
     policy: Policy = "platform_request"
     detectives: int = 30  # detectives on property cases: ASSUMPTION (Nassau has ~300)
     supervisors: int = 4
     detective_hourly_cost_usd: float = 75.0  # loaded cost: ASSUMPTION
-    follow_up_prob: float = 0.4  # CALIBRATION 1k
+    follow_up_prob: float = 0.4  # calibration#workload
     case_work_mean_min: float = 2 * MIN_PER_HOUR  # exponential, per followed-up case
     request_drafting_min: float = 20.0
     request_radius_m: float = 400.0  # REQ-03 allows ~144-642 m
@@ -158,23 +159,23 @@ class ModelParams:
     followup_request_prob: float = 0.0
     response_period_min: float = 7 * MIN_PER_DAY  # CON-08
     canvass_max_doors: int = 30
-    canvass_min_per_door: float = 3.0  # CALIBRATION 1k (L)
-    canvass_answer_prob: float = 0.33  # CALIBRATION 1h (L)
+    canvass_min_per_door: float = 3.0  # calibration#workload (L)
+    canvass_answer_prob: float = 0.33  # calibration#canvass (L)
     canvass_handover_prob: float = 0.5  # UNCONFIRMED: sweep
     canvass_export_min: float = 20.0  # UNCONFIRMED: sweep
 
-    # Moderation (CALIBRATION 1j: no source; sweep minutes to hours). Lognormal review.
+    # Moderation (calibration#moderation: no source; sweep minutes to hours). Lognormal review.
     moderators: int = 3
     moderation_review_median_min: float = 30.0
     moderation_review_sigma: float = 0.5
 
-    # Residents (CALIBRATION 1e).
+    # Residents (calibration#requests).
     resident_profiles: tuple[ResidentProfile, ...] = DEFAULT_PROFILES
     initial_opt_out_share: float = 0.0
     share_identity_prob: float = 0.3
     include_audio: bool = False
 
-    # Clips and transfer (CALIBRATION 1f).
+    # Clips and transfer (calibration#retention).
     clip_duration_s: float = 30.0
     clip_size_bytes: int = 6_000_000  # 30 s of 1080p at ~1.6 Mbps
     clip_has_audio: bool = True
@@ -185,7 +186,7 @@ class ModelParams:
     fiber_share: float = 0.3
     fiber_upload_mbps: float = 100.0
 
-    # Identification (CALIBRATION 1d, 1h, 1i, 1k).
+    # Identification (calibration#cameras, #canvass, #workload).
     usable_view_prob: float = 0.6
     review_min_per_clip: float = 5.0
     review_cap_min: float = 20.0  # Met Police cap for low-level crime

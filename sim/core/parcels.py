@@ -1,7 +1,7 @@
 """The parcel behind each theft: when it was delivered, and when it would have been
 taken in (the moment the victim finds it gone).
 
-Thefts are drawn per household (CALIBRATION 2), so their number and their hours
+Thefts are drawn per household (calibration#derived), so their number and their hours
 come from the theft rate and the observed theft hours. What the parcels add is
 what the victim and the detective know: not the moment of the theft, but that the
 parcel came at some time and was missing when someone came for it. That interval

@@ -32,9 +32,9 @@ EARTH_RADIUS_M = 6_371_008.8
 SQ_KM_PER_SQ_MI = 2.589988110336
 
 RETENTION_DAY_OPTIONS = (1, 3, 7, 14, 21, 30, 60, 90, 120, 180)
-"""Ring's cloud-retention options in days (CALIBRATION.md 1f, H)."""
+"""Ring's cloud-retention options in days (calibration#retention, H)."""
 
-# CALIBRATION.md 1f: the current US default (60 vs 30 days) is UNCONFIRMED, so most
+# calibration#retention: the current US default (60 vs 30 days) is UNCONFIRMED, so most
 # owners sit at 30 or 60 days. The rest of the spread is an ASSUMPTION.
 DEFAULT_RETENTION_WEIGHTS = (0.01, 0.01, 0.02, 0.03, 0.02, 0.40, 0.40, 0.04, 0.02, 0.05)
 
@@ -68,7 +68,7 @@ class CountySpec:
     aspect_ratio: float  # east-west extent / north-south extent
     town_centres: tuple[TownCentre, ...]
     background_weight: float  # share of homes spread uniformly over the box
-    camera_adoption_share: float = 0.30  # CALIBRATION 1d: ASSUMPTION, sweep 0.20-0.55
+    camera_adoption_share: float = 0.30  # calibration#cameras: ASSUMPTION, sweep 0.20-0.55
     extra_camera_share: float = 0.25  # owners with a second, outdoor camera: ASSUMPTION
     retention_days_options: tuple[int, ...] = RETENTION_DAY_OPTIONS
     retention_days_weights: tuple[float, ...] = DEFAULT_RETENTION_WEIGHTS
@@ -230,8 +230,8 @@ def nassau() -> CountySpec:
     return _county(
         name="nassau",
         center=(40.73, -73.59),  # approximate centre of the county
-        land_area_sq_mi=284.7,  # CALIBRATION 1a "Land area": STATS Indiana (H)
-        households=456_076,  # CALIBRATION 1a "Households": 2023 ACS via veritasx (M)
+        land_area_sq_mi=284.7,  # calibration#county "Land area": STATS Indiana (H)
+        households=456_076,  # calibration#county "Households": 2023 ACS via veritasx (M)
         # ~29 km east-west (Queens line to Suffolk line) by ~26 km of land north-south.
         aspect_ratio=1.1,
         background_weight=0.30,  # ASSUMPTION: suburban fill between the villages
@@ -265,8 +265,8 @@ def suffolk() -> CountySpec:
     return _county(
         name="suffolk",
         center=(40.85, -72.85),  # approximate centre of the county
-        land_area_sq_mi=912.0,  # CALIBRATION 1a "Land area": kiddle/Wikipedia (H)
-        households=512_000,  # CALIBRATION 1a "Households": DERIVED 419,631 / 0.819 (M/L)
+        land_area_sq_mi=912.0,  # calibration#county "Land area": kiddle/Wikipedia (H)
+        households=512_000,  # calibration#county "Households": DERIVED 419,631 / 0.819 (M/L)
         aspect_ratio=4.0,  # ~100 km of island east-west by ~24 km; the forks are folded in
         background_weight=0.20,  # ASSUMPTION
         # (place, lat, lon, sigma_km, weight): approximate coordinates; weights ASSUMPTION.

@@ -1,4 +1,4 @@
-"""Flat records the county model appends as things happen (STYLE habit 6).
+"""Flat records the county model appends as things happen.
 
 One frozen dataclass per kind of event, built by keyword only (a record has up
 to ten fields, and two swapped times would go unnoticed); ``COLUMNS`` names

@@ -8,7 +8,7 @@ eligible camera owner in the circle. The baseline, measured in the same run, is
 a bare ``executemany`` of the same notification rows into an unindexed scratch
 table: the floor any fan-out could reach on that database.
 
-The result has the form of DESIGN.md: ``{"benchmark", "machine", "measured",
+The result has the form README.md gives under "Benchmarks": ``{"benchmark", "machine", "measured",
 "baseline", "targets"}``. Measured and baseline figures are flat numbers whose
 names end in the backend where they depend on it (``fanout_s_sqlite``); later
 figures (responses/s, transfers/s) join the same dictionaries and

@@ -30,7 +30,7 @@ from system.service_layer.context import ServiceContext
 from system.service_layer.unit_of_work import UnitOfWork
 
 RETENTION_DAY_OPTIONS = frozenset({1, 3, 7, 14, 21, 30, 60, 90, 120, 180})
-"""Ring's cloud-retention options in days (CALIBRATION.md 1f)."""
+"""Ring's cloud-retention options in days (calibration#retention)."""
 
 CAMERA_KINDS = frozenset({"doorbell", "outdoor", "indoor"})
 
