@@ -112,9 +112,22 @@ def t_quantile_975(df: int) -> float:
 
 
 def write_summary(
-    run_dir: Path, *, scenario: str, replications: int, metrics: Mapping[str, dict[str, Any]]
+    run_dir: Path,
+    *,
+    scenario: str,
+    replications: int,
+    metrics: Mapping[str, dict[str, Any]],
+    calibration: Sequence[Mapping[str, Any]] = (),
 ) -> Path:
+    """``summary.json``: every metric's statistics, and the calibration outputs (each
+    beside its public figure and source) when the run has them."""
     path = run_dir / "summary.json"
-    body = {"scenario": scenario, "replications": replications, "metrics": dict(metrics)}
+    body: dict[str, Any] = {
+        "scenario": scenario,
+        "replications": replications,
+        "metrics": dict(metrics),
+    }
+    if calibration:
+        body["calibration"] = [dict(row) for row in calibration]
     path.write_text(json.dumps(body, indent=2, sort_keys=True, allow_nan=False) + "\n")
     return path

@@ -345,6 +345,16 @@ class Police(_Section):
 
 
 @dataclass(frozen=True, slots=True)
+class Platform(_Section):
+    """Which camera owners the platform's requests can reach: those whose camera is the
+    platform's brand, of whom those who get its police requests (the app installed, the
+    requests not switched off). Only they are the system's residents."""
+
+    brand_share: float = field(metadata=_rules(probability))
+    requests_enabled_share: float = field(metadata=_rules(probability))
+
+
+@dataclass(frozen=True, slots=True)
 class Moderation(_Section):
     """Platform moderators who review each request before anyone is notified."""
 
@@ -519,6 +529,7 @@ class Scenario(_Section):
     thefts: Thefts
     victims: Victims
     police: Police
+    platform: Platform
     moderation: Moderation
     residents: Residents
     canvass: Canvass

@@ -31,6 +31,7 @@ import numpy as np
 from results.runfolder import metric, new_run_dir, write_manifest, write_summary, write_table
 from scenarios.loader import resolved_dict
 from scenarios.schema import Scenario
+from sim.core.calibration import calibration_outputs
 from sim.core.invariants import check_record_invariants
 from sim.core.metrics import METRIC_UNITS, replication_metrics
 from sim.core.model import CountyModel
@@ -293,7 +294,11 @@ def run_scenario(
         for name, unit in METRIC_UNITS.items()
     }
     write_summary(
-        run_dir, scenario=options.scenario.name, replications=len(outputs), metrics=summary
+        run_dir,
+        scenario=options.scenario.name,
+        replications=len(outputs),
+        metrics=summary,
+        calibration=calibration_outputs(summary, county=options.scenario.county.name),
     )
     problems = [f"replication {o.index}: {p}" for o in outputs for p in o.invariant_problems]
     write_manifest(

@@ -119,6 +119,7 @@ class County:
     resident_profile: IntArray  # index into params.resident_profiles
     resident_upload_mbps: FloatArray
     resident_opted_out_at_start: NDArray[np.bool_]
+    resident_on_platform: NDArray[np.bool_]  # the platform's user: a request can reach them
     _grid_order: IntArray
     _grid_keys: IntArray
     _grid_rows: int
@@ -201,6 +202,9 @@ def build_county(population: Population, params: ModelParams, streams: Streams) 
     upload = np.where(fiber, params.fiber_upload_mbps, cable)
     opted_out = rng.random(owners.size) < params.initial_opt_out_share
     habit = rng.random(population.n_homes) < params.prevention_share
+    reach = params.platform_brand_share * params.platform_requests_enabled_share
+    on_platform = rng.random(owners.size) < reach
+    opted_out &= on_platform  # only the platform's users can opt out of its requests
     # The household theft rate is an average over homes with and without the habit.
     share, factor = params.prevention_share, params.prevention_risk_multiplier
     risk = np.where(habit, factor, 1.0) / (1.0 - share + share * factor)
@@ -224,6 +228,7 @@ def build_county(population: Population, params: ModelParams, streams: Streams) 
         resident_profile=profile.astype(np.int64),
         resident_upload_mbps=upload,
         resident_opted_out_at_start=opted_out,
+        resident_on_platform=on_platform,
         _grid_order=order,
         _grid_keys=keys[order],
         _grid_rows=rows,

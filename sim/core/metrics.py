@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
+from sim.core.calibration import REPORTED_PROPERTY_CRIME_PER_YEAR
+from sim.core.params import MIN_PER_YEAR
 from sim.core.records import ModelResult, UtilisationRecord
 
 METRIC_UNITS: dict[str, str] = {
@@ -62,6 +64,11 @@ METRIC_UNITS: dict[str, str] = {
     "cost_per_usable_case_usd": "USD/case",
     "bystander_clips_transferred": "clips",
     "misidentifications": "people",
+    # Calibration outputs (sim.core.calibration): county-year rates and per-report shares.
+    "requests_per_year_county": "requests/yr",
+    "reports_per_year_county": "reports/yr",
+    "reports_share_of_property_crime": "share",
+    "identifications_per_report": "share",
 }
 
 COUNT_METRICS: tuple[str, ...] = (
@@ -155,7 +162,7 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
         "thefts_prevented": float(sum(s.thefts_prevented for s in r.sprees)),
         "response_rate": _ratio(len(r.responses), notifications),
         "share_rate": _ratio(shares, notifications),
-        "opt_out_rate": _ratio(opted_out, r.n_camera_owners),
+        "opt_out_rate": _ratio(opted_out, r.n_platform_users),
         "households_notified_share": _ratio(len(homes_notified), r.n_homes),
         "repeat_notifications_per_household": _ratio(len(received), len(residents_notified)),
         "footage_lost_to_retention": float(
@@ -190,6 +197,13 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
     }
     for name in COUNT_METRICS:
         metrics[f"{name}_county"] = metrics[name] / result.slice_share
+    years = result.horizon_min / MIN_PER_YEAR
+    metrics["requests_per_year_county"] = metrics["requests_county"] / years
+    metrics["reports_per_year_county"] = metrics["reports_county"] / years
+    metrics["reports_share_of_property_crime"] = metrics["reports_per_year_county"] / (
+        REPORTED_PROPERTY_CRIME_PER_YEAR.get(result.county, math.nan)
+    )
+    metrics["identifications_per_report"] = _ratio(metrics["identifications"], len(r.reports))
     return {name: metrics[name] for name in METRIC_UNITS}
 
 

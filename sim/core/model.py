@@ -95,7 +95,12 @@ class CountyModel:
         self._ran = True
         world, p = self.world, self.world.params
         staffing = Staffing(p.detectives, p.supervisors, p.moderators)
-        world.port.setup(world.population, staffing=staffing, seed=world.seed)
+        world.port.setup(
+            world.population,
+            staffing=staffing,
+            seed=world.seed,
+            on_platform=world.county.resident_on_platform,
+        )
         for resident in np.flatnonzero(world.residents.opted_out).tolist():
             world.port.opt_out(at_min=0.0, resident=resident)
             home = world.county.resident_home(resident)
@@ -134,9 +139,15 @@ class CountyModel:
         )
         return rec.ModelResult(
             seed=world.seed,
+            county=world.population.county,
             horizon_min=until_min,
             n_homes=world.population.n_slice_homes,
             n_camera_owners=int(np.count_nonzero(world.population.home_in_slice[owners])),
+            n_platform_users=int(
+                np.count_nonzero(
+                    world.population.home_in_slice[owners] & world.county.resident_on_platform
+                )
+            ),
             county_households=world.population.county_households,
             slice_share=world.population.slice_share,
             parcels_delivered=world.population.n_slice_homes

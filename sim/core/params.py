@@ -164,6 +164,11 @@ class ModelParams:
     canvass_handover_prob: float = 0.5  # UNCONFIRMED: sweep
     canvass_export_min: float = 20.0  # UNCONFIRMED: sweep
 
+    # Platform reach (ASSUMPTION): the camera owners the platform's requests can reach are
+    # those of its brand who get its police requests; only they are the system's residents.
+    platform_brand_share: float = 1.0
+    platform_requests_enabled_share: float = 1.0
+
     # Moderation (calibration#moderation: no source; sweep minutes to hours). Lognormal review.
     moderators: int = 3
     moderation_review_median_min: float = 30.0

@@ -32,6 +32,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+from numpy.typing import NDArray
+
 from sim.core.population import Population
 
 
@@ -103,8 +106,18 @@ class AnswerVerdict:
 
 
 class SystemPort(Protocol):
-    def setup(self, population: Population, *, staffing: Staffing, seed: int) -> None:
-        """Register the agency, its officers, the platform's moderators, residents and cameras."""
+    def setup(
+        self,
+        population: Population,
+        *,
+        staffing: Staffing,
+        seed: int,
+        on_platform: NDArray[np.bool_],
+    ) -> None:
+        """Register the agency, its officers, the platform's moderators, and the residents
+        with ``on_platform`` set (one flag per resident index) with their cameras: only they
+        are the platform's users, whom a request can notify. The others' cameras exist for
+        the model only (the victim's own footage, canvassing)."""
 
     def open_case(self, *, at_min: float, detective: int, case_number: str) -> int: ...
 

@@ -237,9 +237,11 @@ class ModelResult:
     """What one replication produced: its records by table, and the sizes metrics need."""
 
     seed: int
+    county: str
     horizon_min: float
     n_homes: int  # homes of the slice (the whole county when the run is not scaled)
     n_camera_owners: int  # camera owners of the slice
+    n_platform_users: int  # of those, the platform's users (a request can reach them)
     county_households: int
     slice_share: float  # the slice's share of the county's households
     parcels_delivered: float  # expected parcels to the run's households over the horizon

@@ -251,6 +251,8 @@ ROWS: tuple[Row, ...] = (
     _sets("police.followup_request_prob", "followup_request_prob"),
     _sets("police.response_period_days", "response_period_min", DAYS),
     _sets("police.detective_cost_per_hour_usd", "detective_hourly_cost_usd"),
+    _sets("platform.brand_share", "platform_brand_share"),
+    _sets("platform.requests_enabled_share", "platform_requests_enabled_share"),
     _derived("moderation.moderators", "staff_pools"),
     _sets("moderation.review_median_min", "moderation_review_median_min"),
     _sets("moderation.review_sigma", "moderation_review_sigma"),

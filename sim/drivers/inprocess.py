@@ -28,6 +28,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import select
 
 from sim.core.params import ModelParams
@@ -160,7 +162,14 @@ class InProcessDriver:
 
     # --- SystemPort ---------------------------------------------------------------
 
-    def setup(self, population: Population, *, staffing: Staffing, seed: int) -> None:
+    def setup(
+        self,
+        population: Population,
+        *,
+        staffing: Staffing,
+        seed: int,
+        on_platform: NDArray[np.bool_] | None = None,
+    ) -> None:
         ctx = self.ctx
         agency = registration.register_agency(
             ctx,
@@ -195,17 +204,31 @@ class InProcessDriver:
             ).id
             for i in range(staffing.moderators)
         ]
-        self.resident_ids = registration.import_population(
+        # Only the platform's users are the system's residents (their cameras with them);
+        # the ids of the others stay -1: the model never names them to the system.
+        residents, cameras = resident_rows(population, seed=seed), camera_rows(population)
+        users = np.ones(len(residents), dtype=np.bool_) if on_platform is None else on_platform
+        user_index = (np.cumsum(users) - 1).tolist()  # a user's position among the users
+        owner_of = [int(camera["owner"]) for camera in cameras]  # type: ignore[call-overload]
+        kept_cameras = [i for i, owner in enumerate(owner_of) if users[owner]]
+        stored = registration.import_population(
             ctx,
             registration.PopulationRows(
-                resident_rows(population, seed=seed), camera_rows(population)
+                [row for row, user in zip(residents, users.tolist(), strict=True) if user],
+                [{**cameras[i], "owner": user_index[owner_of[i]]} for i in kept_cameras],
             ),
         )
-        self.resident_index = {rid: i for i, rid in enumerate(self.resident_ids)}
+        self.resident_ids = [-1] * len(residents)
+        for index, system_id in zip(np.flatnonzero(users).tolist(), stored, strict=True):
+            self.resident_ids[index] = system_id
+        self.resident_index = {rid: i for i, rid in enumerate(self.resident_ids) if rid >= 0}
         with ctx.uow(read_only=True) as uow:
-            self.camera_ids = list(
+            stored_cameras = list(
                 uow.connection.execute(select(t.cameras.c.id).order_by(t.cameras.c.id)).scalars()
             )
+        self.camera_ids = [-1] * len(cameras)
+        for index, system_id in zip(kept_cameras, stored_cameras, strict=True):
+            self.camera_ids[index] = system_id
 
     def open_case(self, *, at_min: float, detective: int, case_number: str) -> int:
         self._at(at_min)

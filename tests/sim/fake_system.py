@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 
 from sim.core.population import Population, haversine_m
 from sim.core.ports import AnswerVerdict, ClipSpec, EvidenceSeen, Notified, Staffing, Submitted
@@ -41,10 +42,19 @@ class FakeSystem:
         self.jobs_run = 0
         self._camera_owner = np.empty(0, dtype=np.int64)
         self._population: Population | None = None
+        self.on_platform: NDArray[np.bool_] = np.empty(0, dtype=np.bool_)
 
-    def setup(self, population: Population, *, staffing: Staffing, seed: int) -> None:
+    def setup(
+        self,
+        population: Population,
+        *,
+        staffing: Staffing,
+        seed: int,
+        on_platform: NDArray[np.bool_],
+    ) -> None:
         self._population = population
         self._camera_owner = np.searchsorted(population.owner_homes, population.camera_home)
+        self.on_platform = on_platform
         self.staffing = staffing
 
     def open_case(self, *, at_min: float, detective: int, case_number: str) -> int:
@@ -87,7 +97,9 @@ class FakeSystem:
             if request.status == "approved":
                 distance = haversine_m(request.lat, request.lon, pop.camera_lat, pop.camera_lon)
                 owners = np.unique(self._camera_owner[distance <= request.radius_m]).tolist()
-                request.notified = tuple(r for r in owners if r not in self.opted_out)
+                request.notified = tuple(
+                    r for r in owners if r not in self.opted_out and self.on_platform[r]
+                )
                 request.status = "active"
         for case_id, clip_id in self.pending_transfers:
             items = self.evidence_by_case.setdefault(case_id, [])
