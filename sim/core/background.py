@@ -58,21 +58,34 @@ def background_source(world: World) -> Process:
 
 
 def background_case(world: World) -> Process:
-    """A detective works the case (and drafts, and canvasses, as the policy says);
-    a request it posts goes to a moderator."""
+    """A detective works the case: its case work, plus what the simulated cases have
+    needed on average beyond theirs so far (drafting, canvassing, evidence review,
+    follow-ups); a request it posts goes to a moderator."""
     p, rng = world.params, world.streams.background
     requests = p.policy != "canvass" and p.max_requests_per_case > 0
     minutes = rng.exponential(p.case_work_mean_min) if p.case_work_mean_min else 0.0
-    if requests:
-        minutes += p.request_drafting_min
-    if p.policy != "platform_request":
-        minutes += p.canvass_max_doors * p.canvass_min_per_door
+    minutes += extra_minutes_per_case(world)
     with world.detectives.request() as turn:
         yield turn
-        with world.detectives.on_duty(for_slice=False):
+        with world.detectives.on_duty(for_slice=False, background=True):
             yield world.env.timeout(minutes)
     if requests and world.moderators.capacity > 0:
         world.env.process(background_review(world))
+
+
+def extra_minutes_per_case(world: World) -> float:
+    """The detective minutes a simulated case has needed beyond its case work, on average
+    over the cases opened so far (before the first, what drafting and canvassing take)."""
+    p, pool = world.params, world.detectives
+    opened = len(world.log.cases)
+    if opened >= 10:
+        return max(0.0, (pool.simulated_minutes - pool.case_work_minutes) / opened)
+    extra = 0.0
+    if p.policy != "canvass" and p.max_requests_per_case > 0:
+        extra += p.request_drafting_min
+    if p.policy != "platform_request":
+        extra += p.canvass_max_doors * p.canvass_min_per_door
+    return extra
 
 
 def background_review(world: World) -> Process:
@@ -80,5 +93,5 @@ def background_review(world: World) -> Process:
     review = rng.lognormal(math.log(p.moderation_review_median_min), p.moderation_review_sigma)
     with world.moderators.request() as turn:
         yield turn
-        with world.moderators.on_duty(for_slice=False):
+        with world.moderators.on_duty(for_slice=False, background=True):
             yield world.env.timeout(review)

@@ -57,6 +57,7 @@ def detective_case(world: World, case: Case) -> Process:
     p = world.params
     rng = case.stream(world.streams, Source.DETECTIVES)
     work = rng.exponential(p.case_work_mean_min) if p.case_work_mean_min else 0.0
+    world.detectives.case_work_minutes += work
     with world.detectives.request() as turn:
         yield turn
         with world.detectives.on_duty(for_slice=case.theft.in_slice) as detective:

@@ -31,6 +31,8 @@ class Staff:
         self._busy_area = 0.0
         self._slice_busy = 0
         self._slice_busy_area = 0.0
+        self.simulated_minutes = 0.0  # finished sittings of simulated (not background) work
+        self.case_work_minutes = 0.0  # of which the case work drawn (the rest: drafting etc.)
         self._last_change = 0.0
 
     def request(self) -> Any:
@@ -44,15 +46,19 @@ class Staff:
         return len(self._resource.queue) if self._resource is not None else 0
 
     @contextmanager
-    def on_duty(self, *, for_slice: bool = True) -> Iterator[int]:
-        """The member now busy (their index); the busy-time integrals follow."""
+    def on_duty(self, *, for_slice: bool = True, background: bool = False) -> Iterator[int]:
+        """The member now busy (their index); the busy-time integrals follow. Sittings
+        that are not ``background`` add to :attr:`simulated_minutes` when they end."""
         member = self._free.pop()
+        started = float(self.env.now)
         self._change(+1, for_slice)
         try:
             yield member
         finally:
             self._change(-1, for_slice)
             self._free.append(member)
+            if not background:
+                self.simulated_minutes += float(self.env.now) - started
 
     def _change(self, delta: int, for_slice: bool) -> None:
         now = float(self.env.now)
