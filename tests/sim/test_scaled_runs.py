@@ -2,11 +2,12 @@
 across scales, and its slice is placed by the seed.
 
 The equivalence test runs Nassau with requests made often (every theft reported, every
-report followed up, a higher theft rate and longer case work, so that the detectives'
-queue is long enough to measure) over 20 days, with the in-memory system for speed.
-Each scale pools 6 replications (at least 300 requests at 1%, more at 2% and 5%), enough for the pooled means to agree within ±10% when the slice is a
-sample; the box around the median home with its own staff did not (458 against 558
-notifications per request at 1% and 2%).
+report followed up, a higher theft rate, 15 detectives about 80% busy and enough
+moderators, so that the queue is long enough to measure) over 20 days, with the
+in-memory system for speed. Each scale pools 6 replications (at least 300 requests at
+1%, more at 2% and 5%), enough for the pooled means to agree within ±10% when the slice
+is a sample; the box around the median home with its own staff did not (458 against
+558 notifications per request at 1% and 2%).
 """
 
 from __future__ import annotations
