@@ -282,7 +282,7 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _seed(args: argparse.Namespace) -> int:
     from scenarios.loader import load_scenario
-    from sim.core.population import nassau
+    from sim.core.counties import nassau
     from sim.core.scenario_params import county_spec
     from sim.drivers.seed import seed_database
     from system.config import load_settings

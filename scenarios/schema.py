@@ -236,7 +236,7 @@ class _Section:
 
 @dataclass(frozen=True, slots=True)
 class County(_Section):
-    """Geography, homes and cameras (what ``sim.core.population.CountySpec`` needs; the
+    """Geography, homes and cameras (what ``sim.core.counties.CountySpec`` needs; the
     town-centre layout comes from the population module's function of the same ``name``,
     so ``name`` must be one of :data:`COUNTIES_WITH_TOWN_LAYOUT`)."""
 

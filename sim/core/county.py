@@ -29,8 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from sim.core.geography import EARTH_RADIUS_M, haversine_m
 from sim.core.params import ModelParams
-from sim.core.population import EARTH_RADIUS_M, Population, haversine_m
+from sim.core.population import Population
 from sim.core.streams import Streams
 
 IntArray = NDArray[np.int64]

@@ -35,9 +35,10 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from scenarios.schema import Scenario
+from sim.core.counties import CountySpec, nassau, suffolk
 from sim.core.county import slice_ring_m
 from sim.core.params import MIN_PER_DAY, MIN_PER_HOUR, ModelParams
-from sim.core.population import CountySpec, Population, generate_population, nassau, suffolk
+from sim.core.population import Population, generate_population
 from sim.core.scenario_derivations import DERIVATIONS, Derivation
 
 __all__ = [

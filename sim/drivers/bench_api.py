@@ -53,7 +53,8 @@ import httpx
 import numpy as np
 from sqlalchemy import select
 
-from sim.core.population import densest_circle, nassau
+from sim.core.counties import nassau
+from sim.core.geography import densest_circle
 from sim.drivers.bench_system import (
     Target,
     check_targets,

@@ -34,15 +34,9 @@ import numpy as np
 import sqlalchemy
 from sqlalchemy import Engine, select
 
-from sim.core.population import (
-    Population,
-    camera_rows,
-    densest_circle,
-    generate_population,
-    haversine_m,
-    nassau,
-    resident_rows,
-)
+from sim.core.counties import nassau
+from sim.core.geography import densest_circle, haversine_m
+from sim.core.population import Population, camera_rows, generate_population, resident_rows
 from system.adapters import tables as t
 from system.adapters.db import create_scratch_database, drop_scratch_database, make_engine
 from system.adapters.migrate import upgrade

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from results.runfolder import metric, new_run_dir, write_manifest, write_summary, write_table
-from sim.core.population import camera_rows, generate_population, nassau, resident_rows
+from sim.core.counties import nassau
+from sim.core.population import camera_rows, generate_population, resident_rows
 from system.adapters.db import make_engine
 from system.adapters.migrate import upgrade
 from system.domain.area import CircleArea

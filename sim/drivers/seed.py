@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
-from sim.core.population import CountySpec, camera_rows, generate_population, resident_rows
+from sim.core.counties import CountySpec
+from sim.core.population import camera_rows, generate_population, resident_rows
 from system.adapters import tables as t
 from system.config import Settings
 from system.manage import upgrade_database

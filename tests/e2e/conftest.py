@@ -30,7 +30,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from sim.core.population import nassau
+from sim.core.counties import nassau
 from sim.drivers.processes import stop_process_groups
 from sim.drivers.seed import seed_database
 from system.adapters import tables as t

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from sim.core.counties import CountySpec
 from sim.core.params import MIN_PER_DAY, ModelParams, ResidentProfile
-from sim.core.population import CountySpec, Population, generate_population
+from sim.core.population import Population, generate_population
 
 HOMES_PER_SQ_MI = 1600.0  # about Nassau's density
 

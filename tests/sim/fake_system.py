@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from sim.core.population import Population, haversine_m
+from sim.core.geography import haversine_m
+from sim.core.population import Population
 from sim.core.ports import AnswerVerdict, ClipSpec, EvidenceSeen, Notified, Staffing, Submitted
 
 RADIUS_MIN_M, RADIUS_MAX_M = 143.6, 642.1

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from sim.core.population import generate_population, nassau
+from sim.core.counties import nassau
+from sim.core.population import generate_population
 from sim.drivers.bench_system import (
     format_bench,
     largest_circle_radius_m,

@@ -13,6 +13,7 @@ import pytest
 from scenarios.loader import from_dict, load_scenario, resolved_dict, shipped_names
 from scenarios.overrides import leaf_keys, set_dotted
 from scenarios.schema import COUNTIES_WITH_TOWN_LAYOUT, Scenario, ScenarioError, rule_text
+from sim.core.counties import CountySpec
 from sim.core.metrics import replication_metrics
 from sim.core.model import CountyModel
 from sim.core.params import (
@@ -22,7 +23,6 @@ from sim.core.params import (
     ModelParams,
     expected_thefts_per_thief,
 )
-from sim.core.population import CountySpec
 from sim.core.scenario_params import (
     DERIVATIONS,
     MODEL_DEFAULTS,

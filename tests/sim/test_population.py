@@ -9,20 +9,16 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from sim.core.population import (
+from sim.core.counties import (
     RETENTION_DAY_OPTIONS,
     CountySpec,
-    Population,
     TownCentre,
-    camera_rows,
     county_box,
-    densest_circle,
-    generate_population,
-    haversine_m,
     nassau,
-    resident_rows,
     suffolk,
 )
+from sim.core.geography import densest_circle, haversine_m
+from sim.core.population import Population, camera_rows, generate_population, resident_rows
 
 ARRAYS = (
     "home_lat",
