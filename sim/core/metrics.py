@@ -49,6 +49,7 @@ METRIC_UNITS: dict[str, str] = {
     "response_rate": "share",
     "share_rate": "share",
     "opt_out_rate": "share",
+    "opt_outs_second_half_ratio": "ratio",
     "households_notified_share": "share",
     "repeat_notifications_per_household": "notifications/household",
     "footage_lost_to_retention": "clips",
@@ -163,6 +164,11 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
         "response_rate": _ratio(len(r.responses), notifications),
         "share_rate": _ratio(shares, notifications),
         "opt_out_rate": _ratio(opted_out, r.n_platform_users),
+        # Above 1: opt-outs were still climbing when the run ended (no steady state).
+        "opt_outs_second_half_ratio": _ratio(
+            sum(o.at_min >= r.horizon_min / 2 for o in r.opt_outs if not o.before_run),
+            sum(o.at_min < r.horizon_min / 2 for o in r.opt_outs if not o.before_run),
+        ),
         "households_notified_share": _ratio(len(homes_notified), r.n_homes),
         "repeat_notifications_per_household": _ratio(len(received), len(residents_notified)),
         "footage_lost_to_retention": float(
