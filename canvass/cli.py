@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import OperationalError
 
@@ -159,6 +159,13 @@ def _run(args: argparse.Namespace) -> int:
         command=" ".join(sys.argv),
     )
     echo(_summary_table(summary))
+    if options.scale < 1:
+        echo(
+            f"(counts are the simulated slice's, {options.scale:g} of the county; "
+            "<metric>_county estimates the whole county)"
+        )
+    calibration = json.loads((run_dir / "summary.json").read_text()).get("calibration", [])
+    echo(_calibration_table(calibration))
     reached = json.loads((run_dir / "manifest.json").read_text()).get("precision")
     if reached is not None and not reached["met"]:
         print(
@@ -224,6 +231,21 @@ def _summary_table(summary: dict[str, dict[str, object]]) -> str:
         if replications
         else "(no replications)"
     )
+    return "\n".join(lines)
+
+
+def _calibration_table(rows: list[dict[str, Any]]) -> str:
+    """Each calibration output beside its plausible range (sim.core.calibration)."""
+    lines = ["", f"{'calibration output':40} {'mean':>14} {'plausible range':>20} within"]
+    for row in rows:
+        mean = row["mean"]
+        low, high = row["plausible_range"]
+        verdict = {True: "yes", False: "NO", None: "n/a"}[row["within_range"]]
+        mean_text = "n/a" if mean is None else _number(mean)
+        lines.append(
+            f"{row['output']:40} {mean_text:>14} {_number(low) + '-' + _number(high):>20} {verdict}"
+        )
+    lines.append("(public figures and sources: summary.json, calibration; docs/model.md)")
     return "\n".join(lines)
 
 
