@@ -135,6 +135,7 @@ class CountyModel:
         return rec.ModelResult(
             seed=world.seed,
             horizon_min=until_min,
+            response_period_min=world.params.response_period_min,
             n_homes=world.population.n_slice_homes,
             n_camera_owners=int(np.count_nonzero(world.population.home_in_slice[owners])),
             county_households=world.population.county_households,

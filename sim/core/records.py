@@ -240,6 +240,7 @@ class ModelResult:
     horizon_min: float
     n_homes: int  # homes of the slice (the whole county when the run is not scaled)
     n_camera_owners: int  # camera owners of the slice
+    response_period_min: float  # a notification's answer is censored if its period ends later
     county_households: int
     slice_share: float  # the slice's share of the county's households
     parcels_delivered: float  # expected parcels to the run's households over the horizon
