@@ -32,8 +32,19 @@ DRAWS_PER_ANSWER = 5
 _STANDARD_NORMAL = NormalDist()
 
 
-def notify_all(world: World, residents: tuple[int, ...], request: Request) -> None:
-    """The fan-out reached ``residents``: their draws for this request in one block."""
+def owners_notified(world: World, fanned_out: tuple[int, ...], request: Request) -> tuple[int, ...]:
+    """The residents the model treats as notified of ``request``: everyone the system's
+    fan-out reached (CON-01: the whole area) but the victim's household, who gave their
+    footage to the detective in person and do not answer a request about their own case."""
+    victim_home = request.case.theft.home
+    home = world.county.resident_home
+    return tuple(resident for resident in fanned_out if home(resident) != victim_home)
+
+
+def notify_all(world: World, fanned_out: tuple[int, ...], request: Request) -> None:
+    """The fan-out reached ``fanned_out``: the owners it notified (:func:`owners_notified`)
+    take their draws for this request in one block."""
+    residents = owners_notified(world, fanned_out, request)
     if not residents:
         return
     theft = request.case.theft
