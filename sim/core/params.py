@@ -44,8 +44,10 @@ class ResidentProfile:
 
     name: str
     weight: float  # relative share of camera owners with this profile
-    response_prob: float  # answers a request at all (silence otherwise)
+    response_prob: float  # answers within the response period (silence otherwise)
     share_given_response_prob: float  # shares at least one clip when answering
+    # The answer's delay is this lognormal conditioned on falling inside the response
+    # period (sim.core.residents.answer_delay_min), so response_prob holds exactly.
     response_delay_median_min: float  # lognormal delay from notification to answer
     response_delay_sigma: float  # lognormal shape (sd of the log)
     opt_out_hazard_per_request: float  # P(opt out after the 1st request)

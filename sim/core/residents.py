@@ -1,13 +1,14 @@
 """Residents: notified camera owners answer, share clips, and perhaps opt out.
 
-Each notified resident (:func:`notify`) decides in :func:`resident`: with their
-behaviour profile's probability they answer after a lognormal delay (silence if
-the delay exceeds the response period: they renege), share with its
-probability, and then only clips that still exist (retention) are uploaded and
-shared: the theft clip of each of their cameras inside the area that saw the
-porch, and bystander motion clips in the window (:func:`clips_to_share`). After
-each request a resident may opt out of future ones, with a hazard that grows
-with the requests received. Every choice comes from draws keyed by (resident,
+Each notified resident (:func:`notify`) decides in :func:`resident_decides`: with
+their behaviour profile's probability they answer within the response period
+(silence otherwise: they renege), after a lognormal delay conditioned on falling
+inside the period (:func:`answer_delay_min`), share with its probability, and
+then only clips that still exist (retention) are uploaded and shared: the theft
+clip of each of their cameras inside the area that saw the porch, and bystander
+motion clips in the window (:func:`clips_to_share`). After each request a
+resident may opt out of future ones, with a hazard that grows with the requests
+received. Every choice comes from draws keyed by (resident,
 request), taken for a whole fan-out at once, so a resident answers the same
 request the same way whatever else a policy changed.
 """
@@ -95,11 +96,16 @@ def resident_decides(
     p = world.params
     profile = p.resident_profiles[int(world.county.resident_profile[resident])]
     u_answer, u_share, u_identity, u_opt_out, u_delay = draws
-    z = _STANDARD_NORMAL.inv_cdf(min(max(u_delay, 1e-15), 1 - 1e-15))
-    delay = profile.response_delay_median_min * math.exp(profile.response_delay_sigma * z)
     notified_at = world.now
-    if u_answer < profile.response_prob and delay < p.response_period_min:
-        yield world.env.timeout(delay)
+    if u_answer < profile.response_prob:
+        yield world.env.timeout(
+            answer_delay_min(
+                u_delay,
+                median_min=profile.response_delay_median_min,
+                sigma=profile.response_delay_sigma,
+                period_min=p.response_period_min,
+            )
+        )
         now = world.now
         clip_ids: tuple[int, ...] = ()
         if u_share < profile.share_given_response_prob:
@@ -143,6 +149,21 @@ def resident_decides(
                 ),
             )
         )
+
+
+def answer_delay_min(u: float, *, median_min: float, sigma: float, period_min: float) -> float:
+    """Minutes from notification to an answer that comes within the response period: the
+    lognormal (``median_min``, ``sigma``) conditioned on falling below ``period_min``, at
+    quantile ``u`` (the inverse CDF of ``u × F(period)``). So ``response_prob`` is
+    P(answering within the period) for any delay distribution. Where F(period) is 0 (a
+    point mass at or past the period) the delay is the conditioned one's limit: the end of
+    the period, a moment before the system expires the request."""
+    last_moment = period_min * (1 - 1e-9)
+    if sigma <= 0:
+        return min(median_min, last_moment)
+    below = _STANDARD_NORMAL.cdf(math.log(period_min / median_min) / sigma)
+    z = _STANDARD_NORMAL.inv_cdf(min(max(u * below, 1e-300), 1 - 1e-15))
+    return min(median_min * math.exp(sigma * z), last_moment)
 
 
 def record_answer(
