@@ -377,10 +377,14 @@ class BehaviourProfile(_Section):
 
 @dataclass(frozen=True, slots=True)
 class Residents(_Section):
-    """How notified camera owners answer. ``share_prob`` is the share of *notified*
-    owners who share (the model's central unknown, docs/calibration.md#requests; the
-    ``share_rate`` metric); a profile's probabilities are the central ones times its
-    multipliers, capped at 1."""
+    """How notified camera owners answer. ``response_prob`` is P(answering within the
+    response period) and ``share_prob`` P(sharing): the share of *notified* owners who
+    share (the model's central unknown, docs/calibration.md#requests; the ``share_rate``
+    metric), exactly, whatever the delay: an answer's delay is the lognormal
+    (``response_delay_median_h``, ``response_delay_sigma``) conditioned on falling inside
+    the response period. A profile's probabilities are the central ones times its
+    multipliers, capped at 1. ``clips_per_share_mean``: a sharer attaches 1 + Poisson(mean
+    − 1) clips (ASSUMPTION), at most the clips that still exist."""
 
     response_prob: float = field(metadata=_rules(probability))
     share_prob: float = field(metadata=_rules(probability))
@@ -388,7 +392,7 @@ class Residents(_Section):
     response_delay_sigma: float = field(metadata=_rules(at_least(0)))
     opt_out_hazard_per_request: float = field(metadata=_rules(probability))
     opt_out_hazard_growth_per_request: float = field(metadata=_rules(at_least(0)))
-    max_clips_per_share: int = field(metadata=_rules(at_least(1)))
+    clips_per_share_mean: float = field(metadata=_rules(at_least(1)))
     profiles: tuple[BehaviourProfile, ...] = field(metadata=_rules(non_empty, unique_names))
 
     @property

@@ -6,6 +6,14 @@ of per-item latencies (the record tables hold the distributions). A ratio or mea
 with nothing to average is NaN (undefined, not zero); the results layer decides
 how to summarise replications where it is undefined.
 
+Answers are censored at the horizon: a notification whose response period
+(``police.response_period_days``) had not ended when the run stopped may still be
+answered. ``notifications_censored`` counts those notifications; the per-notification
+ratios (``response_rate``, ``share_rate``, ``hours_notification_to_response``) count
+only the others, whose response period ended by the horizon, and their answers, so a
+run's length does not bias them. The counts (``notifications``, ``responses``,
+``shares``, ``clips_shared``) are everything that happened in the run.
+
 A scaled run counts its slice only (thefts at the slice's homes and everything that
 follows from them; the slice's residents for per-household shares); its ring's
 cases are simulated so that the slice's residents receive every request they
@@ -35,6 +43,7 @@ METRIC_UNITS: dict[str, str] = {
     "requests": "requests",
     "followup_requests": "requests",
     "notifications": "notifications",
+    "notifications_censored": "notifications",
     "notifications_per_request": "notifications/request",
     "request_windows_holding_theft": "share",
     "responses": "responses",
@@ -81,6 +90,7 @@ COUNT_METRICS: tuple[str, ...] = (
     "requests",
     "followup_requests",
     "notifications",
+    "notifications_censored",
     "responses",
     "shares",
     "clips_shared",
@@ -127,6 +137,12 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
     notifications = len(r.notifications)
     packages_stolen = sum(theft.packages for theft in r.thefts)
     shares = sum(1 for response in r.responses if response.clips_shared > 0)
+    # Per-notification ratios: notifications whose response period ended by the horizon.
+    period_ended = r.horizon_min - r.response_period_min
+    settled = {
+        (n.request_id, n.resident) for n in r.notifications if n.notified_at_min <= period_ended
+    }
+    answered = [a for a in r.responses if (a.request_id, a.resident) in settled]
     # Per-household shares: the slice's residents, notified by any request (ring too).
     received = [n for n in result.notifications if n.home_in_slice]
     residents_notified = {n.resident for n in received}
@@ -148,6 +164,7 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
         "requests": float(len(published)),
         "followup_requests": float(sum(request_of[m.request_id].attempt > 1 for m in published)),
         "notifications": float(notifications),
+        "notifications_censored": float(notifications - len(settled)),
         "notifications_per_request": _ratio(notifications, len(published)),
         "request_windows_holding_theft": _ratio(
             sum(request_of[m.request_id].holds_theft for m in published), len(published)
@@ -161,8 +178,8 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
         "identifications": float(sum(1 for i in r.identifications if i.correct)),
         "sprees_stopped": float(sum(1 for s in r.sprees if s.ended_by == "arrest")),
         "thefts_prevented": float(sum(s.thefts_prevented for s in r.sprees)),
-        "response_rate": _ratio(len(r.responses), notifications),
-        "share_rate": _ratio(shares, notifications),
+        "response_rate": _ratio(len(answered), len(settled)),
+        "share_rate": _ratio(sum(a.clips_shared > 0 for a in answered), len(settled)),
         "opt_out_rate": _ratio(opted_out, r.n_platform_users),
         # Above 1: opt-outs were still climbing when the run ended (no steady state).
         "opt_outs_second_half_ratio": _ratio(
@@ -184,7 +201,7 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
             (m.decided_at_min - request_of[m.request_id].submitted_at_min) / 60 for m in published
         ),
         "hours_notification_to_response": _mean(
-            (response.responded_at_min - response.notified_at_min) / 60 for response in r.responses
+            (response.responded_at_min - response.notified_at_min) / 60 for response in answered
         ),
         "minutes_share_to_evidence": _mean(
             e.seen_at_min - e.shared_at_min for e in platform_evidence

@@ -141,6 +141,7 @@ class CountyModel:
             seed=world.seed,
             county=world.population.county,
             horizon_min=until_min,
+            response_period_min=world.params.response_period_min,
             n_homes=world.population.n_slice_homes,
             n_camera_owners=int(np.count_nonzero(world.population.home_in_slice[owners])),
             n_platform_users=int(

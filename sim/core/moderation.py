@@ -3,7 +3,8 @@
 Requests queue for the moderator pool (FIFO); a review takes a lognormal time
 (``moderation_review_median_min``, ``moderation_review_sigma``). The moderator
 approves unless the system's lint flagged the request; on approval the system's
-fan-out job notifies the residents with a camera inside the area.
+fan-out job notifies the residents with a camera inside the area (the model leaves
+the victim's own household out: :func:`sim.core.residents.owners_notified`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from sim.core import records as rec
 from sim.core.cases import Request
+from sim.core.residents import owners_notified
 from sim.core.streams import Source
 from sim.core.world import World
 
@@ -22,7 +24,8 @@ def moderator_review(
     world: World, request: Request, lint_flags: tuple[str, ...]
 ) -> Generator[Any, Any, tuple[bool, tuple[int, ...]]]:
     """A moderator reviews; approval fans out (the system's job). Returns whether the
-    request was approved and the residents the fan-out notified."""
+    request was approved and the residents the fan-out reached (the victim's household
+    among them: :func:`~sim.core.residents.notify_all` leaves it out)."""
     p = world.params
     queued = world.now
     theft = request.case.theft
@@ -44,7 +47,7 @@ def moderator_review(
                 reason=reason,
             )
             world.port.run_jobs(at_min=now)
-    notified = (
+    fanned_out = tuple(
         world.port.notified(request_id=request.request_id).resident_indices if approve else ()
     )
     world.log.moderations.append(
@@ -56,7 +59,7 @@ def moderator_review(
             decided_at_min=now,
             approved=approve,
             moderator=moderator,
-            notified=len(notified),
+            notified=len(owners_notified(world, fanned_out, request)),
         )
     )
-    return approve, tuple(notified)
+    return approve, fanned_out

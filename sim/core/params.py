@@ -44,8 +44,10 @@ class ResidentProfile:
 
     name: str
     weight: float  # relative share of camera owners with this profile
-    response_prob: float  # answers a request at all (silence otherwise)
+    response_prob: float  # answers within the response period (silence otherwise)
     share_given_response_prob: float  # shares at least one clip when answering
+    # The answer's delay is this lognormal conditioned on falling inside the response
+    # period (sim.core.residents.answer_delay_min), so response_prob holds exactly.
     response_delay_median_min: float  # lognormal delay from notification to answer
     response_delay_sigma: float  # lognormal shape (sd of the log)
     opt_out_hazard_per_request: float  # P(opt out after the 1st request)
@@ -96,8 +98,9 @@ class ModelParams:
     neighbour_view_prob: float = 0.3
     neighbour_view_max_m: float = 25.0
     motion_clips_per_camera_per_min: float = 12 / MIN_PER_DAY
-    # Clips a sharing resident attaches, those nearest the incident: ASSUMPTION.
-    max_clips_per_share: int = 4
+    # Clips a sharing resident attaches: 1 + Poisson(mean - 1), at most those that still
+    # exist, the ones nearest the middle of the window. ASSUMPTION (no source).
+    clips_per_share_mean: float = 1.5
     # A reporting victim whose own camera saw the porch gives its clip to police directly.
     # ASSUMPTION (no source; calibration#cameras: 58-60% of victims who report own a camera).
     victim_handover_prob: float = 0.8

@@ -97,7 +97,9 @@ class ModerationRecord(Record):
     decided_at_min: float
     approved: bool
     moderator: int
-    notified: int  # residents the fan-out notified (0 when rejected)
+    # The request's rows in the notifications table: the residents the fan-out reached
+    # less the victim's household (sim.core.residents.owners_notified); 0 when rejected.
+    notified: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -239,6 +241,7 @@ class ModelResult:
     seed: int
     county: str
     horizon_min: float
+    response_period_min: float  # a notification's answer is censored if its period ends later
     n_homes: int  # homes of the slice (the whole county when the run is not scaled)
     n_camera_owners: int  # camera owners of the slice
     n_platform_users: int  # of those, the platform's users (a request can reach them)

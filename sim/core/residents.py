@@ -1,11 +1,15 @@
 """Residents: notified camera owners answer, share clips, and perhaps opt out.
 
-Each notified resident (:func:`notify`) decides in :func:`resident`: with their
-behaviour profile's probability they answer after a lognormal delay (silence if
-the delay exceeds the response period: they renege), share with its
-probability, and then only clips that still exist (retention) are uploaded and
-shared: the theft clip of each of their cameras inside the area that saw the
-porch, and bystander motion clips in the window (:func:`clips_to_share`). After
+Each owner the fan-out reached, but the victim's own household
+(:func:`owners_notified`), is notified (:func:`notify`) and decides in
+:func:`resident_decides`: with their behaviour profile's probability they answer
+within the response period (silence otherwise: they renege), after a lognormal
+delay conditioned on falling inside the period (:func:`answer_delay_min`), and
+share with its probability. A sharer attaches 1 + Poisson(``clips_per_share_mean``
+− 1) clips, at most those that still exist (retention), chosen by nearness to the
+middle of the window among the clips of their cameras inside the area: the clip of
+the theft from a camera that saw the porch and bystander motion clips alike, since
+the resident does not know which shows the theft (:func:`clips_to_share`). After
 each request a resident may opt out of future ones, with a hazard that grows
 with the requests received. Every choice comes from draws keyed by (resident,
 request), taken for a whole fan-out at once, so a resident answers the same
@@ -23,17 +27,29 @@ from sim.core import records as rec
 from sim.core.cases import Request
 from sim.core.evidence import transfer
 from sim.core.ports import AnswerVerdict
-from sim.core.streams import Source
+from sim.core.streams import Source, poisson_quantile
 from sim.core.world import Process, World
 
-DRAWS_PER_ANSWER = 5
-"""Uniforms per (resident, request): answer, share, identity, opt-out, delay."""
+DRAWS_PER_ANSWER = 6
+"""Uniforms per (resident, request): answer, share, identity, opt-out, delay, clips.
+Each is keyed by its index, so adding one leaves the others' values as they were."""
 
 _STANDARD_NORMAL = NormalDist()
 
 
-def notify_all(world: World, residents: tuple[int, ...], request: Request) -> None:
-    """The fan-out reached ``residents``: their draws for this request in one block."""
+def owners_notified(world: World, fanned_out: tuple[int, ...], request: Request) -> tuple[int, ...]:
+    """The residents the model treats as notified of ``request``: everyone the system's
+    fan-out reached (CON-01: the whole area) but the victim's household, who gave their
+    footage to the detective in person and do not answer a request about their own case."""
+    victim_home = request.case.theft.home
+    home = world.county.resident_home
+    return tuple(resident for resident in fanned_out if home(resident) != victim_home)
+
+
+def notify_all(world: World, fanned_out: tuple[int, ...], request: Request) -> None:
+    """The fan-out reached ``fanned_out``: the owners it notified (:func:`owners_notified`)
+    take their draws for this request in one block."""
+    residents = owners_notified(world, fanned_out, request)
     if not residents:
         return
     theft = request.case.theft
@@ -83,16 +99,22 @@ def resident_decides(
     then, perhaps, opting out of future requests."""
     p = world.params
     profile = p.resident_profiles[int(world.county.resident_profile[resident])]
-    u_answer, u_share, u_identity, u_opt_out, u_delay = draws
-    z = _STANDARD_NORMAL.inv_cdf(min(max(u_delay, 1e-15), 1 - 1e-15))
-    delay = profile.response_delay_median_min * math.exp(profile.response_delay_sigma * z)
+    u_answer, u_share, u_identity, u_opt_out, u_delay, u_clips = draws
     notified_at = world.now
-    if u_answer < profile.response_prob and delay < p.response_period_min:
-        yield world.env.timeout(delay)
+    if u_answer < profile.response_prob:
+        yield world.env.timeout(
+            answer_delay_min(
+                u_delay,
+                median_min=profile.response_delay_median_min,
+                sigma=profile.response_delay_sigma,
+                period_min=p.response_period_min,
+            )
+        )
         now = world.now
         clip_ids: tuple[int, ...] = ()
         if u_share < profile.share_given_response_prob:
-            clip_ids = clips_to_share(world, resident, request, now)
+            wanted = 1 + poisson_quantile(u_clips, p.clips_per_share_mean - 1)
+            clip_ids = clips_to_share(world, resident, request, now, wanted)
         verdict = world.port.respond(
             at_min=now,
             resident=resident,
@@ -132,6 +154,21 @@ def resident_decides(
                 ),
             )
         )
+
+
+def answer_delay_min(u: float, *, median_min: float, sigma: float, period_min: float) -> float:
+    """Minutes from notification to an answer that comes within the response period: the
+    lognormal (``median_min``, ``sigma``) conditioned on falling below ``period_min``, at
+    quantile ``u`` (the inverse CDF of ``u × F(period)``). So ``response_prob`` is
+    P(answering within the period) for any delay distribution. Where F(period) is 0 (a
+    point mass at or past the period) the delay is the conditioned one's limit: the end of
+    the period, a moment before the system expires the request."""
+    last_moment = period_min * (1 - 1e-9)
+    if sigma <= 0:
+        return min(median_min, last_moment)
+    below = _STANDARD_NORMAL.cdf(math.log(period_min / median_min) / sigma)
+    z = _STANDARD_NORMAL.inv_cdf(min(max(u * below, 1e-300), 1 - 1e-15))
+    return min(median_min * math.exp(sigma * z), last_moment)
 
 
 def record_answer(
@@ -194,11 +231,14 @@ def relevant_clips_lost(world: World, resident: int, request: Request, at_min: f
     return sum(world.clips.expired(camera, theft_at, at_min) for camera in cameras)
 
 
-def clips_to_share(world: World, resident: int, request: Request, now: float) -> tuple[int, ...]:
-    """Name (once) and return the clips the resident shares: of those that still exist
-    (the theft from each camera that saw the porch, if the window holds it, and motion
-    clips in the window, inside the area), a clip of the theft first, then the ones
-    nearest the middle of the window (the resident knows the window, not the theft)."""
+def clips_to_share(
+    world: World, resident: int, request: Request, now: float, wanted: int
+) -> tuple[int, ...]:
+    """Name (once) and return the clips the resident shares: ``wanted`` of those that still
+    exist (the theft from each camera that saw the porch, if the window holds it, and
+    motion clips in the window, inside the area), or all of them if fewer, the ones
+    nearest the middle of the window. The resident knows the window, not the theft, so a
+    clip of the theft ranks by its time like any other."""
     theft = request.case.theft
     clips = world.clips
     start, end = request.window_start_min, request.window_end_min
@@ -207,15 +247,14 @@ def clips_to_share(world: World, resident: int, request: Request, now: float) ->
         world.county.cameras_of(resident), request.lat, request.lon, request.radius_m
     )
     relevant = set(relevant_cameras(world, resident, request))
-    existing: list[tuple[float, int, float, int]] = []  # (rank, camera, at, theft)
+    existing: list[tuple[float, int, float, int]] = []  # (from the middle, camera, at, theft)
     for camera in inside.tolist():
         if camera in relevant and not clips.expired(camera, theft.at_min, now):
-            existing.append((-1.0, camera, theft.at_min, theft.theft_id))
+            existing.append((abs(theft.at_min - middle), camera, theft.at_min, theft.theft_id))
         for recorded_at in clips.motion_clips(camera, start, end):
             if not clips.expired(camera, recorded_at, now):
                 existing.append((abs(recorded_at - middle), camera, recorded_at, -1))
-    # A resident shares at most a handful (max_clips_per_share, ASSUMPTION).
-    chosen = sorted(existing)[: world.params.max_clips_per_share]
+    chosen = sorted(existing)[:wanted]
     return tuple(
         clips.name(camera, recorded_at, theft_id)
         for _d, camera, recorded_at, theft_id in sorted(chosen, key=lambda c: (c[2], c[1]))

@@ -126,6 +126,14 @@ def motion_clip_times(
     return np.sort(slot_of * 60.0 + u * 60.0)
 
 
+def poisson_quantile(u: float, rate: float) -> int:
+    """The Poisson(``rate``) count at quantile ``u`` in [0, 1) (inverse CDF): a keyed
+    uniform becomes a keyed count (0 when ``rate`` is 0)."""
+    if rate <= 0:
+        return 0
+    return int(np.searchsorted(_poisson_cdf(rate), u))
+
+
 @functools.lru_cache(maxsize=16)
 def _poisson_cdf(rate: float) -> np.ndarray[Any, np.dtype[np.float64]]:
     k = np.arange(0, int(rate + 12 * math.sqrt(rate) + 20))
