@@ -93,7 +93,7 @@ def test_nassau_holds_the_calibrated_central_values() -> None:
     assert s.police.detectives == 300
     assert s.thefts.household_rate_per_yr == 0.05  # the low end: docs/model.md, Validation
     assert s.victims.report_prob == 0.20
-    assert s.residents.share_prob == 0.10
+    assert s.residents.share_prob == 0.08
     assert s.police.follow_up_share == 0.40
     assert s.police.max_requests_per_case == 2
     assert s.canvass.door_answer_prob == 0.33
