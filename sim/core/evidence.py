@@ -7,7 +7,9 @@ agency's evidence store, and a detective reviews the new evidence
 (:func:`detective_review`: minutes per clip, capped per case). A clip of the
 theft shows a usable view with ``usable_view_prob``; the first usable view gives
 an identification with clearance × uplift (:func:`judge`); a case that ends
-without one is cleared with the baseline clearance (:func:`settle_if_done`).
+without one, followed up or not, is cleared with the baseline clearance
+(:func:`settle_if_done`): ``clearance_prob`` is a clearance rate per reported
+offence, so every report gets it.
 With ``face_recognition`` a usable view is first searched 1:N: a true-mate hit,
 or a false match on a person of some group (per-group multipliers), which leads
 to a wrongful arrest unless corroboration catches it. A correct arrest ends the
@@ -144,7 +146,8 @@ def judge(world: World, case: Case, clips: list[tuple[int, bool]], *, path: str)
 
 
 def settle_if_done(world: World, case: Case) -> None:
-    """A case with nothing left to wait for gets the baseline clearance chance."""
+    """A case with nothing left to wait for (a report not followed up at once) gets the
+    baseline clearance chance."""
     done = not case.with_detective and case.open_requests == 0
     if done and case.pending_transfers == 0 and not case.decided:
         identify(world, case, usable_video=False)

@@ -2,8 +2,10 @@
 
 A victim finds the parcel gone when it would have been taken in, and reports
 with ``report_prob`` after a lognormal delay from then (:func:`victim`); the
-report is screened (``follow_up_prob``) and a followed-up case waits for a
-detective (:func:`detective_case`), who opens it in the system, takes the clip of
+report is screened (``follow_up_prob``): one not followed up settles at once with
+the baseline clearance chance (clearance is per reported offence), and a
+followed-up case waits for a detective (:func:`detective_case`), who opens it in
+the system, takes the clip of
 the victim's own camera if it saw the porch (``victim_handover_prob``, outside
 the platform: path ``victim``), works it (exponential), then per policy drafts a
 platform request (:func:`draft_request`: the incident location, a radius, and a
@@ -50,6 +52,9 @@ def victim(world: World, theft: rec.TheftRecord, delay_min: float) -> Process:
     follow_up = case.stream(world.streams, Source.DETECTIVES).random() < world.params.follow_up_prob
     if follow_up and world.detectives.capacity > 0:
         world.env.process(detective_case(world, case))
+    else:  # settled at once: it keeps the baseline chance of clearance (per report)
+        case.with_detective = False
+        settle_if_done(world, case)
 
 
 def detective_case(world: World, case: Case) -> Process:
