@@ -5,9 +5,9 @@ with ``report_prob`` after a lognormal delay from then (:func:`victim`); the
 report is screened (``follow_up_prob``): one not followed up settles at once with
 the baseline clearance chance (clearance is per reported offence), and a
 followed-up case waits for a detective (:func:`detective_case`), who opens it in
-the system, takes the clip of
-the victim's own camera if it saw the porch (``victim_handover_prob``, outside
-the platform: path ``victim``), works it (exponential), then per policy drafts a
+the system, takes the clip of the victim's own camera if it saw the porch
+(``victim_handover_prob``, outside the platform: path ``victim``), works it
+(exponential), then per policy and propensity (:func:`posts_request`) drafts a
 platform request (:func:`draft_request`: the incident location, a radius, and a
 window placed on the parcel's time on the porch, which is all the victim knows:
 the fixed length centred on it, or fitted to it, ending no later than now; the
@@ -86,12 +86,23 @@ def detective_case(world: World, case: Case) -> Process:
             )
             victim_footage(world, case)
             yield world.env.timeout(work)
-            if p.policy != "canvass" and p.max_requests_per_case > 0:
+            if posts_request(world, case):
                 yield from draft_request(world, case)
             if p.policy != "platform_request":
                 yield from canvass(world, case)
     case.with_detective = False
     settle_if_done(world, case)
+
+
+def posts_request(world: World, case: Case) -> bool:
+    """Whether the detective posts a first request: the policy allows one, the victim's
+    own camera has not already given usable video, and the propensity, lower the more
+    cases wait for a detective (``ModelParams.request_chance``), says so."""
+    p = world.params
+    if p.policy == "canvass" or p.max_requests_per_case == 0 or case.usable:
+        return False
+    chance = p.request_chance(world.detectives.queue_length)
+    return bool(case.stream(world.streams, Source.REQUEST_POSTING).random() < chance)
 
 
 def victim_footage(world: World, case: Case) -> None:

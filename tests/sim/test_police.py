@@ -44,3 +44,63 @@ def test_every_report_gets_the_clearance_chance_followed_up_or_not() -> None:
     assert 0 < len(followed_up) < len(reports)
     assert len(cleared - followed_up) > 0  # reports not followed up are cleared too
     assert inside_binomial_interval(len(cleared), len(reports), params.clearance_prob)
+
+
+def first_requests(result: ModelResult) -> set[int]:
+    return {q.case_id for q in result.requests if q.attempt == 1}
+
+
+def test_a_detective_posts_a_request_with_the_propensity_when_nobody_waits() -> None:
+    county = tiny_county(households=200, camera_share=0.0)  # no victim's footage
+    propensity, days = 0.3, 40
+    params = busy_params(
+        county.n_homes,
+        thieves_per_household_per_min=30 / MIN_PER_DAY / county.n_homes,
+        detectives=60,  # a detective free for every case: nobody waits
+        request_propensity=propensity,
+        request_propensity_halving_backlog=20.0,
+    )
+    result = run(county, params, days)
+    decided = [c.case_id for c in result.cases if c.started_at_min < (days - 1) * MIN_PER_DAY]
+    posted = first_requests(result) & set(decided)
+    assert len(decided) >= 500
+    assert inside_binomial_interval(len(posted), len(decided), propensity)
+
+
+def test_no_request_is_posted_for_a_case_whose_victim_footage_was_usable() -> None:
+    county = tiny_county(households=200, camera_share=0.6)
+    params = busy_params(
+        county.n_homes,
+        detectives=20,
+        victim_handover_prob=1.0,
+        usable_view_prob=1.0,
+        request_propensity=1.0,
+    )
+    result = run(county, params, 10)
+    victim_video = {u.case_id for u in result.usable_videos if u.path == "victim"}
+    without = {c.case_id for c in result.cases} - victim_video
+    assert victim_video
+    assert without
+    assert not victim_video & first_requests(result)
+    assert first_requests(result) & without  # the others still get requests
+
+
+def test_the_propensity_halves_at_the_halving_backlog_and_falls_with_the_queue() -> None:
+    params = ModelParams(request_propensity=0.4, request_propensity_halving_backlog=20.0)
+    chances = [params.request_chance(waiting) for waiting in (0, 5, 20, 100)]
+    assert chances[0] == 0.4
+    assert chances[2] == 0.2
+    assert chances == sorted(chances, reverse=True)
+
+
+def test_with_a_long_queue_for_detectives_fewer_cases_get_a_request() -> None:
+    county = tiny_county(households=200, camera_share=0.0)
+    changes = {"request_propensity": 1.0, "request_propensity_halving_backlog": 5.0}
+    staffed = run(county, busy_params(county.n_homes, detectives=30, **changes), 20)
+    swamped = run(county, busy_params(county.n_homes, detectives=1, **changes), 20)
+
+    def share(result: ModelResult) -> float:
+        return len(first_requests(result)) / len(result.cases)
+
+    assert share(staffed) > 0.95
+    assert share(swamped) < 0.7
