@@ -26,7 +26,7 @@ from __future__ import annotations
 from sim.core import records as rec
 from sim.core.canvassing import canvass
 from sim.core.cases import Case, Request
-from sim.core.evidence import judge, settle_if_done
+from sim.core.evidence import clips_within_cap, judge, settle_if_done
 from sim.core.moderation import moderator_review
 from sim.core.parcels import Parcel, followup_window, request_window
 from sim.core.residents import notify_all
@@ -84,7 +84,7 @@ def detective_case(world: World, case: Case) -> Process:
                     policy=p.policy,
                 )
             )
-            victim_footage(world, case)
+            yield from victim_footage(world, case)
             yield world.env.timeout(work)
             if posts_request(world, case):
                 yield from draft_request(world, case)
@@ -105,9 +105,10 @@ def posts_request(world: World, case: Case) -> bool:
     return bool(case.stream(world.streams, Source.REQUEST_POSTING).random() < chance)
 
 
-def victim_footage(world: World, case: Case) -> None:
+def victim_footage(world: World, case: Case) -> Process:
     """A victim whose own camera saw the porch hands its clip to the detective directly,
-    outside the platform (with ``victim_handover_prob``), if retention kept it."""
+    outside the platform (with ``victim_handover_prob``), if retention kept it; the
+    detective watches it first, within the case's review cap."""
     p = world.params
     home, now = case.theft.home, world.now
     viewing = world.county.cameras_viewing_porch(home)
@@ -118,7 +119,8 @@ def victim_footage(world: World, case: Case) -> None:
         if not world.clips.expired(camera, case.theft.at_min, now)
         and case.stream(world.streams, Source.CANVASS).random() < p.victim_handover_prob
     ]
-    for camera in handed:
+    within = clips_within_cap(world, case, len(handed))
+    for index, camera in enumerate(handed):
         world.log.evidence.append(
             rec.EvidenceRecord(
                 evidence_id=-1,
@@ -130,9 +132,11 @@ def victim_footage(world: World, case: Case) -> None:
                 size_bytes=p.clip_size_bytes,
                 seen_at_min=now,
                 shared_at_min=now,
+                reviewed=index < within,
             )
         )
-    judge(world, case, [(camera, True) for camera in handed], path="victim")
+    yield world.env.timeout(within * p.review_min_per_clip)
+    judge(world, case, [(camera, True) for camera in handed[:within]], path="victim")
 
 
 def draft_request(world: World, case: Case, window: tuple[float, float] | None = None) -> Process:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from scipy import stats
 
+from sim.core.evidence import review_order
 from sim.core.model import CountyModel
 from sim.core.params import MIN_PER_DAY, ModelParams
 from sim.core.population import Population
 from sim.core.records import ModelResult
-from tests.sim.county_fixtures import busy_params, tiny_county
+from tests.sim.county_fixtures import busy_params, one_profile, tiny_county
 from tests.sim.fake_system import FakeSystem
 
 
@@ -104,3 +105,58 @@ def test_with_a_long_queue_for_detectives_fewer_cases_get_a_request() -> None:
 
     assert share(staffed) > 0.95
     assert share(swamped) < 0.7
+
+
+def test_the_detective_reviews_by_arrival_then_nearness_to_the_window_centre() -> None:
+    """The theft clip (recorded at the true theft time, off the window's centre) arrives
+    last: with a cap of one clip the detective watches the first arrival, not the theft."""
+    centre, theft_at = 600.0, 900.0
+    clips = {
+        "bystander_early": (100.0, 560.0),
+        "bystander_near": (100.0, 610.0),
+        "theft": (160.0, theft_at),
+    }
+    order = sorted(clips, key=lambda name: review_order(*clips[name], centre))
+    assert order == ["bystander_near", "bystander_early", "theft"]
+    same_arrival = {name: (100.0, at) for name, (_, at) in clips.items()}
+    order = sorted(same_arrival, key=lambda name: review_order(*same_arrival[name], centre))
+    assert order[-1] == "theft"  # the true time is never consulted: only the centre
+
+
+def sharing_county_result(**changes: object) -> tuple[ModelParams, ModelResult]:
+    county = tiny_county(households=200, camera_share=0.5)
+    base: dict[str, object] = {"policy": "both", "detectives": 10}
+    params = busy_params(
+        county.n_homes,
+        resident_profiles=one_profile(response_prob=1.0, share_prob=1.0, delay_min=60.0),
+        **(base | changes),
+    )
+    return params, run(county, params, 7)
+
+
+def test_review_minutes_never_exceed_the_cap_whatever_path_brought_the_clips() -> None:
+    params, result = sharing_county_result(review_cap_min=10.0, review_min_per_clip=5.0)
+    reviewed: dict[int, int] = {}
+    for item in result.evidence:
+        reviewed[item.case_id] = reviewed.get(item.case_id, 0) + item.reviewed
+    assert {e.path for e in result.evidence if e.reviewed} == {"platform", "victim", "canvass"}
+    assert any(not e.reviewed for e in result.evidence)
+    assert max(reviewed.values()) * params.review_min_per_clip <= params.review_cap_min
+    usable = {(u.case_id, u.camera) for u in result.usable_videos}
+    seen = {(e.case_id, e.camera) for e in result.evidence if e.reviewed and e.saw_theft}
+    assert usable <= seen  # only a watched clip of the theft gives usable video
+
+
+def test_a_capped_review_does_not_pick_the_theft_clip_by_oracle() -> None:
+    """With room for one clip, some cases watch a bystander clip and leave the theft clip
+    unwatched: an oracle ordering by the true theft time never would."""
+    _, result = sharing_county_result(
+        review_cap_min=5.0,
+        review_min_per_clip=5.0,
+        victim_handover_prob=0.0,
+        policy="platform_request",
+    )
+    platform = [e for e in result.evidence if e.path == "platform"]
+    missed = {e.case_id for e in platform if e.saw_theft and not e.reviewed}
+    watched_bystander = {e.case_id for e in platform if not e.saw_theft and e.reviewed}
+    assert missed & watched_bystander
