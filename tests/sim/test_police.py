@@ -6,6 +6,7 @@ from __future__ import annotations
 from scipy import stats
 
 from sim.core.evidence import review_order
+from sim.core.metrics import replication_metrics
 from sim.core.model import CountyModel
 from sim.core.params import MIN_PER_DAY, ModelParams
 from sim.core.population import Population
@@ -160,3 +161,17 @@ def test_a_capped_review_does_not_pick_the_theft_clip_by_oracle() -> None:
     missed = {e.case_id for e in platform if e.saw_theft and not e.reviewed}
     watched_bystander = {e.case_id for e in platform if not e.saw_theft and e.reviewed}
     assert missed & watched_bystander
+
+
+def test_usable_video_cases_split_by_the_path_of_their_first_usable_video() -> None:
+    _, result = sharing_county_result(  # few bystander clips, so every path brings video
+        motion_clips_per_camera_per_min=0.2 / 60,
+        review_cap_min=60.0,
+        canvass_handover_prob=0.2,
+        victim_handover_prob=0.3,
+    )
+    m = replication_metrics(result)
+    by_path = [f"cases_with_usable_video_{path}" for path in ("platform", "victim", "canvass")]
+    assert all(m[name] > 0 for name in by_path)
+    assert sum(m[name] for name in by_path) == m["cases_with_usable_video"]
+    assert sum(m[f"{name}_county"] for name in by_path) == m["cases_with_usable_video_county"]
