@@ -340,6 +340,8 @@ class Police(_Section):
     request_window_fit: WindowFit
     max_requests_per_case: int = field(metadata=_rules(at_least(0)))
     followup_request_prob: float = field(metadata=_rules(probability))
+    request_propensity: float = field(metadata=_rules(probability))
+    request_propensity_halving_backlog: float = field(metadata=_rules(above(0)))
     response_period_days: float = field(metadata=_rules(above(0)))
     detective_cost_per_hour_usd: float = field(metadata=_rules(at_least(0)))
 

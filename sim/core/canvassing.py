@@ -5,8 +5,9 @@ The case's detective knocks at the doors nearest the victim's home (up to
 ``canvass_answer_prob``; a camera behind an answered door that saw the porch
 still holds its clip of the theft unless retention deleted it, and its owner
 hands it over with ``canvass_handover_prob`` (``canvass_export_min`` to export it
-on site). The clips obtained go to :func:`sim.core.evidence.judge` (path
-``canvass``).
+on site). The detective watches the clips obtained within what is left of the
+case's review cap (:func:`sim.core.evidence.clips_within_cap`), and those go to
+:func:`sim.core.evidence.judge` (path ``canvass``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from sim.core import records as rec
 from sim.core.cases import Case
-from sim.core.evidence import judge
+from sim.core.evidence import clips_within_cap, judge
 from sim.core.streams import Source
 from sim.core.world import Process, World
 
@@ -38,9 +39,10 @@ def canvass(world: World, case: Case) -> Process:
         elif rng.random() < p.canvass_handover_prob:
             obtained.append(camera)
             minutes += p.canvass_export_min
-    yield world.env.timeout(minutes)
+    within = clips_within_cap(world, case, len(obtained))
+    yield world.env.timeout(minutes + within * p.review_min_per_clip)
     now = world.now
-    for camera in obtained:
+    for index, camera in enumerate(obtained):
         world.log.evidence.append(
             rec.EvidenceRecord(
                 evidence_id=-1,
@@ -52,6 +54,7 @@ def canvass(world: World, case: Case) -> Process:
                 size_bytes=p.clip_size_bytes,
                 seen_at_min=now,
                 shared_at_min=now,
+                reviewed=index < within,
             )
         )
     world.log.canvasses.append(
@@ -65,7 +68,7 @@ def canvass(world: World, case: Case) -> Process:
             relevant_clips_lost=lost,
         )
     )
-    judge(world, case, [(camera, True) for camera in obtained], path="canvass")
+    judge(world, case, [(camera, True) for camera in obtained[:within]], path="canvass")
 
 
 def nearest_homes(world: World, home: int, count: int) -> np.ndarray[Any, np.dtype[np.int64]]:

@@ -31,11 +31,18 @@ class Case:
     asked: tuple[float, float] | None = None  # the span every window so far asked for
     pending_transfers: int = 0  # shares on their way to evidence review
     evidence_seen: set[int] = field(default_factory=set)
+    arrived_at: dict[int, float] = field(default_factory=dict)  # clip key -> delivered (min)
     next_review: Any = None  # a review still waiting for a detective: new evidence joins it
     review_min_used: float = 0.0
     usable: bool = False
     decided: bool = False  # the identification attempt has been made
     _streams: dict[Source, np.random.Generator] = field(default_factory=dict)
+
+    @property
+    def window_centre_min(self) -> float:
+        """The centre of the window requests are placed on: the middle of the parcel's time
+        on the porch as the victim reports it (the detective's best guess of the theft time)."""
+        return (self.theft.delivered_at_min + self.theft.discovered_at_min) / 2
 
     def stream(self, streams: Streams, source: Source) -> np.random.Generator:
         """The case's own generator for ``source``, keyed by its theft (made on first use)."""

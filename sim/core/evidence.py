@@ -4,10 +4,15 @@ A share travels at the resident's upload bandwidth (bytes × 8 / bandwidth of
 simulated time, :func:`transfer`); the platform's job worker
 (:func:`platform_worker`, every ``worker_poll_min``) then delivers it to the
 agency's evidence store, and a detective reviews the new evidence
-(:func:`detective_review`: minutes per clip, capped per case). A clip of the
+(:func:`detective_review`: minutes per clip, first delivered first and then
+nearest the centre of the window asked for, :func:`review_order`). The review
+cap is per case and every path's clips count against it (:func:`clips_within_cap`:
+the victim's own clip and canvass clips take review minutes too). A clip of the
 theft shows a usable view with ``usable_view_prob``; the first usable view gives
 an identification with clearance × uplift (:func:`judge`); a case that ends
-without one is cleared with the baseline clearance (:func:`settle_if_done`).
+without one, followed up or not, is cleared with the baseline clearance
+(:func:`settle_if_done`): ``clearance_prob`` is a clearance rate per reported
+offence, so every report gets it.
 With ``face_recognition`` a usable view is first searched 1:N: a true-mate hit,
 or a false match on a person of some group (per-group multipliers), which leads
 to a wrongful arrest unless corroboration catches it. A correct arrest ends the
@@ -45,6 +50,8 @@ def transfer(
     yield world.worker.ran
     now = world.now
     case = request.case
+    for key in clip_ids:
+        case.arrived_at.setdefault(key, now)
     if not verdict.accepted:
         case.pending_transfers -= 1
         settle_if_done(world, case)
@@ -82,10 +89,10 @@ def platform_worker(world: World) -> Process:
 
 
 def detective_review(world: World, case: Case) -> Process:
-    """New evidence items are collected and reviewed, nearest the theft time first,
-    up to the per-case review cap, in one sitting for everything delivered while it
-    waited. The time comes from any free detective (one FIFO pool); the port is
-    called as the case's detective, who alone may read it."""
+    """New evidence items are collected and reviewed in an order the detective can know
+    (:func:`review_order`), up to what is left of the case's review cap, in one sitting
+    for everything delivered while it waited. The time comes from any free detective
+    (one FIFO pool); the port is called as the case's detective, who alone may read it."""
     p = world.params
     with world.detectives.request() as turn:
         yield turn
@@ -98,11 +105,17 @@ def detective_review(world: World, case: Case) -> Process:
             new = [item for item in items if item.evidence_id not in case.evidence_seen]
             if not new:
                 return
-            # Clips nearest the theft time first: the capped review sees the best ones.
-            theft_at = case.theft.at_min
-            new.sort(key=lambda i: abs(world.clips[i.clip_key].recorded_at_min - theft_at))
+            centre = case.window_centre_min
+            new.sort(
+                key=lambda i: review_order(
+                    case.arrived_at.get(i.clip_key, now),
+                    world.clips[i.clip_key].recorded_at_min,
+                    centre,
+                )
+            )
+            within = clips_within_cap(world, case, len(new))
             reviewed = []
-            for item in new:
+            for index, item in enumerate(new):
                 case.evidence_seen.add(item.evidence_id)
                 clip = world.clips[item.clip_key]
                 saw = clip.theft_id == case.theft.theft_id
@@ -117,13 +130,35 @@ def detective_review(world: World, case: Case) -> Process:
                         size_bytes=p.clip_size_bytes,
                         seen_at_min=now,
                         shared_at_min=world.clips.shared_at.get((case.case_id, item.clip_key), now),
+                        reviewed=index < within,
                     )
                 )
-                if case.review_min_used + p.review_min_per_clip <= p.review_cap_min:
-                    case.review_min_used += p.review_min_per_clip
+                if index < within:
                     reviewed.append((clip.camera, saw))
-            yield world.env.timeout(len(reviewed) * p.review_min_per_clip)
+            yield world.env.timeout(within * p.review_min_per_clip)
             judge(world, case, reviewed, path="platform")
+
+
+def review_order(
+    arrived_at_min: float, recorded_at_min: float, window_centre_min: float
+) -> tuple[float, float]:
+    """The key a detective sorts new evidence by, from what they know: first delivered
+    first, then the clip recorded nearest the centre of the window asked for. Never the
+    theft's true time, which nobody working the case knows."""
+    return (arrived_at_min, abs(recorded_at_min - window_centre_min))
+
+
+def clips_within_cap(world: World, case: Case, clips: int) -> int:
+    """How many of ``clips`` new clips (in review order) the detective watches, and their
+    minutes booked to the case: the review cap is per case (the Met's rule for low-level
+    crime), and every path's clips count against it, in the order they arrive."""
+    p = world.params
+    if p.review_min_per_clip <= 0:
+        return clips
+    left = p.review_cap_min - case.review_min_used
+    within = min(clips, max(0, math.floor(left / p.review_min_per_clip + 1e-9)))
+    case.review_min_used += within * p.review_min_per_clip
+    return within
 
 
 def judge(world: World, case: Case, clips: list[tuple[int, bool]], *, path: str) -> None:
@@ -144,7 +179,8 @@ def judge(world: World, case: Case, clips: list[tuple[int, bool]], *, path: str)
 
 
 def settle_if_done(world: World, case: Case) -> None:
-    """A case with nothing left to wait for gets the baseline clearance chance."""
+    """A case with nothing left to wait for (a report not followed up at once) gets the
+    baseline clearance chance."""
     done = not case.with_detective and case.open_requests == 0
     if done and case.pending_transfers == 0 and not case.decided:
         identify(world, case, usable_video=False)

@@ -2,10 +2,12 @@
 
 A victim finds the parcel gone when it would have been taken in, and reports
 with ``report_prob`` after a lognormal delay from then (:func:`victim`); the
-report is screened (``follow_up_prob``) and a followed-up case waits for a
-detective (:func:`detective_case`), who opens it in the system, takes the clip of
-the victim's own camera if it saw the porch (``victim_handover_prob``, outside
-the platform: path ``victim``), works it (exponential), then per policy drafts a
+report is screened (``follow_up_prob``): one not followed up settles at once with
+the baseline clearance chance (clearance is per reported offence), and a
+followed-up case waits for a detective (:func:`detective_case`), who opens it in
+the system, takes the clip of the victim's own camera if it saw the porch
+(``victim_handover_prob``, outside the platform: path ``victim``), works it
+(exponential), then per policy and propensity (:func:`posts_request`) drafts a
 platform request (:func:`draft_request`: the incident location, a radius, and a
 window placed on the parcel's time on the porch, which is all the victim knows:
 the fixed length centred on it, or fitted to it, ending no later than now; the
@@ -24,7 +26,7 @@ from __future__ import annotations
 from sim.core import records as rec
 from sim.core.canvassing import canvass
 from sim.core.cases import Case, Request
-from sim.core.evidence import judge, settle_if_done
+from sim.core.evidence import clips_within_cap, judge, settle_if_done
 from sim.core.moderation import moderator_review
 from sim.core.parcels import Parcel, followup_window, request_window
 from sim.core.residents import notify_all
@@ -50,6 +52,9 @@ def victim(world: World, theft: rec.TheftRecord, delay_min: float) -> Process:
     follow_up = case.stream(world.streams, Source.DETECTIVES).random() < world.params.follow_up_prob
     if follow_up and world.detectives.capacity > 0:
         world.env.process(detective_case(world, case))
+    else:  # settled at once: it keeps the baseline chance of clearance (per report)
+        case.with_detective = False
+        settle_if_done(world, case)
 
 
 def detective_case(world: World, case: Case) -> Process:
@@ -80,9 +85,9 @@ def detective_case(world: World, case: Case) -> Process:
                     policy=p.policy,
                 )
             )
-            victim_footage(world, case)
+            yield from victim_footage(world, case)
             yield world.env.timeout(work)
-            if p.policy != "canvass" and p.max_requests_per_case > 0:
+            if posts_request(world, case):
                 yield from draft_request(world, case)
             if p.policy != "platform_request":
                 yield from canvass(world, case)
@@ -90,9 +95,21 @@ def detective_case(world: World, case: Case) -> Process:
     settle_if_done(world, case)
 
 
-def victim_footage(world: World, case: Case) -> None:
+def posts_request(world: World, case: Case) -> bool:
+    """Whether the detective posts a first request: the policy allows one, the victim's
+    own camera has not already given usable video, and the propensity, lower the more
+    cases wait for a detective (``ModelParams.request_chance``), says so."""
+    p = world.params
+    if p.policy == "canvass" or p.max_requests_per_case == 0 or case.usable:
+        return False
+    chance = p.request_chance(world.detectives.queue_length)
+    return bool(case.stream(world.streams, Source.REQUEST_POSTING).random() < chance)
+
+
+def victim_footage(world: World, case: Case) -> Process:
     """A victim whose own camera saw the porch hands its clip to the detective directly,
-    outside the platform (with ``victim_handover_prob``), if retention kept it."""
+    outside the platform (with ``victim_handover_prob``), if retention kept it; the
+    detective watches it first, within the case's review cap."""
     p = world.params
     home, now = case.theft.home, world.now
     viewing = world.county.cameras_viewing_porch(home)
@@ -103,7 +120,8 @@ def victim_footage(world: World, case: Case) -> None:
         if not world.clips.expired(camera, case.theft.at_min, now)
         and case.stream(world.streams, Source.CANVASS).random() < p.victim_handover_prob
     ]
-    for camera in handed:
+    within = clips_within_cap(world, case, len(handed))
+    for index, camera in enumerate(handed):
         world.log.evidence.append(
             rec.EvidenceRecord(
                 evidence_id=-1,
@@ -115,9 +133,11 @@ def victim_footage(world: World, case: Case) -> None:
                 size_bytes=p.clip_size_bytes,
                 seen_at_min=now,
                 shared_at_min=now,
+                reviewed=index < within,
             )
         )
-    judge(world, case, [(camera, True) for camera in handed], path="victim")
+    yield world.env.timeout(within * p.review_min_per_clip)
+    judge(world, case, [(camera, True) for camera in handed[:within]], path="victim")
 
 
 def draft_request(world: World, case: Case, window: tuple[float, float] | None = None) -> Process:

@@ -52,6 +52,9 @@ METRIC_UNITS: dict[str, str] = {
     "clips_transferred": "clips",
     "evidence_items": "items",
     "cases_with_usable_video": "cases",
+    "cases_with_usable_video_platform": "cases",
+    "cases_with_usable_video_victim": "cases",
+    "cases_with_usable_video_canvass": "cases",
     "identifications": "identifications",
     "sprees_stopped": "sprees",
     "thefts_prevented": "thefts",
@@ -97,6 +100,9 @@ COUNT_METRICS: tuple[str, ...] = (
     "clips_transferred",
     "evidence_items",
     "cases_with_usable_video",
+    "cases_with_usable_video_platform",
+    "cases_with_usable_video_victim",
+    "cases_with_usable_video_canvass",
     "identifications",
     "sprees_stopped",
     "thefts_prevented",
@@ -152,6 +158,10 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
         u.slice_busy_minutes for u in r.utilisation if u.resource == "detectives"
     )
     usable_cases = len({u.case_id for u in r.usable_videos})
+    first_usable_path: dict[int, str] = {}  # by the path of the case's first usable video
+    for u in sorted(r.usable_videos, key=lambda u: u.at_min):
+        first_usable_path.setdefault(u.case_id, u.path)
+    paths = list(first_usable_path.values())
     opted_out = len({o.resident for o in r.opt_outs})
     platform_evidence = [e for e in r.evidence if e.path == "platform"]
     metrics = {
@@ -175,6 +185,9 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
         "clips_transferred": float(sum(t.clips for t in r.transfers)),
         "evidence_items": float(len(r.evidence)),
         "cases_with_usable_video": float(usable_cases),
+        "cases_with_usable_video_platform": float(paths.count("platform")),
+        "cases_with_usable_video_victim": float(paths.count("victim")),
+        "cases_with_usable_video_canvass": float(paths.count("canvass")),
         "identifications": float(sum(1 for i in r.identifications if i.correct)),
         "sprees_stopped": float(sum(1 for s in r.sprees if s.ended_by == "arrest")),
         "thefts_prevented": float(sum(s.thefts_prevented for s in r.sprees)),

@@ -160,6 +160,11 @@ class ModelParams:
     # A second request (up to max_requests_per_case) when the first's response period
     # ended without usable video and its window left part of the porch time out.
     followup_request_prob: float = 0.0
+    # P(post a request for a followed-up case without usable video from the victim's own
+    # camera): ASSUMPTION. It halves when request_propensity_halving_backlog cases wait
+    # for a detective (workload); the model's default never halves.
+    request_propensity: float = 1.0
+    request_propensity_halving_backlog: float = math.inf
     response_period_min: float = 7 * MIN_PER_DAY  # CON-08
     canvass_max_doors: int = 30
     canvass_min_per_door: float = 3.0  # calibration#workload (L)
@@ -219,6 +224,11 @@ class ModelParams:
         peak = max(0.0, min(until_min, self.holiday_end_min) - max(0.0, self.holiday_start_min))
         extra = peak * (self.holiday_delivery_multiplier - 1.0)
         return self.parcels_per_household_per_min * (until_min + extra)
+
+    def request_chance(self, waiting: int) -> float:
+        """P(a detective posts a request for a case eligible for one) while ``waiting``
+        cases wait for a detective: the propensity, halved at the halving backlog."""
+        return self.request_propensity / (1.0 + waiting / self.request_propensity_halving_backlog)
 
     def theft_multiplier(self, at_min: float) -> float:
         """Time-of-day × holiday multiplier of the theft rate at ``at_min``."""

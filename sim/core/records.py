@@ -160,11 +160,12 @@ class EvidenceRecord(Record):
     case_id: int
     clip_id: int
     camera: int
-    path: str  # "platform" or "canvass"
+    path: str  # "platform", "victim" (the victim's own camera) or "canvass"
     saw_theft: bool
     size_bytes: int
     seen_at_min: float
     shared_at_min: float  # when the resident shared it (canvass: handed over)
+    reviewed: bool  # watched within the case's review cap (the rest are never looked at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

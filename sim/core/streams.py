@@ -56,6 +56,7 @@ class Source(IntEnum):
     FOLLOWUPS = 14
     BACKGROUND = 15
     SPREE_HOMES = 16
+    REQUEST_POSTING = 17
 
 
 def generator(seed: int, *key: int) -> np.random.Generator:

@@ -80,7 +80,7 @@ def test_every_stage_holds_at_most_the_one_before(result: ModelResult) -> None:
     assert m["shares"] <= m["responses"]
     assert m["clips_transferred"] <= m["clips_shared"]
     assert m["cases_with_usable_video"] <= len(result.cases)
-    assert m["identifications"] <= len(result.cases)
+    assert m["identifications"] <= m["reports"]  # every report has a clearance chance
 
 
 def test_latencies_are_never_negative(result: ModelResult) -> None:

@@ -67,7 +67,8 @@ def test_a_precision_that_cannot_be_honoured_says_what_to_change(
 
 def options(workers: int, precision: Precision | None, replications: int = 2) -> RunOptions:
     return RunOptions(
-        scenario=load_scenario("tiny"),
+        # Every followed-up case posts a request: a replication has enough to judge.
+        scenario=load_scenario("tiny", ["police.request_propensity=1"]),
         replications=replications,
         seed=5,
         scale=1.0,

@@ -267,7 +267,11 @@ def test_the_simulated_system_keeps_the_scenarios_response_period(
     late, and no request stays open in the system past the model's period."""
     scenario = load_scenario(
         "tiny",
-        [f"police.response_period_days={days}", "police.followup_request_prob=0"],
+        [
+            f"police.response_period_days={days}",
+            "police.followup_request_prob=0",
+            "police.request_propensity=1",  # enough requests for some late answers
+        ],
     )
     options = RunOptions(
         scenario=scenario, replications=1, seed=11, scale=1.0, horizon_days=14, workers=1
