@@ -126,7 +126,16 @@ def test_the_detective_reviews_by_arrival_then_nearness_to_the_window_centre() -
 
 def sharing_county_result(**changes: object) -> tuple[ModelParams, ModelResult]:
     county = tiny_county(households=200, camera_share=0.5)
-    base: dict[str, object] = {"policy": "both", "detectives": 10}
+    # Sharers attach several clips, and many neighbours' cameras see each porch (the
+    # victim, who is not asked about their own case, is not the only witness), so a
+    # case gets theft and bystander clips together.
+    base: dict[str, object] = {
+        "policy": "both",
+        "detectives": 10,
+        "clips_per_share_mean": 4.0,
+        "neighbour_view_prob": 1.0,
+        "neighbour_view_max_m": 60.0,
+    }
     params = busy_params(
         county.n_homes,
         resident_profiles=one_profile(response_prob=1.0, share_prob=1.0, delay_min=60.0),

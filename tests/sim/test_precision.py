@@ -78,10 +78,11 @@ def options(workers: int, precision: Precision | None, replications: int = 2) ->
     )
 
 
-# Met within the cap on tiny, judged on notifications per request, after the pilot (at 7
-# of 12 with this seed): so the test shows where a run stops, and two processes (rounds of
-# two after the pilot: 5-6, then 7-8) overshoot and must drop the 8th.
-TARGET = Precision(0.058, ("notifications_per_request",), min_replications=4, max_replications=12)
+# Met within the cap on tiny, judged on notifications per request, after the pilot (at 6
+# of 12 with this seed: relative half-widths 0.152 at 5, 0.119 at 6, against 0.15/1.15 =
+# 0.130): so the test shows where a run stops, and two processes (rounds of two after the
+# pilot: 6-7) overshoot and must drop the 7th.
+TARGET = Precision(0.15, ("notifications_per_request",), min_replications=5, max_replications=12)
 
 
 def tables(run_dir: Path) -> dict[str, bytes]:

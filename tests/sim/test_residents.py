@@ -66,6 +66,7 @@ def test_the_share_rate_is_the_share_probability_whatever_the_delay(
     period_min = delay_median_min / 2
     params = busy_params(
         county.n_homes,
+        victim_handover_prob=0.0,  # every case posts a request: none solved by the victim's clip
         thieves_per_household_per_min=20 / MIN_PER_DAY / county.n_homes,
         detectives=6,
         resident_profiles=profile(share_prob=share_prob, delay_median_min=delay_median_min),
@@ -104,6 +105,7 @@ def test_ratios_leave_out_notifications_whose_period_had_not_ended(county: Popul
     period_min = 2 * MIN_PER_DAY
     params = busy_params(
         county.n_homes,
+        victim_handover_prob=0.0,  # every case posts a request: none solved by the victim's clip
         resident_profiles=profile(share_prob=0.3, delay_median_min=MIN_PER_DAY),
         response_period_min=period_min,
         spree_prob=0.0,
@@ -131,6 +133,7 @@ def sharing_params(county: Population, clips_per_share_mean: float) -> ModelPara
     has more clips than they want."""
     return busy_params(
         county.n_homes,
+        victim_handover_prob=0.0,  # every case posts a request: none solved by the victim's clip
         resident_profiles=profile(share_prob=1.0, delay_median_min=60.0, response_prob=1.0),
         clips_per_share_mean=clips_per_share_mean,
         motion_clips_per_camera_per_min=1.0,
@@ -182,7 +185,11 @@ def test_the_victim_is_never_notified_about_their_own_case() -> None:
     """Nine homes in ten have a camera, so most victims own one inside the request's
     area (the system's fan-out reaches them); the model never notifies them."""
     county = tiny_county(households=300, camera_share=0.9)
-    params = busy_params(county.n_homes, spree_prob=0.0)
+    params = busy_params(
+        county.n_homes,
+        spree_prob=0.0,
+        victim_handover_prob=0.0,  # the victim's clip would solve the case: no request
+    )
     result = run(county, params, 5 * MIN_PER_DAY)
     home_of_case = {t.theft_id: t.home for t in result.thefts}
     owners = set(county.owner_homes.tolist())

@@ -271,6 +271,8 @@ def test_the_simulated_system_keeps_the_scenarios_response_period(
             f"police.response_period_days={days}",
             "police.followup_request_prob=0",
             "police.request_propensity=1",  # enough requests for some late answers
+            "residents.response_prob=0.6",
+            "residents.response_delay_median_h=120",  # many answers near the period's end
         ],
     )
     options = RunOptions(

@@ -3,7 +3,7 @@ across scales, and its slice is placed by the seed.
 
 The equivalence test runs Nassau with requests made often (every theft reported, every
 report followed up, a higher theft rate, 15 detectives about 80% busy and enough
-moderators, so that the queue is long enough to measure) over 20 days, with the
+moderators, so that the queue is long enough to measure) over 30 days, with the
 in-memory system for speed. Each scale pools 6 replications (at least 300 requests at
 1%, more at 2% and 5%), enough for the pooled means to agree within ±10% when the slice
 is a sample; the box around the median home with its own staff did not (458 against
@@ -28,13 +28,15 @@ BUSY = (
     "thefts.household_rate_per_yr=0.25",
     "victims.report_prob=1.0",
     "police.follow_up_share=1.0",
+    "police.request_propensity=1.0",
+    "victims.own_footage_handover_prob=0.0",  # every case posts a request
     "police.hours_per_case=0.6",  # 15 detectives about 80% busy
     "moderation.moderators=16",  # about 70% busy too
     "identification.clearance_prob=0.0",  # no arrests: every scale sees the same sprees
 )
 SCALES = (0.01, 0.02, 0.05)
 REPLICATIONS = 6
-HORIZON_DAYS = 20.0
+HORIZON_DAYS = 30.0
 
 
 def pooled(scale: float) -> tuple[float, float]:
