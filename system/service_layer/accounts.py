@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from system.adapters.accounts_repo import AccountRecord, AccountRepository
 from system.adapters.migrate import current_revision, head_revision
 from system.adapters.ops_repo import OperationsRepository, Totals
+from system.adapters.password_list import common_passwords
 from system.domain.accounts import (
     AGENCY_ACCOUNT_ROLES,
     TOTP_REQUIRED_ROLES,
@@ -44,6 +45,7 @@ from system.domain.accounts import (
 )
 from system.domain.audit import AuditEvent
 from system.domain.errors import InvalidInput, NotFound, Problem
+from system.domain.passwords import password_problems
 from system.domain.rules import check_text
 from system.domain.stores import IntegrityError
 from system.service_layer.context import ServiceContext
@@ -105,7 +107,7 @@ def create_account(
     problems = check_text(
         username, field="username", rule="SEC-02", max_chars=254, single_line=True
     )
-    problems += _password_problems(password)
+    problems += _password_problems(password, username=username)
     if role not in AccountRole._value2member_map_:
         allowed = ", ".join(r.value for r in AccountRole)
         problems.append(Problem("role", "SEC-01", f"must be one of: {allowed}"))
@@ -151,13 +153,16 @@ def create_account(
     return NewAccount(account_id, username, role, secret, uri)
 
 
-def _password_problems(password: object) -> list[Problem]:
+def _password_problems(password: object, *, username: object) -> list[Problem]:
     if not isinstance(password, str):
         return [Problem("password", "SEC-02", "must be text")]
-    low, high = POLICY.min_password_chars, POLICY.max_password_chars
-    if not low <= len(password) <= high:
-        return [Problem("password", "SEC-02", f"must be {low} to {high} characters long")]
-    return []
+    return password_problems(
+        password,
+        username=username if isinstance(username, str) else "",
+        common=common_passwords(),
+        min_chars=POLICY.min_password_chars,
+        max_chars=POLICY.max_password_chars,
+    )
 
 
 def _check_subject(uow: UnitOfWork, role: AccountRole, subject_id: int) -> None:

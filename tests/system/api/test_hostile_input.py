@@ -13,6 +13,7 @@ import logging
 import pytest
 
 from system.domain.clip import MAGIC
+from system.service_layer import registration
 from tests.system.api.conftest import Api
 
 
@@ -38,3 +39,32 @@ def test_sec06_a_json_body_nested_30000_levels_deep_is_4xx(api: Api, route: str)
     headers = {**api.auth("detective"), "Content-Type": "application/json"}
     response = api.client.post(route, content=body, headers=headers)
     assert 400 <= response.status_code < 500, response.text
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("password1234", "common or breached"),
+        ("a" * 12, "repetition"),
+        ("newmod@canvass.example", "username"),
+    ],
+)
+def test_sec02_an_admin_cannot_give_an_account_a_weak_password(
+    api: Api, password: str, why: str
+) -> None:
+    staff = registration.register_staff(
+        api.ctx, name="New Mod", email="n@p.example", role="moderator"
+    )
+    body = {
+        "username": "newmod@canvass.example",
+        "password": password,
+        "role": "moderator",
+        "subject_id": staff.id,
+    }
+    refused = api.client.post("/api/v1/admin/accounts", json=body, headers=api.auth("admin"))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "password"
+    assert why in refused.json()["message"]
+    body["password"] = "a long enough password"
+    created = api.client.post("/api/v1/admin/accounts", json=body, headers=api.auth("admin"))
+    assert created.status_code == 201, created.text
