@@ -15,6 +15,7 @@ import pytest
 from system.domain.clip import MAGIC
 from system.service_layer import registration
 from tests.system.api.conftest import Api
+from tests.system.api.test_request_flow_http import publish
 
 
 def test_sec06_a_clip_header_nested_2000_levels_deep_is_422_and_logs_no_traceback(
@@ -68,3 +69,18 @@ def test_sec02_an_admin_cannot_give_an_account_a_weak_password(
     body["password"] = "a long enough password"
     created = api.client.post("/api/v1/admin/accounts", json=body, headers=api.auth("admin"))
     assert created.status_code == 201, created.text
+
+
+def test_prv04_a_forged_host_header_is_not_echoed_into_the_next_page_link(api: Api) -> None:
+    publish(api)
+    publish(api)
+    headers = {**api.auth("resident"), "Host": "attacker.example"}
+    page = api.client.get("/api/v1/me/notifications", params={"limit": 1}, headers=headers)
+    assert page.status_code == 200
+    link = page.headers["link"]
+    assert "attacker.example" not in link
+    target = link[1 : link.index(">")]
+    assert target.startswith("/api/v1/me/notifications?")
+    following = api.client.get(target, headers=api.auth("resident"))
+    assert following.status_code == 200
+    assert len(following.json()) == 1
