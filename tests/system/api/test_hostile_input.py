@@ -15,6 +15,7 @@ import pytest
 from system.domain.clip import MAGIC
 from system.service_layer import registration
 from tests.system.api.conftest import Api
+from tests.system.api.test_http_hardening import request_body
 from tests.system.api.test_request_flow_http import publish
 
 
@@ -84,3 +85,24 @@ def test_prv04_a_forged_host_header_is_not_echoed_into_the_next_page_link(api: A
     following = api.client.get(target, headers=api.auth("resident"))
     assert following.status_code == 200
     assert len(following.json()) == 1
+
+
+def test_req01_another_agencys_case_id_answers_like_a_missing_one_over_http(api: Api) -> None:
+    theirs = registration.open_case(
+        api.ctx,
+        officer_id=api.cw.world.other_detective_id,
+        case_number="2026-SC-0042",
+        incident_type="package_theft",
+    ).id
+    detective = api.auth("detective")
+    foreign = api.client.post(
+        "/api/v1/requests", json=request_body(api, case_id=theirs), headers=detective
+    )
+    missing = api.client.post(
+        "/api/v1/requests", json=request_body(api, case_id=theirs + 1), headers=detective
+    )
+    assert foreign.status_code == missing.status_code == 422
+    assert (foreign.json()["field"], foreign.json()["rule"]) == ("case_id", "REQ-01")
+    assert foreign.json()["message"].replace(str(theirs), "N") == (
+        missing.json()["message"].replace(str(theirs + 1), "N")
+    )
