@@ -23,7 +23,11 @@ Id = Annotated[int, Field(ge=1, le=2**62)]
 
 
 class Inbound(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+    """Strict: an id, number or flag must be a JSON value of its own type, so ``true`` is
+    not case 1, ``1.0`` or ``"1"`` is not an id and ``"yes"`` is not a tick (SEC-06).
+    Integers are still accepted where a float is expected."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, strict=True)
 
 
 class Outbound(BaseModel):
@@ -109,9 +113,13 @@ class PolygonIn(Inbound):
     vertices: Annotated[list[PointIn], Field(max_length=256)]
 
 
+# JSON has no time type: a time comes as ISO 8601 text, which strict mode would refuse.
+Instant = Annotated[AwareDatetime, Field(strict=False)]
+
+
 class WindowIn(Inbound):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
 
 
 class RequestCreate(Inbound):

@@ -106,3 +106,41 @@ def test_req01_another_agencys_case_id_answers_like_a_missing_one_over_http(api:
     assert foreign.json()["message"].replace(str(theirs), "N") == (
         missing.json()["message"].replace(str(theirs + 1), "N")
     )
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"case_id": True}, "case_id"),
+        ({"case_id": 1.0}, "case_id"),
+        ({"case_id": "1"}, "case_id"),
+        ({"incident_location": {"lat": True, "lon": 0.0}}, "incident_location.lat"),
+    ],
+)
+def test_sec06_ids_and_numbers_in_a_request_body_must_be_json_numbers_of_their_type(
+    api: Api, changes: dict[str, object], field: str
+) -> None:
+    body = request_body(api, **changes)
+    refused = api.client.post("/api/v1/requests", json=body, headers=api.auth("detective"))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"clip_ids": [True]}, "clip_ids.0"),
+        ({"share_identity": 1}, "share_identity"),
+        ({"include_audio": "yes"}, "include_audio"),
+    ],
+)
+def test_sec06_a_resident_answer_takes_strict_ids_and_booleans(
+    api: Api, body: dict[str, object], field: str
+) -> None:
+    publish(api)
+    resident = api.auth("resident")
+    nid = api.client.get("/api/v1/me/notifications", headers=resident).json()[0]["notification_id"]
+    url = f"/api/v1/me/notifications/{nid}/response"
+    refused = api.client.post(url, json=body, headers=resident)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == field
