@@ -61,7 +61,7 @@ from system.service_layer.context import ServiceContext
 from tests import databases
 from tests.conftest import T0
 from tests.system.consent_world import ConsentWorld, build_consent_world
-from tests.system.world import offset
+from tests.system.world import APPROVE_ALL, offset
 
 STATEFUL_EXAMPLES = int(os.environ.get("CANVASS_STATEFUL_EXAMPLES", "4"))
 STATEFUL_STEPS = int(os.environ.get("CANVASS_STATEFUL_STEPS", "15"))
@@ -183,8 +183,8 @@ class ServiceLifecycle(RuleBasedStateMachine):
             moderator_id=self.cw.world.moderator_id,
             request_id=self.submit(),
             decision="reject",
-            reason="prohibited purpose",
-            checklist={},
+            reason="Area larger than the incident needs.",
+            checklist={**APPROVE_ALL, "proportionate_scope": False},
         )
 
     @rule()
@@ -237,8 +237,9 @@ class ServiceLifecycle(RuleBasedStateMachine):
             assert not screen.open_for_responses, "an open request refused an answer"
             return
         self.model.answered.add(nid)
-        if receipt.shared_clip_ids:
-            self.model.shares[nid] = Share(frozenset(receipt.shared_clip_ids))
+        assert receipt.decision == ("share" if clip_ids else "decline")
+        if clip_ids:
+            self.model.shares[nid] = Share(frozenset(clip_ids))
 
     def withdrawable(self) -> list[int]:
         return sorted(n for n, s in self.model.shares.items() if not s.withdrawn)
