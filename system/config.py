@@ -7,9 +7,10 @@ at import time.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from system.adapters.db import DEFAULT_DATABASE_URL
@@ -32,6 +33,30 @@ class Settings(BaseSettings):
     platform_keys: str | None = None
     agency_keys: str | None = None
     account_keys: str | None = None  # seals TOTP secrets at rest (SEC-02)
+    # Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For and
+    # X-Forwarded-Proto uvicorn believes. Empty: none, not even 127.0.0.1, so a local
+    # proxy cannot make one client look like many to the per-address limits (SEC-06).
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, value: str) -> str:
+        for entry in _entries(value):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (CANVASS_TRUSTED_PROXIES)"
+                ) from None
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return _entries(self.trusted_proxies)
+
+
+def _entries(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def load_settings(**overrides: Any) -> Settings:

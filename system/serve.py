@@ -5,8 +5,10 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from system.api.app import create_app
 from system.config import Settings
@@ -30,9 +32,7 @@ def serve(
         echo(f"database at migration {upgrade_database(settings)}")
     ctx = build_context(settings)
     app = create_app(settings, ctx=ctx)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
-    )
+    server = uvicorn.Server(server_config(app, settings, host=host, port=port))
     embedded = EmbeddedWorker(ctx) if worker else None
     settle_heap()
     if embedded is not None:
@@ -45,6 +45,30 @@ def serve(
             embedded.stop()
         ctx.engine.dispose()
     return 0
+
+
+def server_config(app: ASGIApp, settings: Settings, *, host: str, port: int) -> uvicorn.Config:
+    """uvicorn's settings for the API.
+
+    No ``Server`` header: it told every client the server software (SEC-07).
+    Forwarded headers are believed only from ``settings.trusted_proxies``;
+    uvicorn's own default believes 127.0.0.1, so behind a local proxy (or
+    anything else on the host) a client could pick its address for the
+    per-address login limits (SEC-06) and the audit log (SEC-04).
+    """
+    trusted = settings.trusted_proxy_list
+    options: dict[str, Any] = {"proxy_headers": bool(trusted)}
+    if trusted:
+        options["forwarded_allow_ips"] = trusted
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        **options,
+    )
 
 
 GC_THRESHOLDS = (50_000, 20, 100)

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute
 
 from system.api.batching import GroupCommit
 from system.api.errors import install_error_handlers
+from system.api.links import add_links
 from system.api.metrics import Metrics
 from system.api.middleware import BodyLimitMiddleware, RequestMiddleware
 from system.api.ratelimit import RateLimiter, RateLimits, TokenBucket
@@ -35,6 +36,7 @@ from system.api.routes import (  # EVD, EMG, TRN routers
     resident,
 )
 from system.api.runner import RunMode, ServiceRunner
+from system.api.schemas import ERROR_RESPONSES
 from system.api.security import Services
 from system.config import Settings
 from system.service_layer import accounts, consent
@@ -96,11 +98,13 @@ def create_app(
     # Each module's router hangs directly off the app: a request is matched through
     # one level of included routers, not two (FastAPI matches each level twice).
     for module in (auth, agency, moderation, resident, devices, admin, breakglass):
-        app.include_router(module.router, prefix=API_PREFIX)
+        app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     for module in (evidence, emergency, public):  # EVD, EMG, TRN
-        app.include_router(module.router, prefix=API_PREFIX)
-    app.include_router(ops.router)
+        app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    app.include_router(ops.router, responses=ERROR_RESPONSES)
 
+    build_openapi = app.openapi
+    app.openapi = lambda: add_links(build_openapi())  # type: ignore[method-assign]
     install_error_handlers(app)
     app.add_middleware(
         BodyLimitMiddleware,

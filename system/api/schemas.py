@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from system.domain.area import Area, CircleArea, PolygonArea
 from system.domain.evidence import SHARE_DEFAULT_EXPIRY, EvidenceView
 from system.domain.geo import Point
+from system.domain.model import IncidentType
 from system.domain.rules import RequestDraft
 
 Text = Annotated[str, Field(max_length=10_000)]
@@ -23,7 +24,11 @@ Id = Annotated[int, Field(ge=1, le=2**62)]
 
 
 class Inbound(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+    """Strict: an id, number or flag must be a JSON value of its own type, so ``true`` is
+    not case 1, ``1.0`` or ``"1"`` is not an id and ``"yes"`` is not a tick (SEC-06).
+    Integers are still accepted where a float is expected."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, strict=True)
 
 
 class Outbound(BaseModel):
@@ -34,6 +39,46 @@ class Outbound(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, from_attributes=True)
+
+
+# --- errors ----------------------------------------------------------------------------
+
+
+class ProblemPublic(Outbound):
+    field: str
+    rule: str
+    message: str
+
+
+class ErrorPublic(Outbound):
+    """Every error's body (built in system.api.errors); documented for each error status."""
+
+    code: str
+    message: str
+    rule: str
+    field: str
+    problems: list[ProblemPublic]
+    request_id: str
+
+
+ERROR_STATUSES: dict[int, str] = {
+    400: "The request could not be read",
+    401: "No valid credentials (SEC-02, SEC-03)",
+    403: "This role or account may not do this (SEC-01)",
+    404: "No such object, or not yours to see",
+    405: "Method not allowed",
+    409: "A rule or the object's state forbids it now",
+    413: "The body is larger than its limit (SEC-06, XFR-05)",
+    422: "Invalid input; names the field and rule",
+    429: "Rate limited (SEC-06); see Retry-After",
+    503: "A key is unavailable",
+}
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorPublic, "description": description}
+    for status, description in ERROR_STATUSES.items()
+}
+"""Passed to every router: the OpenAPI document then describes the real error body,
+instead of FastAPI's default 422 shape, which the API never sends."""
 
 
 # --- auth and accounts -----------------------------------------------------------------
@@ -80,9 +125,13 @@ class AuditVerifyPublic(Outbound):
 # --- agency ----------------------------------------------------------------------------
 
 
+# The controlled vocabulary (REQ-01) as an enum in the OpenAPI document; JSON sends its value.
+IncidentTypeIn = Annotated[IncidentType, Field(strict=False)]
+
+
 class CaseCreate(Inbound):
     case_number: Annotated[str, Field(max_length=200)]
-    incident_type: Annotated[str, Field(max_length=60)]
+    incident_type: IncidentTypeIn
 
 
 class CasePublic(Outbound):
@@ -109,14 +158,18 @@ class PolygonIn(Inbound):
     vertices: Annotated[list[PointIn], Field(max_length=256)]
 
 
+# JSON has no time type: a time comes as ISO 8601 text, which strict mode would refuse.
+Instant = Annotated[AwareDatetime, Field(strict=False)]
+
+
 class WindowIn(Inbound):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
 
 
 class RequestCreate(Inbound):
     case_id: Id
-    incident_type: Annotated[str, Field(max_length=60)]
+    incident_type: IncidentTypeIn
     description: Text
     investigator_contact: Text
     incident_location: PointIn

@@ -62,7 +62,7 @@ async def get_limiter(request: Request) -> RateLimiter:
 
 
 async def client_address(request: Request) -> str:
-    """The peer address (behind a proxy, run uvicorn with --proxy-headers)."""
+    """The peer address; a proxy's X-Forwarded-For counts only from CANVASS_TRUSTED_PROXIES."""
     return request.client.host if request.client is not None else "unknown"
 
 

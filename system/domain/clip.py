@@ -20,6 +20,9 @@ from system.domain.errors import invalid
 
 MAGIC = b"CVC1\n"
 MAX_HEADER_BYTES = 4096
+MAX_HEADER_DEPTH = 8
+"""Nesting the header may have (it needs 3: object, track list, track). Checked before
+parsing, since Python's JSON parser recurses and a deep enough document crashes it."""
 
 
 @dataclass(frozen=True)
@@ -66,13 +69,20 @@ def read_metadata(head: bytes) -> ClipMetadata:
     end = head.find(b"\n", len(MAGIC))
     if end < 0 or end > MAX_HEADER_BYTES:
         raise invalid("clip", "XFR-06", "the clip's metadata header is missing or too long")
+    line = head[len(MAGIC) : end]
+    if nesting_depth(line) > MAX_HEADER_DEPTH:
+        raise invalid(
+            "clip", "SEC-06", f"the clip's metadata header is nested deeper than {MAX_HEADER_DEPTH}"
+        )
     try:
-        header = json.loads(head[len(MAGIC) : end])
+        header = json.loads(line, parse_constant=_refuse_constant)
+        if not isinstance(header, dict) or not isinstance(header.get("tracks"), list):
+            raise TypeError("the header must be an object with a list of tracks")
         tracks = tuple(Track(str(t["kind"]), int(t["bytes"])) for t in header["tracks"])
         duration = float(header.get("duration_s", 0.0))
         stamp = header.get("recorded_at")
         recorded_at = None if stamp in (None, "") else datetime.fromisoformat(str(stamp))
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
         raise invalid("clip", "XFR-06", f"the clip's metadata header is malformed: {exc}") from exc
     if recorded_at is not None and recorded_at.tzinfo is None:
         raise invalid("clip", "XFR-06", "recorded_at in the clip's metadata must carry a timezone")
@@ -81,6 +91,32 @@ def read_metadata(head: bytes) -> ClipMetadata:
     if not math.isfinite(duration) or duration < 0:
         raise invalid("clip", "XFR-06", "duration_s must be a non-negative number")
     return ClipMetadata(recorded_at, duration, tracks, end + 1)
+
+
+def nesting_depth(document: bytes) -> int:
+    """How deeply a JSON document's arrays and objects nest, counted without parsing it."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in document:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # closing quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number a clip's metadata may hold")
 
 
 def without_audio(meta: ClipMetadata, chunks: Iterable[bytes]) -> Iterator[bytes]:

@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from system.adapters.accounts_repo import AccountRecord, AccountRepository
 from system.adapters.migrate import current_revision, head_revision
 from system.adapters.ops_repo import OperationsRepository, Totals
+from system.adapters.password_list import common_passwords
 from system.domain.accounts import (
     AGENCY_ACCOUNT_ROLES,
     TOTP_REQUIRED_ROLES,
@@ -44,6 +45,7 @@ from system.domain.accounts import (
 )
 from system.domain.audit import AuditEvent
 from system.domain.errors import InvalidInput, NotFound, Problem
+from system.domain.passwords import password_problems
 from system.domain.rules import check_text
 from system.domain.stores import IntegrityError
 from system.service_layer.context import ServiceContext
@@ -105,7 +107,7 @@ def create_account(
     problems = check_text(
         username, field="username", rule="SEC-02", max_chars=254, single_line=True
     )
-    problems += _password_problems(password)
+    problems += _password_problems(password, username=username)
     if role not in AccountRole._value2member_map_:
         allowed = ", ".join(r.value for r in AccountRole)
         problems.append(Problem("role", "SEC-01", f"must be one of: {allowed}"))
@@ -151,13 +153,16 @@ def create_account(
     return NewAccount(account_id, username, role, secret, uri)
 
 
-def _password_problems(password: object) -> list[Problem]:
+def _password_problems(password: object, *, username: object) -> list[Problem]:
     if not isinstance(password, str):
         return [Problem("password", "SEC-02", "must be text")]
-    low, high = POLICY.min_password_chars, POLICY.max_password_chars
-    if not low <= len(password) <= high:
-        return [Problem("password", "SEC-02", f"must be {low} to {high} characters long")]
-    return []
+    return password_problems(
+        password,
+        username=username if isinstance(username, str) else "",
+        common=common_passwords(),
+        min_chars=POLICY.min_password_chars,
+        max_chars=POLICY.max_password_chars,
+    )
 
 
 def _check_subject(uow: UnitOfWork, role: AccountRole, subject_id: int) -> None:
@@ -186,20 +191,30 @@ def login(
 
     The password is checked outside any transaction (Argon2 is slow on purpose)
     so a login never holds the database's write lock while hashing.
+
+    Every attempt runs exactly one Argon2 verification, whatever the account's
+    state: unknown and inactive usernames against a dummy hash, locked accounts
+    against their own. Otherwise the answer's timing would tell which usernames
+    exist and which accounts are locked (a locked account answered in 2-12 ms,
+    an unknown username in 230-600 ms).
     """
     if not isinstance(username, str) or not isinstance(password, str) or len(username) > 254:
+        _verify_password(_dummy_hash(), password if isinstance(password, str) else "")
         raise AuthenticationFailed()
     now = ctx.clock.now()
     with ctx.uow(read_only=True) as uow:
         account = AccountRepository(uow.connection).by_username(username)
-    if account is None or not account.active:
-        _verify_password(_dummy_hash(), password)
+    known = account is not None and account.active
+    password_ok = _verify_password(
+        account.password_hash if account is not None and known else _dummy_hash(), password
+    )
+    if account is None or not known:
         _record_failure(ctx, None, reason="unknown_account", source_ip=source_ip)
         raise AuthenticationFailed()
     if is_locked(account.locked_until, now=now):
         _record_failure(ctx, account, reason="locked", source_ip=source_ip, count=False)
         raise AuthenticationFailed()
-    if not _verify_password(account.password_hash, password):
+    if not password_ok:
         _record_failure(ctx, account, reason="password", source_ip=source_ip)
         raise AuthenticationFailed()
     step = None

@@ -52,16 +52,17 @@ def submit_request(ctx: ServiceContext, *, officer_id: int, draft: RequestDraft)
     with ctx.uow() as uow:
         officer, agency = active_officer(uow, officer_id)
         case = uow.cases.get(draft.case_id, for_update=True)
-        if case is None:
+        # Another agency's case answers exactly as a missing one (REQ-01, REQ-05): a
+        # different answer would let a detective find which case ids exist elsewhere.
+        if case is None or case.agency_id != agency.id:
             raise InvalidInput(
-                [Problem("case_id", "REQ-01", f"no case {draft.case_id}: open the case first")]
-            )
-        if case.agency_id != agency.id:
-            raise PermissionDenied(
-                f"case {draft.case_id} belongs to another agency; request video only for "
-                "your own agency's cases",
-                rule="REQ-05",
-                field="case_id",
+                [
+                    Problem(
+                        "case_id",
+                        "REQ-01",
+                        f"no case {draft.case_id} in your agency: open the case first",
+                    )
+                ]
             )
         if case.status is not CaseStatus.OPEN:
             raise RuleViolation(

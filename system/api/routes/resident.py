@@ -48,7 +48,9 @@ async def my_notifications(
     found = await svc(consent.my_notifications, resident_id=subject(me), limit=limit, before=before)
     if len(found) == limit:
         following = request.url.include_query_params(limit=limit, before=found[-1].notification_id)
-        response.headers["Link"] = f'<{following}>; rel="next"'
+        # A relative reference: the client's Host header is not ours to echo (a forged
+        # one would otherwise point the next page at another server).
+        response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
     return [NotificationPublic.model_validate(n) for n in found]
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 import pytest
+from argon2 import PasswordHasher
 
 from system.api.ratelimit import Rate, RateLimits
+from system.service_layer import accounts
 from tests.system.api.conftest import PASSWORD, Api, make_api
 
 TOKEN_URL = "/api/v1/auth/token"
@@ -181,3 +184,43 @@ def test_sec06_login_attempts_per_source_address_are_rate_limited_across_account
         limited = api.client.post(TOKEN_URL, data=form(api, "resident"))  # even a right one
         assert limited.status_code == 429
         assert limited.json()["rule"] == "SEC-06"
+
+
+class CountingHasher(PasswordHasher):
+    """Argon2 (cheap parameters) that counts its verifications."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.verifications = 0
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        self.verifications += 1
+        return super().verify(hash, password)
+
+
+def verifications_per_attempt(
+    api: Api, monkeypatch: pytest.MonkeyPatch, data: dict[str, str]
+) -> tuple[int, int]:
+    counting = CountingHasher()
+    monkeypatch.setattr(accounts, "_hasher", lambda: counting)
+    accounts._dummy_hash()  # built once per process: not part of any attempt
+    status = api.client.post(TOKEN_URL, data=data).status_code
+    return status, counting.verifications
+
+
+def test_sec03_every_login_attempt_runs_exactly_one_argon2_verification(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the account's state, a login does the same hashing work, so its timing
+    does not tell which usernames exist or which accounts are locked (issue 22)."""
+    unknown = {"username": "nobody@x.example", "password": "p" * 12}
+    assert verifications_per_attempt(api, monkeypatch, unknown) == (401, 1)
+    wrong = form(api, "detective", password="x" * 12)
+    assert verifications_per_attempt(api, monkeypatch, wrong) == (401, 1)
+    bad_code = form(api, "detective", totp="000000")
+    assert verifications_per_attempt(api, monkeypatch, bad_code) == (401, 1)
+    for _ in range(4):
+        api.client.post(TOKEN_URL, data=form(api, "detective", password="x" * 12))
+    locked = form(api, "detective")
+    assert verifications_per_attempt(api, monkeypatch, locked) == (401, 1)
+    assert verifications_per_attempt(api, monkeypatch, form(api, "resident")) == (200, 1)

@@ -330,11 +330,27 @@ def test_bad_input_gets_a_typed_error_naming_field_and_rule(
 
 def test_another_agencys_case_is_refused_and_nothing_changes(world: World, engine: Engine) -> None:
     before = table_counts(engine)
-    with pytest.raises(PermissionDenied) as err:
+    with pytest.raises(InvalidInput) as err:
         requests.submit_request(world.ctx, officer_id=world.other_detective_id, draft=world.draft())
-    assert (err.value.field, err.value.rule) == ("case_id", "REQ-05")
-    assert "another agency" in str(err.value)
+    assert [(p.field, p.rule) for p in err.value.problems] == [("case_id", "REQ-01")]
     assert table_counts(engine) == before
+
+
+def test_req01_another_agencys_case_is_refused_exactly_as_a_missing_one(world: World) -> None:
+    """A detective cannot tell which case ids exist in other agencies (issue 22, item 5)."""
+    with pytest.raises(InvalidInput) as theirs:
+        requests.submit_request(world.ctx, officer_id=world.other_detective_id, draft=world.draft())
+    missing_id = world.case_id + 1000
+    with pytest.raises(InvalidInput) as missing:
+        requests.submit_request(
+            world.ctx,
+            officer_id=world.other_detective_id,
+            draft=world.draft(case_id=missing_id),
+        )
+    assert type(theirs.value) is type(missing.value)
+    assert theirs.value.problems[0].message.replace(str(world.case_id), "N") == (
+        missing.value.problems[0].message.replace(str(missing_id), "N")
+    )
 
 
 def test_every_problem_is_reported_at_once(world: World) -> None:
