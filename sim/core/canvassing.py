@@ -18,7 +18,7 @@ import numpy as np
 
 from sim.core import records as rec
 from sim.core.cases import Case
-from sim.core.evidence import clips_within_cap, judge
+from sim.core.evidence import clips_within_cap, judge, record_handed_over
 from sim.core.streams import Source
 from sim.core.world import Process, World
 
@@ -41,22 +41,7 @@ def canvass(world: World, case: Case) -> Process:
             minutes += p.canvass_export_min
     within = clips_within_cap(world, case, len(obtained))
     yield world.env.timeout(minutes + within * p.review_min_per_clip)
-    now = world.now
-    for index, camera in enumerate(obtained):
-        world.log.evidence.append(
-            rec.EvidenceRecord(
-                evidence_id=-1,
-                case_id=case.case_id,
-                clip_id=-1,
-                camera=camera,
-                path="canvass",
-                saw_theft=True,
-                size_bytes=p.clip_size_bytes,
-                seen_at_min=now,
-                shared_at_min=now,
-                reviewed=index < within,
-            )
-        )
+    record_handed_over(world, case, obtained, path="canvass", within=within)
     world.log.canvasses.append(
         rec.CanvassRecord(
             case_id=case.case_id,

@@ -161,6 +161,30 @@ def clips_within_cap(world: World, case: Case, clips: int) -> int:
     return within
 
 
+def record_handed_over(
+    world: World, case: Case, cameras: list[int], *, path: str, within: int
+) -> None:
+    """Clips of the theft handed to the detective outside the platform (``path`` "victim"
+    or "canvass"), each recorded as evidence seen now; the first ``within`` (what the
+    review cap allowed, :func:`clips_within_cap`) are marked reviewed."""
+    p, now = world.params, world.now
+    for index, camera in enumerate(cameras):
+        world.log.evidence.append(
+            rec.EvidenceRecord(
+                evidence_id=-1,
+                case_id=case.case_id,
+                clip_id=-1,
+                camera=camera,
+                path=path,
+                saw_theft=True,
+                size_bytes=p.clip_size_bytes,
+                seen_at_min=now,
+                shared_at_min=now,
+                reviewed=index < within,
+            )
+        )
+
+
 def judge(world: World, case: Case, clips: list[tuple[int, bool]], *, path: str) -> None:
     """Reviewed clips: the first usable view of the theft leads to identification."""
     rng = case.stream(world.streams, Source.IDENTIFICATION)

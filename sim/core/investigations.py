@@ -26,7 +26,7 @@ from __future__ import annotations
 from sim.core import records as rec
 from sim.core.canvassing import canvass
 from sim.core.cases import Case, Request
-from sim.core.evidence import clips_within_cap, judge, settle_if_done
+from sim.core.evidence import clips_within_cap, judge, record_handed_over, settle_if_done
 from sim.core.moderation import moderator_review
 from sim.core.parcels import Parcel, followup_window, request_window
 from sim.core.residents import notify_all
@@ -121,21 +121,7 @@ def victim_footage(world: World, case: Case) -> Process:
         and case.stream(world.streams, Source.CANVASS).random() < p.victim_handover_prob
     ]
     within = clips_within_cap(world, case, len(handed))
-    for index, camera in enumerate(handed):
-        world.log.evidence.append(
-            rec.EvidenceRecord(
-                evidence_id=-1,
-                case_id=case.case_id,
-                clip_id=-1,
-                camera=camera,
-                path="victim",
-                saw_theft=True,
-                size_bytes=p.clip_size_bytes,
-                seen_at_min=now,
-                shared_at_min=now,
-                reviewed=index < within,
-            )
-        )
+    record_handed_over(world, case, handed, path="victim", within=within)
     yield world.env.timeout(within * p.review_min_per_clip)
     judge(world, case, [(camera, True) for camera in handed[:within]], path="victim")
 
