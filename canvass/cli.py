@@ -468,7 +468,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-replications", type=_positive_int, help="--precision's cap (default 50)"
     )
     run.add_argument("--seed", type=_seed_value, help="the run's seed (default: the scenario's)")
-    run.add_argument("--scale", type=_positive_fraction, help="fraction of the county (0, 1]")
+    run.add_argument(
+        "--scale",
+        type=_positive_fraction,
+        help="share of the county's households simulated, (0, 1]: a slice placed by the seed, "
+        "with the county's staff; counts are the slice's, <metric>_county the county's",
+    )
     run.add_argument("--horizon-days", type=_positive_float, help="simulated days")
     run.add_argument("--driver", choices=["inprocess", "http"], default="inprocess")
     run.add_argument("--url", help="the system's URL for --driver http")
