@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from results.runfolder import metric
+from results.statistics import metric
 from scenarios.overrides import did_you_mean
 from sim.core.metrics import METRIC_UNITS
 

@@ -3,10 +3,14 @@
 Each replication draws its own seed from one ``SeedSequence(seed)``, builds its
 own population and its own system (a scratch database and stores), runs the
 county model through the in-process driver, checks the system's invariants on
-the system's own database, and returns flat records. The parent writes one CSV
-per record type (with a ``replication`` column), ``summary.json`` (mean, sd and
-95% t-interval over replications) and ``manifest.json``. The same seed gives
-byte-identical tables whatever the number of worker processes.
+the system's own database, and returns flat records. The parent keeps each
+replication in the run folder as it finishes (:mod:`results.runfolder`), so an
+interrupted run loses only the replications still running and ``--resume`` runs
+just the missing ones; at the end it assembles one table per record type (with a
+``replication`` column), the ``replications`` table, ``summary.json`` (mean, sd
+and 95% interval over replications), ``load_profile.json`` and ``manifest.json``.
+The same seed gives byte-identical tables whatever the number of worker processes,
+and whether or not the run was interrupted and resumed.
 """
 
 from __future__ import annotations
@@ -28,13 +32,28 @@ from typing import Any
 
 import numpy as np
 
-from results.runfolder import metric, new_run_dir, write_manifest, write_summary, write_table
-from scenarios.loader import resolved_dict
+from results.load_profile import write_load_profile
+from results.metrics import features_of
+from results.runfolder import (
+    TableFormat,
+    assemble_table,
+    finished_parts,
+    new_run_dir,
+    remove_parts,
+    summarise,
+    update_manifest,
+    write_manifest,
+    write_part,
+    write_replications,
+    write_summary,
+)
+from scenarios.loader import from_dict, resolved_dict
 from scenarios.schema import Scenario
 from sim.core.calibration import calibration_outputs
 from sim.core.invariants import check_record_invariants
 from sim.core.metrics import METRIC_UNITS, replication_metrics
 from sim.core.model import CountyModel
+from sim.core.population import Population
 from sim.core.records import ModelResult
 from sim.core.scenario_params import MIN_PER_DAY, replication_inputs
 from sim.drivers.inprocess import InProcessDriver, system_policy
@@ -58,6 +77,7 @@ class RunOptions:
     show_progress: bool = False  # per-replication progress lines on stderr
     precision: Precision | None = None  # replications until precise (then ``replications``
     # is not used): see :mod:`sim.precision`
+    table_format: TableFormat = "parquet"  # the run folder's tables ("csv" for text)
 
 
 @dataclass(frozen=True)
@@ -68,6 +88,8 @@ class ReplicationOutput:
     metrics: dict[str, float]
     invariant_problems: tuple[str, ...]
     wall_s: float
+    population: str  # what determines the population: equal strings, equal homes
+    homes: list[dict[str, Any]]  # the population's homes (coordinates), for the map
 
 
 def replication_seeds(seed: int, replications: int) -> list[int]:
@@ -101,7 +123,32 @@ def run_replication(options: RunOptions, index: int, seed: int) -> ReplicationOu
         replication_metrics(result),
         problems,
         time.perf_counter() - started,
+        population=f"{population.county}:{seed}:{options.scale!r}",
+        homes=_homes(population),
     )
+
+
+HOME_COLUMNS = {"home": "int", "lat": "float", "lon": "float", "in_slice": "bool"}
+
+
+def _homes(population: Population) -> list[dict[str, Any]]:
+    return [
+        {"home": home, "lat": lat, "lon": lon, "in_slice": in_slice}
+        for home, (lat, lon, in_slice) in enumerate(
+            zip(
+                population.home_lat.tolist(),
+                population.home_lon.tolist(),
+                population.home_in_slice.tolist(),
+                strict=True,
+            )
+        )
+    ]
+
+
+def table_columns() -> dict[str, dict[str, str]]:
+    """Every record table's column types (``homes`` too), as the manifest lists them."""
+    columns = {name: ModelResult.record_type(name).column_types() for name in ModelResult.TABLES}
+    return {**columns, "homes": HOME_COLUMNS}
 
 
 def _reporter(index: int, options: RunOptions, started: float) -> Callable[[float], None]:
@@ -125,55 +172,90 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
+Keep = Callable[[ReplicationOutput], None]
+
+
 def _run_all(
-    options: RunOptions, seeds: list[int], progress: Callable[[str], None], *, first: int = 0
-) -> list[ReplicationOutput]:
-    """Replications ``first``, ``first + 1``, ... with the given seeds, in index order;
-    progress counts them out of ``first + len(seeds)``."""
-    outputs: list[ReplicationOutput] = []
-    indexed = list(enumerate(seeds, start=first))
-    total = first + len(seeds)
-    if options.workers <= 1 or len(seeds) == 1:
+    options: RunOptions,
+    indexed: list[tuple[int, int]],
+    progress: Callable[[str], None],
+    keep: Keep,
+    *,
+    done: int,
+    total: int,
+) -> None:
+    """Replications ``(index, seed)``, each kept as it finishes; progress counts them
+    after ``done`` already kept, out of ``total``."""
+    if not indexed:
+        return
+    if options.workers <= 1 or len(indexed) == 1:
         with _terminable_here():
             for index, seed in indexed:
-                outputs.append(run_replication(options, index, seed))
-                progress(_progress_line(first + len(outputs), total, outputs[-1]))
-        return outputs
+                output = run_replication(options, index, seed)
+                keep(output)
+                done += 1
+                progress(_progress_line(done, total, output))
+        return
     with ProcessPoolExecutor(
-        max_workers=min(options.workers, len(seeds)), initializer=_stop_when_terminated
+        max_workers=min(options.workers, len(indexed)), initializer=_stop_when_terminated
     ) as pool:
         futures = [pool.submit(run_replication, options, i, s) for i, s in indexed]
         try:
             for future in as_completed(futures):
-                outputs.append(future.result())
-                progress(_progress_line(first + len(outputs), total, outputs[-1]))
+                output = future.result()
+                keep(output)
+                done += 1
+                progress(_progress_line(done, total, output))
         except BaseException:  # interrupted, or a replication failed: stop the others now
             pool.shutdown(wait=False, cancel_futures=True)
             for child in multiprocessing.active_children():
                 child.terminate()
             raise
-    return sorted(outputs, key=lambda o: o.index)
+
+
+def _run_missing(
+    options: RunOptions,
+    count: int,
+    run_dir: Path,
+    progress: Callable[[str], None],
+    keep: Keep,
+    *,
+    total: int,
+) -> None:
+    """Make sure replications ``0 .. count - 1`` are all kept, running those missing."""
+    have = finished_parts(run_dir)
+    seeds = replication_seeds(options.seed, count)
+    missing = [(index, seed) for index, seed in enumerate(seeds) if index not in have]
+    _run_all(options, missing, progress, keep, done=count - len(missing), total=total)
 
 
 def _run_to_precision(
-    options: RunOptions, precision: Precision, progress: Callable[[str], None]
-) -> tuple[list[ReplicationOutput], PrecisionCheck]:
+    options: RunOptions,
+    precision: Precision,
+    run_dir: Path,
+    progress: Callable[[str], None],
+    keep: Keep,
+) -> tuple[int, PrecisionCheck]:
     """The pilot, then rounds of one replication per worker, until the rule holds at
-    some replication count (the smallest, judged in index order) or the cap is reached."""
-    outputs: list[ReplicationOutput] = []
+    some replication count (the smallest, judged in index order) or the cap is reached;
+    returns that count. Replications already kept (a resumed run) are used as they are."""
     judged = precision.min_replications - 1  # counts below the pilot are never judged
+    have = 0
     while True:
-        have = len(outputs)
+        kept = finished_parts(run_dir)
+        while have in kept:  # the replications kept so far without a gap
+            have += 1
         want = max(
             precision.min_replications, min(have + options.workers, precision.max_replications)
         )
-        seeds = replication_seeds(options.seed, want)[have:]
-        outputs += _run_all(options, seeds, progress, first=have)
-        for count in range(judged + 1, len(outputs) + 1):
+        _run_missing(options, want, run_dir, progress, keep, total=want)
+        have = want
+        values = finished_parts(run_dir)
+        for count in range(judged + 1, want + 1):
             verdict = check(
                 precision,
                 {
-                    n: [o.metrics.get(n, math.nan) for o in outputs[:count]]
+                    n: [values[i]["metrics"].get(n, math.nan) for i in range(count)]
                     for n in precision.metrics
                 },
             )
@@ -181,14 +263,14 @@ def _run_to_precision(
                 progress(
                     f"precision reached with {count} replications: {verdict.describe(precision)}"
                 )
-                return outputs[:count], verdict
-        judged = len(outputs)
+                return count, verdict
+        judged = want
         if judged >= precision.max_replications:
             progress(
                 f"precision NOT reached with {judged} replications (the cap): "
                 f"{verdict.describe(precision)}"
             )
-            return outputs, verdict
+            return judged, verdict
         progress(f"after {judged} replications: {verdict.describe(precision)}")
 
 
@@ -268,57 +350,204 @@ def _progress_line(done: int, total: int, output: ReplicationOutput) -> str:
 
 
 def run_scenario(
-    options: RunOptions, *, out_root: Path, progress: Callable[[str], None], command: str = ""
+    options: RunOptions,
+    *,
+    out_root: Path,
+    progress: Callable[[str], None],
+    command: str = "",
+    run_dir: Path | None = None,
 ) -> tuple[Path, dict[str, dict[str, Any]]]:
-    """Run every replication and write the run folder; returns it and the summary metrics."""
+    """Run every replication and write the run folder; returns it and the summary metrics.
+
+    With ``run_dir`` (a folder an earlier, interrupted run of the same options left),
+    only the replications it lacks are run. Interrupted, the folder keeps every
+    replication that finished and its manifest says how to resume."""
     started = time.perf_counter()
-    precision_report: dict[str, Any] | None = None
-    if options.precision is None:
-        seeds = replication_seeds(options.seed, options.replications)
-        outputs = _run_all(options, seeds, progress)
+    if run_dir is None:
+        run_dir = new_run_dir(options.scenario.name, root=out_root)
+        write_manifest(run_dir, status="running", **_settings(options, command))
     else:
-        outputs, verdict = _run_to_precision(options, options.precision, progress)
-        seeds = [o.seed for o in outputs]
-        precision_report = verdict.manifest(options.precision)
-    run_dir = new_run_dir(options.scenario.name, root=out_root)
-    for name in ModelResult.TABLES:
-        # The record's columns, also for a table no replication recorded a row in.
-        columns = ModelResult.record_type(name).COLUMNS
-        rows = [{"replication": o.index, **row} for o in outputs for row in o.tables[name]]
-        write_table(run_dir, name, rows, ("replication", *columns))
-    summary = {
-        name: metric(
-            [o.metrics[name] for o in outputs if not math.isnan(o.metrics.get(name, math.nan))],
-            unit,
+        kept = finished_parts(run_dir)
+        progress(f"resuming {run_dir}: {len(kept)} replication(s) kept, running the rest")
+
+    def keep(output: ReplicationOutput) -> None:
+        columns = table_columns()
+        tables = {name: (rows, columns[name]) for name, rows in output.tables.items()}
+        tables["homes"] = (output.homes, HOME_COLUMNS)
+        write_part(
+            run_dir,
+            output.index,
+            tables,
+            {
+                "index": output.index,
+                "seed": output.seed,
+                "metrics": output.metrics,
+                "invariant_problems": list(output.invariant_problems),
+                "wall_s": output.wall_s,
+                "population": output.population,
+            },
         )
-        for name, unit in METRIC_UNITS.items()
-    }
-    write_summary(
-        run_dir,
-        scenario=options.scenario.name,
-        replications=len(outputs),
-        metrics=summary,
-        calibration=calibration_outputs(summary, county=options.scenario.county.name),
-    )
-    problems = [f"replication {o.index}: {p}" for o in outputs for p in o.invariant_problems]
-    write_manifest(
-        run_dir,
-        scenario=options.scenario.name,
-        scenario_resolved=resolved_dict(options.scenario),
-        seed=options.seed,
-        replication_seeds=seeds,
-        replications=len(outputs),
-        precision=precision_report,
-        scale=options.scale,
-        horizon_days=options.horizon_days,
-        workers=options.workers,
-        driver="inprocess",
-        wall_s=time.perf_counter() - started,
-        invariant_problems=problems,
-        command=command,
-    )
+
+    precision_report: dict[str, Any] | None = None
+    try:
+        if options.precision is None:
+            count = options.replications
+            _run_missing(options, count, run_dir, progress, keep, total=count)
+        else:
+            count, verdict = _run_to_precision(options, options.precision, run_dir, progress, keep)
+            precision_report = verdict.manifest(options.precision)
+    except KeyboardInterrupt:
+        kept = finished_parts(run_dir)
+        update_manifest(run_dir, status="interrupted", replications_kept=sorted(kept))
+        progress(
+            f"interrupted: {len(kept)} finished replication(s) kept in {run_dir}; "
+            f"run the rest with: canvass run --resume {run_dir}"
+        )
+        raise
+    summary, problems = _finish(run_dir, options, count, precision_report, started)
     if problems:
         raise InvariantBroken(
             f"{len(problems)} invariant(s) broken, first: {problems[0]} ({run_dir})"
         )
     return run_dir, summary
+
+
+def _settings(options: RunOptions, command: str) -> dict[str, Any]:
+    """What the manifest records from the start: enough to resume the run."""
+    return {
+        "kind": "run",
+        "scenario": options.scenario.name,
+        "scenario_resolved": resolved_dict(options.scenario),
+        "seed": options.seed,
+        "replications_asked": None if options.precision else options.replications,
+        "precision_asked": None
+        if options.precision is None
+        else {
+            "relative_error": options.precision.relative_error,
+            "metrics": list(options.precision.metrics),
+            "min_replications": options.precision.min_replications,
+            "max_replications": options.precision.max_replications,
+        },
+        "scale": options.scale,
+        "horizon_days": options.horizon_days,
+        "workers": options.workers,
+        "driver": "inprocess",
+        "table_format": options.table_format,
+        "command": command,
+        "tables": {
+            name: {
+                "file": f"{name}.{options.table_format}",
+                "columns": [["replication", "int"], *([k, v] for k, v in c.items())],
+            }
+            for name, c in {**table_columns(), "replications": _replication_columns()}.items()
+        },
+    }
+
+
+def _replication_columns() -> dict[str, str]:
+    """The ``replications`` table's columns after its ``replication`` key."""
+    return {"seed": "int", "wall_s": "float", **dict.fromkeys(METRIC_UNITS, "float")}
+
+
+def _finish(
+    run_dir: Path,
+    options: RunOptions,
+    count: int,
+    precision_report: dict[str, Any] | None,
+    started: float,
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Assemble the run folder from the kept replications ``0 .. count - 1``."""
+    parts = finished_parts(run_dir)
+    indices = list(range(count))
+    outputs = [parts[i] for i in indices]
+    fmt = options.table_format
+    columns = table_columns()
+    for name in ModelResult.TABLES:
+        assemble_table(run_dir, name, indices, columns[name], fmt=fmt)
+    first_with: dict[str, int] = {}
+    for index, output in zip(indices, outputs, strict=True):
+        first_with.setdefault(output["population"], index)
+    assemble_table(run_dir, "homes", sorted(first_with.values()), HOME_COLUMNS, fmt=fmt)
+    write_replications(
+        run_dir,
+        [
+            {"replication": i, "seed": o["seed"], "wall_s": o["wall_s"], **o["metrics"]}
+            for i, o in zip(indices, outputs, strict=True)
+        ],
+        list(METRIC_UNITS),
+        fmt=fmt,
+    )
+    scenario = resolved_dict(options.scenario)
+    summary = summarise(
+        {name: [o["metrics"].get(name, math.nan) for o in outputs] for name in METRIC_UNITS},
+        features=features_of(scenario),
+    )
+    write_summary(
+        run_dir,
+        scenario=options.scenario.name,
+        replications=count,
+        metrics=summary,
+        calibration=calibration_outputs(summary, county=options.scenario.county.name),
+        scale=options.scale,
+    )
+    problems = [
+        f"replication {i}: {p}"
+        for i, o in zip(indices, outputs, strict=True)
+        for p in o["invariant_problems"]
+    ]
+    rows = {
+        name: _rows(run_dir, name, fmt) for name in (*ModelResult.TABLES, "homes", "replications")
+    }
+    update_manifest(
+        run_dir,
+        status="complete",
+        replication_seeds=[o["seed"] for o in outputs],
+        replications=count,
+        precision=precision_report,
+        homes_of_replication={
+            str(i): first_with[o["population"]] for i, o in zip(indices, outputs, strict=True)
+        },
+        wall_s=time.perf_counter() - started,
+        replications_wall_s=sum(o["wall_s"] for o in outputs),
+        invariant_problems=problems,
+        table_rows=rows,
+    )
+    write_load_profile(run_dir)
+    remove_parts(run_dir)
+    return summary, problems
+
+
+def _rows(run_dir: Path, name: str, fmt: TableFormat) -> int:
+    path = run_dir / f"{name}.{fmt}"
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    with path.open("rb") as handle:
+        return max(0, sum(1 for _ in handle) - 1)
+
+
+def options_to_resume(run_dir: Path, *, workers: int, show_progress: bool) -> RunOptions:
+    """The options an interrupted run was started with, from its manifest."""
+    import json
+
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    asked = manifest.get("precision_asked")
+    return RunOptions(
+        scenario=from_dict(manifest["scenario_resolved"], source=str(run_dir / "manifest.json")),
+        replications=manifest.get("replications_asked") or 1,
+        seed=manifest["seed"],
+        scale=manifest["scale"],
+        horizon_days=manifest["horizon_days"],
+        workers=workers,
+        show_progress=show_progress,
+        precision=None
+        if asked is None
+        else Precision(
+            asked["relative_error"],
+            tuple(asked["metrics"]),
+            asked["min_replications"],
+            asked["max_replications"],
+        ),
+        table_format=manifest.get("table_format", "parquet"),
+    )

@@ -103,6 +103,11 @@ def detective_review(world: World, case: Case) -> Process:
                 at_min=now, detective=case.detective, case_id=case.system_case_id
             )
             new = [item for item in items if item.evidence_id not in case.evidence_seen]
+            world.log.listings.append(
+                rec.EvidenceListingRecord(
+                    case_id=case.case_id, at_min=now, items=len(items), new_items=len(new)
+                )
+            )
             if not new:
                 return
             centre = case.window_centre_min

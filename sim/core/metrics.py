@@ -1,6 +1,7 @@
 """One replication's metrics, computed from its records (``summary.json``).
 
-Every name of the summary table is here, with its unit in :data:`METRIC_UNITS`.
+Every metric of the registry (:mod:`results.metrics`, which defines each one) is
+computed here, with its unit in :data:`METRIC_UNITS`.
 Counts are totals over the run; rates are ratios of totals; latencies are means
 of per-item latencies (the record tables hold the distributions). A ratio or mean
 with nothing to average is NaN (undefined, not zero); the results layer decides
@@ -29,92 +30,13 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
+from results.metrics import COUNT_METRICS, METRICS
 from sim.core.calibration import REPORTED_PROPERTY_CRIME_PER_YEAR
 from sim.core.params import MIN_PER_YEAR
 from sim.core.records import ModelResult, UtilisationRecord
 
-METRIC_UNITS: dict[str, str] = {
-    "thefts": "thefts",
-    "reports": "reports",
-    "packages_stolen": "packages",
-    "parcels_delivered": "parcels",
-    "packages_stolen_per_1000_parcels": "packages/1000 parcels",
-    "cases_with_request": "cases",
-    "requests": "requests",
-    "followup_requests": "requests",
-    "notifications": "notifications",
-    "notifications_censored": "notifications",
-    "notifications_per_request": "notifications/request",
-    "request_windows_holding_theft": "share",
-    "responses": "responses",
-    "shares": "responses",
-    "clips_shared": "clips",
-    "clips_transferred": "clips",
-    "evidence_items": "items",
-    "cases_with_usable_video": "cases",
-    "cases_with_usable_video_platform": "cases",
-    "cases_with_usable_video_victim": "cases",
-    "cases_with_usable_video_canvass": "cases",
-    "identifications": "identifications",
-    "sprees_stopped": "sprees",
-    "thefts_prevented": "thefts",
-    "response_rate": "share",
-    "share_rate": "share",
-    "opt_out_rate": "share",
-    "opt_outs_second_half_ratio": "ratio",
-    "households_notified_share": "share",
-    "repeat_notifications_per_household": "notifications/household",
-    "footage_lost_to_retention": "clips",
-    "hours_report_to_detective": "h",
-    "hours_report_to_request": "h",
-    "hours_request_to_approval": "h",
-    "hours_notification_to_response": "h",
-    "minutes_share_to_evidence": "min",
-    "hours_report_to_first_evidence": "h",
-    "detective_utilisation": "share",
-    "moderator_utilisation": "share",
-    "detective_hours": "h",
-    "cost_per_usable_case_usd": "USD/case",
-    "bystander_clips_transferred": "clips",
-    "misidentifications": "people",
-    # Calibration outputs (sim.core.calibration): county-year rates and per-report shares.
-    "requests_per_year_county": "requests/yr",
-    "reports_per_year_county": "reports/yr",
-    "reports_share_of_property_crime": "share",
-    "identifications_per_report": "share",
-}
-
-COUNT_METRICS: tuple[str, ...] = (
-    "thefts",
-    "reports",
-    "packages_stolen",
-    "parcels_delivered",
-    "cases_with_request",
-    "requests",
-    "followup_requests",
-    "notifications",
-    "notifications_censored",
-    "responses",
-    "shares",
-    "clips_shared",
-    "clips_transferred",
-    "evidence_items",
-    "cases_with_usable_video",
-    "cases_with_usable_video_platform",
-    "cases_with_usable_video_victim",
-    "cases_with_usable_video_canvass",
-    "identifications",
-    "sprees_stopped",
-    "thefts_prevented",
-    "footage_lost_to_retention",
-    "detective_hours",
-    "bystander_clips_transferred",
-    "misidentifications",
-)
-"""Totals over the slice; each has a county-total estimate ``<name>_county``."""
-
-for _name in COUNT_METRICS:
-    METRIC_UNITS[f"{_name}_county"] = METRIC_UNITS[_name]
+METRIC_UNITS: dict[str, str] = {m.name: m.unit for m in METRICS}
+"""Every metric's unit, in the registry's order (:mod:`results.metrics` defines each)."""
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -164,6 +86,7 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
     paths = list(first_usable_path.values())
     opted_out = len({o.resident for o in r.opt_outs})
     platform_evidence = [e for e in r.evidence if e.path == "platform"]
+    bystanders = sum(1 for e in platform_evidence if not e.saw_theft)
     metrics = {
         "thefts": float(len(r.thefts)),
         "reports": float(len(r.reports)),
@@ -171,6 +94,8 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
         "parcels_delivered": r.parcels_delivered,
         "packages_stolen_per_1000_parcels": 1000 * _ratio(packages_stolen, r.parcels_delivered),
         "cases_with_request": float(len({m.case_id for m in published})),
+        "cases_with_share": float(len({a.case_id for a in r.responses if a.clips_shared > 0})),
+        "cases_with_evidence": float(len(first_evidence)),
         "requests": float(len(published)),
         "followup_requests": float(sum(request_of[m.request_id].attempt > 1 for m in published)),
         "notifications": float(notifications),
@@ -228,7 +153,9 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
         "cost_per_usable_case_usd": _ratio(
             detective_minutes / 60 * r.detective_hourly_cost_usd, usable_cases
         ),
-        "bystander_clips_transferred": float(sum(1 for e in platform_evidence if not e.saw_theft)),
+        "bystander_clips_transferred": float(bystanders),
+        "notifications_per_usable_case": _ratio(notifications, usable_cases),
+        "bystander_clips_per_usable_case": _ratio(bystanders, usable_cases),
         "misidentifications": float(sum(1 for i in r.identifications if not i.correct)),
     }
     for name in COUNT_METRICS:
@@ -274,6 +201,7 @@ def slice_of(result: ModelResult) -> ModelResult:
         clip_shares=tuple(share for share in result.clip_shares if share.request_id in requests),
         transfers=of_cases(result.transfers),
         evidence=of_cases(result.evidence),
+        listings=of_cases(result.listings),
         usable_videos=of_cases(result.usable_videos),
         identifications=of_cases(result.identifications),
         canvasses=of_cases(result.canvasses),

@@ -33,6 +33,13 @@ class Record:
     def to_row(self) -> dict[str, Value]:
         return {name: getattr(self, name) for name in self.COLUMNS}
 
+    @classmethod
+    def column_types(cls) -> dict[str, str]:
+        """Each column's type by name: ``int``, ``float``, ``str`` or ``bool`` (the
+        run folder's tables are typed by these)."""
+        hints = get_type_hints(cls)
+        return {name: hints[name].__name__ for name in cls.COLUMNS}
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TheftRecord(Record):
@@ -169,6 +176,17 @@ class EvidenceRecord(Record):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class EvidenceListingRecord(Record):
+    """A detective listed a case's evidence in the system (one call of the API's
+    evidence listing): the load the system serves, beside what it returned."""
+
+    case_id: int
+    at_min: float
+    items: int  # evidence items the listing returned
+    new_items: int  # of those, items the detective had not seen before
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UsableVideoRecord(Record):
     case_id: int
     camera: int
@@ -261,6 +279,7 @@ class ModelResult:
     clip_shares: tuple[ClipShareRecord, ...]
     transfers: tuple[TransferRecord, ...]
     evidence: tuple[EvidenceRecord, ...]
+    listings: tuple[EvidenceListingRecord, ...]
     usable_videos: tuple[UsableVideoRecord, ...]
     identifications: tuple[IdentificationRecord, ...]
     canvasses: tuple[CanvassRecord, ...]
@@ -279,6 +298,7 @@ class ModelResult:
         "clip_shares",
         "transfers",
         "evidence",
+        "listings",
         "usable_videos",
         "identifications",
         "canvasses",

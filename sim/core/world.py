@@ -50,6 +50,7 @@ class RecordLog:
     clip_shares: list[rec.ClipShareRecord] = field(default_factory=list)
     transfers: list[rec.TransferRecord] = field(default_factory=list)
     evidence: list[rec.EvidenceRecord] = field(default_factory=list)
+    listings: list[rec.EvidenceListingRecord] = field(default_factory=list)
     usable_videos: list[rec.UsableVideoRecord] = field(default_factory=list)
     identifications: list[rec.IdentificationRecord] = field(default_factory=list)
     canvasses: list[rec.CanvassRecord] = field(default_factory=list)

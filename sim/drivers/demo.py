@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from results.runfolder import metric, new_run_dir, write_manifest, write_summary, write_table
+from results.runfolder import new_run_dir, write_manifest, write_summary, write_table
+from results.statistics import metric
 from sim.core.counties import nassau
 from sim.core.population import camera_rows, generate_population, resident_rows
 from system.adapters.db import make_engine
