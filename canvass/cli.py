@@ -7,11 +7,12 @@ bad input; 3 an SLO or regression gate broken.
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import OperationalError
 
@@ -117,28 +118,41 @@ def _bench_system(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import json
+    from results.tables import calibration_table, summary_table
+    from sim.runner import RunOptions, options_to_resume, run_scenario
 
-    from scenarios.loader import load_scenario
-    from sim.runner import RunOptions, run_scenario
+    if args.resume is not None:
+        run_dir = _resumable(Path(args.resume), args)
+        options = options_to_resume(run_dir, workers=args.workers, show_progress=not args.quiet)
+        scenario = options.scenario
+        precision = options.precision
+    else:
+        from scenarios.loader import load_scenario
 
-    scenario = load_scenario(args.scenario, args.set or ())
-    if args.driver != "inprocess":
-        raise UsageError(
-            f"driver {args.driver!r} is not available yet: use --driver inprocess (the default)"
+        run_dir = None
+        if args.scenario is None:
+            raise UsageError(
+                "give a SCENARIO (a shipped scenario's name or a TOML path; canvass scenarios "
+                "list shows them), or --resume RUN_DIR"
+            )
+        scenario = load_scenario(args.scenario, args.set or ())
+        if args.driver != "inprocess":
+            raise UsageError(
+                f"driver {args.driver!r} is not available yet: use --driver inprocess (the default)"
+            )
+        precision = _precision(args)
+        _warn_about_keys_the_model_ignores(args.set or ())
+        options = RunOptions(
+            scenario=scenario,
+            replications=args.replications or scenario.run.replications,
+            seed=scenario.run.seed if args.seed is None else args.seed,
+            scale=args.scale or scenario.run.scale,
+            horizon_days=args.horizon_days or scenario.run.horizon_days,
+            workers=args.workers,
+            show_progress=not args.quiet,
+            precision=precision,
+            table_format="csv" if args.csv else "parquet",
         )
-    precision = _precision(args)
-    _warn_about_keys_the_model_ignores(args.set or ())
-    options = RunOptions(
-        scenario=scenario,
-        replications=args.replications or scenario.run.replications,
-        seed=scenario.run.seed if args.seed is None else args.seed,
-        scale=args.scale or scenario.run.scale,
-        horizon_days=args.horizon_days or scenario.run.horizon_days,
-        workers=args.workers,
-        show_progress=not args.quiet,
-        precision=precision,
-    )
     echo = _echo(args)
     how_many = (
         f"{options.replications} replication(s)"
@@ -157,15 +171,11 @@ def _run(args: argparse.Namespace) -> int:
         out_root=_writable(Path(args.out), "the run folder"),
         progress=lambda line: print(line, file=sys.stderr) if not args.quiet else None,
         command=" ".join(sys.argv),
+        run_dir=run_dir,
     )
-    echo(_summary_table(summary))
-    if options.scale < 1:
-        echo(
-            f"(counts are the simulated slice's, {options.scale:g} of the county; "
-            "<metric>_county estimates the whole county)"
-        )
-    calibration = json.loads((run_dir / "summary.json").read_text()).get("calibration", [])
-    echo(_calibration_table(calibration))
+    echo(summary_table(summary, scale=options.scale))
+    body = json.loads((run_dir / "summary.json").read_text())
+    echo(calibration_table(body.get("calibration", [])))
     reached = json.loads((run_dir / "manifest.json").read_text()).get("precision")
     if reached is not None and not reached["met"]:
         print(
@@ -174,7 +184,59 @@ def _run(args: argparse.Namespace) -> int:
             "--max-replications or loosen --precision)",
             file=sys.stderr,
         )
+    if not args.no_report:
+        from results.report import build_report
+
+        echo(f"report: {build_report(run_dir)}")
     print(run_dir)
+    return EXIT_OK
+
+
+def _resumable(run_dir: Path, args: argparse.Namespace) -> Path:
+    """An interrupted run folder to finish; the options that fix its results come from
+    its manifest, so giving them again is an error."""
+    given = [
+        flag
+        for flag, value in (
+            ("SCENARIO", args.scenario),
+            ("--replications", args.replications),
+            ("--precision", args.precision),
+            ("--seed", args.seed),
+            ("--scale", args.scale),
+            ("--horizon-days", args.horizon_days),
+            ("--set", args.set),
+            ("--csv", args.csv or None),
+        )
+        if value is not None
+    ]
+    if given:
+        raise UsageError(
+            f"--resume takes its settings from the run folder's manifest: drop {', '.join(given)}"
+        )
+    manifest_path = run_dir / "manifest.json"
+    if not manifest_path.is_file():
+        raise UsageError(f"{manifest_path}: missing; --resume needs a run folder canvass run left")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{manifest_path}: unreadable ({exc})") from None
+    if manifest.get("kind", "run") != "run" or "scenario_resolved" not in manifest:
+        raise UsageError(f"{run_dir}: not a run folder of canvass run; nothing to resume")
+    if manifest.get("status") == "complete":
+        raise UsageError(f"{run_dir}: the run is complete; nothing to resume")
+    if "tables" not in manifest:
+        raise UsageError(f"{run_dir}: written by an older canvass that cannot resume runs")
+    return run_dir
+
+
+def _report(args: argparse.Namespace) -> int:
+    from results.report import build_report
+
+    from results.reader import RunFolder
+
+    run = RunFolder(Path(args.run_dir))
+    out = None if args.out is None else _writable(Path(args.out), "the report")
+    print(build_report(run.path, out))
     return EXIT_OK
 
 
@@ -216,44 +278,6 @@ def _precision(args: argparse.Namespace) -> Precision | None:
         )
     except PrecisionError as exc:
         raise UsageError(str(exc)) from exc
-
-
-def _summary_table(summary: dict[str, dict[str, object]]) -> str:
-    lines = [f"{'metric':40} {'mean':>14} {'95% CI':>29} unit"]
-    for name, m in summary.items():
-        mean, ci = m["mean"], m["ci95"]
-        mean_text = "n/a" if not isinstance(mean, int | float) else _number(mean)
-        ci_text = "" if not isinstance(ci, list) else f"[{_number(ci[0])}, {_number(ci[1])}]"
-        lines.append(f"{name:40} {mean_text:>14} {ci_text:>29} {m['unit']}")
-    replications = max((n for m in summary.values() if isinstance(n := m["n"], int)), default=0)
-    lines.append(
-        f"(mean ± t-interval over {replications} replication(s); no interval from one)"
-        if replications
-        else "(no replications)"
-    )
-    return "\n".join(lines)
-
-
-def _calibration_table(rows: list[dict[str, Any]]) -> str:
-    """Each calibration output beside its plausible range (sim.core.calibration)."""
-    lines = ["", f"{'calibration output':40} {'mean':>14} {'plausible range':>20} within"]
-    for row in rows:
-        mean = row["mean"]
-        low, high = row["plausible_range"]
-        verdict = {True: "yes", False: "NO", None: "n/a"}[row["within_range"]]
-        mean_text = "n/a" if mean is None else _number(mean)
-        lines.append(
-            f"{row['output']:40} {mean_text:>14} {_number(low) + '-' + _number(high):>20} {verdict}"
-        )
-    lines.append("(public figures and sources: summary.json, calibration; docs/model.md)")
-    return "\n".join(lines)
-
-
-def _number(value: float) -> str:
-    """Counts as counts (81,240, not 8.124e+04); small values to four significant digits."""
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
 
 
 def _scenarios_list(args: argparse.Namespace) -> int:
@@ -444,7 +468,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a scenario; the run folder's path is the last line")
     run.add_argument(
-        "scenario", metavar="SCENARIO", help="a shipped scenario's name or a TOML path"
+        "scenario",
+        metavar="SCENARIO",
+        nargs="?",
+        help="a shipped scenario's name or a TOML path (not with --resume)",
+    )
+    run.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="finish an interrupted run: run only the replications its folder lacks",
     )
     run.add_argument("--replications", type=_positive_int, help="independent replications")
     run.add_argument(
@@ -488,8 +520,21 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"parallel processes (default: this machine's {cpus} CPUs)",
     )
     run.add_argument("--out", default="results/runs", help="folder for run folders")
+    run.add_argument(
+        "--csv", action="store_true", help="write the tables as CSV text instead of Parquet"
+    )
+    run.add_argument(
+        "--no-report", action="store_true", help="skip the figures and report.html at the end"
+    )
     run.add_argument("--quiet", action="store_true", help="print only the run folder")
     run.set_defaults(handler=_run)
+
+    report = sub.add_parser(
+        "report", help="(re)build the figures and report.html of a run or load-test folder"
+    )
+    report.add_argument("run_dir", metavar="RUN_DIR", help="a folder canvass run wrote")
+    report.add_argument("--out", help="folder for report.html and figures (default: RUN_DIR)")
+    report.set_defaults(handler=_report)
 
     scen = sub.add_parser("scenarios", help="list or show scenarios")
     scen_sub = scen.add_subparsers(dest="scenarios_command", required=True, metavar="ACTION")
@@ -628,16 +673,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DomainError, DatabaseUrlError, ClockSpecError, UsageError, ScenarioError) as exc:
         print(f"canvass: {exc}", file=sys.stderr)
         return EXIT_USAGE
+
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         print(f"canvass: database error: {reason}", file=sys.stderr)
         return EXIT_FAILURE
-    except KeyboardInterrupt:
-        print("canvass: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        detail = f": {exc}" if str(exc) else ""  # a run says what it kept and how to resume
+        print(f"canvass: interrupted{detail}", file=sys.stderr)
         return EXIT_FAILURE
     except Exception as exc:
+        from results.reader import RunFolderError
         from sim.runner import InvariantBroken
 
+        if isinstance(exc, RunFolderError):
+            print(f"canvass: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         if isinstance(exc, InvariantBroken):
             print(f"canvass: {exc}", file=sys.stderr)
             return EXIT_FAILURE

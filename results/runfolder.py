@@ -213,9 +213,9 @@ def write_replications(
     *,
     fmt: TableFormat,
 ) -> Path:
-    """The ``replications`` table: one row per replication (index, seed, wall seconds),
-    one column per metric (NaN where a replication leaves it undefined)."""
-    columns = {"replication": "int", "seed": "int", "wall_s": "float"}
+    """The ``replications`` table: one row per replication (index and seed), one column
+    per metric (NaN where a replication leaves it undefined)."""
+    columns = {"replication": "int", "seed": "int"}
     columns |= dict.fromkeys(metric_names, "float")
     return write_table(run_dir, "replications", rows, columns, fmt=fmt)
 

@@ -66,6 +66,17 @@ class InvariantBroken(RuntimeError):
     """The system's own records contradict a rule the model relies on."""
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped early; its folder keeps the replications that finished."""
+
+    def __init__(self, run_dir: Path, kept: int) -> None:
+        super().__init__(
+            f"{kept} finished replication(s) kept in {run_dir}; run the rest with: "
+            f"canvass run --resume {run_dir}"
+        )
+        self.run_dir = run_dir
+
+
 @dataclass(frozen=True)
 class RunOptions:
     scenario: Scenario
@@ -399,11 +410,7 @@ def run_scenario(
     except KeyboardInterrupt:
         kept = finished_parts(run_dir)
         update_manifest(run_dir, status="interrupted", replications_kept=sorted(kept))
-        progress(
-            f"interrupted: {len(kept)} finished replication(s) kept in {run_dir}; "
-            f"run the rest with: canvass run --resume {run_dir}"
-        )
-        raise
+        raise RunInterrupted(run_dir, len(kept)) from None
     summary, problems = _finish(run_dir, options, count, precision_report, started)
     if problems:
         raise InvariantBroken(
@@ -446,7 +453,7 @@ def _settings(options: RunOptions, command: str) -> dict[str, Any]:
 
 def _replication_columns() -> dict[str, str]:
     """The ``replications`` table's columns after its ``replication`` key."""
-    return {"seed": "int", "wall_s": "float", **dict.fromkeys(METRIC_UNITS, "float")}
+    return {"seed": "int", **dict.fromkeys(METRIC_UNITS, "float")}
 
 
 def _finish(
@@ -471,7 +478,7 @@ def _finish(
     write_replications(
         run_dir,
         [
-            {"replication": i, "seed": o["seed"], "wall_s": o["wall_s"], **o["metrics"]}
+            {"replication": i, "seed": o["seed"], **o["metrics"]}
             for i, o in zip(indices, outputs, strict=True)
         ],
         list(METRIC_UNITS),
@@ -508,7 +515,7 @@ def _finish(
             str(i): first_with[o["population"]] for i, o in zip(indices, outputs, strict=True)
         },
         wall_s=time.perf_counter() - started,
-        replications_wall_s=sum(o["wall_s"] for o in outputs),
+        replication_wall_s=[o["wall_s"] for o in outputs],
         invariant_problems=problems,
         table_rows=rows,
     )

@@ -49,6 +49,7 @@ class ReferenceCase:
             seed=self.seed,
             scale=scenario.run.scale,
             horizon_days=scenario.run.horizon_days,
+            table_format="csv",  # text, so a moved value can be found with diff
         )
 
     @property

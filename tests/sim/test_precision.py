@@ -86,7 +86,7 @@ TARGET = Precision(0.15, ("notifications_per_request",), min_replications=5, max
 
 
 def tables(run_dir: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(run_dir.glob("*.csv"))}
+    return {p.name: p.read_bytes() for p in sorted(run_dir.glob("*.parquet"))}
 
 
 @pytest.mark.slow
@@ -117,7 +117,7 @@ def test_a_precision_run_stops_where_the_rule_first_holds_and_equals_a_fixed_run
         progress=lambda _l: None,
     )
     values = json.loads((earlier / "summary.json").read_text())["metrics"]
-    lo, hi = values["notifications_per_request"]["ci95"]
+    lo, hi = values["notifications_per_request"]["ci95_t"]
     assert (hi - lo) / 2 / abs(values["notifications_per_request"]["mean"]) > TARGET.threshold
     # Two processes (rounds of two, which may overshoot) keep exactly the same replications,
     # and a fixed run of that many replications is the same run.

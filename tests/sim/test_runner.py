@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import os
@@ -16,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from results.reader import RunFolder
 from scenarios.loader import load_scenario
 from sim import runner
 from sim.core.records import ModelResult
@@ -38,9 +38,9 @@ def small(workers: int) -> RunOptions:
 def test_same_seed_gives_byte_identical_tables_with_one_and_two_processes(tmp_path: Path) -> None:
     one, _ = run_scenario(small(1), out_root=tmp_path / "one", progress=lambda _l: None)
     two, _ = run_scenario(small(2), out_root=tmp_path / "two", progress=lambda _l: None)
-    tables = sorted(p.name for p in one.glob("*.csv"))
-    assert "thefts.csv" in tables
-    assert tables == sorted(p.name for p in two.glob("*.csv"))
+    tables = sorted(p.name for p in one.glob("*.parquet"))
+    assert "thefts.parquet" in tables
+    assert tables == sorted(p.name for p in two.glob("*.parquet"))
     for name in tables:
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
     assert json.loads((one / "summary.json").read_text()) == json.loads(
@@ -55,29 +55,59 @@ def test_run_folder_follows_the_contract(tmp_path: Path) -> None:
     assert body["replications"] == 2
     for name in ("thefts", "reports", "requests", "notifications", "share_rate"):
         entry = body["metrics"][name]
-        assert set(entry) == {"mean", "sd", "ci95", "n", "unit"}
+        assert set(entry) == {"mean", "sd", "ci95", "ci95_t", "n", "unit", "applies"}
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["seed"] == 11
+    assert manifest["status"] == "complete"
     assert len(manifest["replication_seeds"]) == 2
     assert manifest["scenario_resolved"]["county"]["name"] == "nassau"
     assert manifest["invariant_problems"] == []
     assert summary == body["metrics"]
-    # One CSV per record type, each headed by the replication and the record's fields.
-    assert sorted(p.stem for p in run_dir.glob("*.csv")) == sorted(ModelResult.TABLES)
+    assert not (run_dir / "partial").exists()
+    # One typed table per record type, each headed by the replication and the record's fields.
+    run = RunFolder(run_dir)
+    expected = {*ModelResult.TABLES, "homes", "replications"}
+    assert {p.stem for p in run_dir.glob("*.parquet")} == expected
     for name in ModelResult.TABLES:
-        header = (run_dir / f"{name}.csv").read_text().splitlines()[0]
-        assert header.split(",") == ["replication", *ModelResult.record_type(name).COLUMNS]
+        frame = run.table(name)
+        assert list(frame.columns) == ["replication", *ModelResult.record_type(name).COLUMNS]
+        assert sorted(set(frame["replication"])) in ([], [0], [0, 1])
+    replications = run.replications
+    assert list(replications["replication"]) == [0, 1]
+    assert list(replications["seed"]) == manifest["replication_seeds"]
+    for name in ("thefts", "notifications"):
+        assert replications[name].mean() == pytest.approx(summary[name]["mean"])
+
+
+def test_csv_tables_read_back_with_the_same_types_as_parquet(tmp_path: Path) -> None:
+    options = small(1)
+    parquet, _ = run_scenario(options, out_root=tmp_path / "p", progress=lambda _l: None)
+    text, _ = run_scenario(
+        dataclasses.replace(options, table_format="csv"),
+        out_root=tmp_path / "c",
+        progress=lambda _l: None,
+    )
+    assert not list(text.glob("*.parquet"))
+    for name in (*ModelResult.TABLES, "homes"):
+        a, b = RunFolder(parquet).table(name), RunFolder(text).table(name)
+        assert list(a.dtypes) == list(b.dtypes), name
+        assert a.equals(b), name
 
 
 def test_a_table_without_rows_still_has_its_columns(tmp_path: Path) -> None:
-    """A county too small for a single theft: every table is empty, and each CSV still
+    """A county too small for a single theft: every table is empty, and each table still
     names its columns, so it loads as an empty table rather than a malformed one."""
     scenario = load_scenario("tiny", ["county.households=1"])
-    options = dataclasses.replace(small(1), scenario=scenario, replications=1, horizon_days=0.5)
+    options = dataclasses.replace(
+        small(1), scenario=scenario, replications=1, horizon_days=0.5, table_format="csv"
+    )
     run_dir, summary = run_scenario(options, out_root=tmp_path, progress=lambda _l: None)
     assert summary["thefts"]["mean"] == 0
     thefts = (run_dir / "thefts.csv").read_text().splitlines()
     assert thefts == [",".join(["replication", *ModelResult.record_type("thefts").COLUMNS])]
+    frame = RunFolder(run_dir).table("thefts")
+    assert len(frame) == 0
+    assert str(frame["at_min"].dtype) == "float64"
 
 
 @pytest.mark.slow
@@ -177,6 +207,9 @@ def test_a_terminated_run_cleans_up_its_scratch_folders(tmp_path: Path, workers:
     assert "Traceback" not in stderr
     assert list(scratch.iterdir()) == []
     assert not out.exists() or list(out.rglob("summary.json")) == []
+    # What finished is kept, and the manifest says the run was interrupted.
+    for manifest in out.rglob("manifest.json"):
+        assert json.loads(manifest.read_text())["status"] == "interrupted"
 
 
 def test_an_interrupt_swallowed_by_the_garbage_collector_still_ends_the_replication(
@@ -279,14 +312,10 @@ def test_the_simulated_system_keeps_the_scenarios_response_period(
         scenario=scenario, replications=1, seed=11, scale=1.0, horizon_days=14, workers=1
     )
     run_dir, _ = run_scenario(options, out_root=tmp_path, progress=lambda _l: None)
-    responses = list(csv.DictReader((run_dir / "responses.csv").open()))
-    assert responses
-    late = [
-        r
-        for r in responses
-        if float(r["responded_at_min"]) - float(r["notified_at_min"]) > 7 * 1440
-    ]
+    responses = RunFolder(run_dir).table("responses")
+    assert len(responses)
+    late = responses[responses["responded_at_min"] - responses["notified_at_min"] > 7 * 1440]
     if days == 10:
-        assert late, "some residents answer after 7 days when they have 10"
-    assert [r for r in responses if r["accepted"] != "True"] == []
+        assert len(late), "some residents answer after 7 days when they have 10"
+    assert bool(responses["accepted"].all())
     assert json.loads((run_dir / "manifest.json").read_text())["invariant_problems"] == []
