@@ -230,12 +230,14 @@ def _resumable(run_dir: Path, args: argparse.Namespace) -> Path:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from results.report import build_report
-
     from results.reader import RunFolder
+    from results.report import build_report
+    from results.summary import rebuild_summary
 
     run = RunFolder(Path(args.run_dir))
-    out = None if args.out is None else _writable(Path(args.out), "the report")
+    out = run.path if args.out is None else _writable(Path(args.out), "the report")
+    if run.kind == "run":
+        rebuild_summary(run, out)  # the numbers beside the figures follow from the tables
     print(build_report(run.path, out))
     return EXIT_OK
 

@@ -270,3 +270,32 @@ def test_summary_intervals_are_clipped_and_keep_the_t_interval(finished: Path) -
     assert metrics["misidentifications"]["applies"] is False
     assert metrics["misidentifications"]["mean"] is None
     assert math.isfinite(metrics["thefts"]["mean"])
+
+
+def test_a_precision_run_resumed_stops_where_the_uninterrupted_run_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sim.precision import Precision
+
+    target = Precision(0.15, ("notifications_per_request",), min_replications=3, max_replications=6)
+    options = tiny(precision=target, workers=1)
+    whole, _ = run_scenario(options, out_root=tmp_path / "whole", progress=lambda _l: None)
+    real = runner.run_replication
+
+    def stop_at_the_fourth(options: RunOptions, index: int, seed: int) -> object:
+        if index == 3:
+            raise KeyboardInterrupt
+        return real(options, index, seed)
+
+    monkeypatch.setattr(runner, "run_replication", stop_at_the_fourth)
+    with pytest.raises(KeyboardInterrupt):
+        run_scenario(options, out_root=tmp_path / "cut", progress=lambda _l: None)
+    monkeypatch.setattr(runner, "run_replication", real)
+    (run_dir,) = (tmp_path / "cut").iterdir()
+    resumed = runner.options_to_resume(run_dir, workers=1, show_progress=False)
+    assert resumed.precision == target
+    run_scenario(resumed, out_root=tmp_path, progress=lambda _l: None, run_dir=run_dir)
+    assert files(run_dir) == files(whole)
+    manifests = [json.loads((d / "manifest.json").read_text()) for d in (run_dir, whole)]
+    assert manifests[0]["precision"] == manifests[1]["precision"]
+    assert manifests[0]["replications"] == manifests[1]["replications"]
