@@ -299,3 +299,65 @@ def test_a_precision_run_resumed_stops_where_the_uninterrupted_run_stops(
     manifests = [json.loads((d / "manifest.json").read_text()) for d in (run_dir, whole)]
     assert manifests[0]["precision"] == manifests[1]["precision"]
     assert manifests[0]["replications"] == manifests[1]["replications"]
+
+
+def canvass(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "canvass", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("damage", "named"),
+    [
+        (lambda d: (d / "summary.json").unlink(), "summary.json"),
+        (lambda d: (d / "manifest.json").unlink(), ""),
+        (
+            lambda d: (d / "notifications.parquet").write_bytes(
+                (d / "notifications.parquet").read_bytes()[:300]
+            ),
+            "notifications.parquet",
+        ),
+        (lambda d: (d / "replications.parquet").unlink(), "replications.parquet"),
+    ],
+)
+def test_canvass_report_refuses_a_bad_folder_in_one_line(
+    finished: Path, tmp_path: Path, damage: object, named: str
+) -> None:
+    copy = _copy(finished, tmp_path)
+    damage(copy)  # type: ignore[operator]
+    done = canvass("report", str(copy))
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert str(copy / named) in done.stderr
+
+
+def test_canvass_report_on_a_path_that_is_no_folder_is_refused(tmp_path: Path) -> None:
+    done = canvass("report", str(tmp_path / "nowhere"))
+    assert done.returncode == 2
+    assert "not a folder" in done.stderr
+
+
+@pytest.mark.slow
+def test_canvass_report_on_a_copy_reproduces_the_summary_and_the_figures(
+    finished: Path, tmp_path: Path
+) -> None:
+    first, second = _copy(finished, tmp_path / "a"), _copy(finished, tmp_path / "b")
+    assert canvass("report", str(first)).returncode == 0
+    done = canvass("report", str(second), "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "out"
+    assert done.stdout.strip().splitlines()[-1] == str(out / "report.html")
+    assert (out / "summary.json").read_bytes() == (finished / "summary.json").read_bytes()
+    assert (first / "summary.json").read_bytes() == (finished / "summary.json").read_bytes()
+    svgs = sorted(p.relative_to(out) for p in out.rglob("*.svg"))
+    assert svgs, "the report draws figures"
+    assert svgs == sorted(p.relative_to(first) for p in first.rglob("*.svg"))
+    for name in svgs:
+        assert (out / name).read_bytes() == (first / name).read_bytes(), name
