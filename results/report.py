@@ -39,7 +39,11 @@ def build_report(run_dir: Path, out_dir: Path | None = None) -> Path:
     run = RunFolder(run_dir)
     out = Path(out_dir) if out_dir is not None else Path(run_dir)
     figures = render_all(run, out / FIGURES_DIR)
-    context = {"kind": run.kind, "folder": Path(run_dir).name, "figures": _embedded(figures)}
+    context: dict[str, Any] = {
+        "kind": run.kind,
+        "folder": Path(run_dir).name,
+        "figures": _embedded(figures),
+    }
     if run.kind == "run":
         context |= _run_context(run)
     else:
@@ -164,7 +168,7 @@ def _headline(metrics: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
 def _calibration(row: dict[str, Any]) -> dict[str, str]:
     interval = row.get("ci95")
     low, high = row.get("plausible_range", [None, None])
-    mean = row.get("mean")
+    mean: Any = row.get("mean")
     return {
         "what": str(row.get("what", row.get("output", ""))),
         "output": str(row.get("output", "")),
@@ -172,11 +176,15 @@ def _calibration(row: dict[str, Any]) -> dict[str, str]:
         "mean": "n/a" if is_na(mean) else number(float(mean)),
         "ci95": f"{number(interval[0])} to {number(interval[1])}" if interval else "—",
         "range": f"{low} to {high}",
-        "within": {True: "yes", False: "NO"}.get(row.get("within_range"), "n/a"),
+        "within": _within(row.get("within_range")),
         "public_figure": str(row.get("public_figure", "")),
         "mechanism": str(row.get("mechanism", "")),
         "source": str(row.get("source", "")),
     }
+
+
+def _within(within: Any) -> str:
+    return "n/a" if within is None else ("yes" if within else "NO")
 
 
 def _assumptions(scenario_name: str, resolved: dict[str, Any]) -> dict[str, Any]:
