@@ -238,7 +238,8 @@ _BASE: tuple[Metric, ...] = (
     _count(
         "identifications",
         "identifications",
-        "cases where the right thief was identified",
+        "cases where the right thief was identified, with or without video (the police "
+        "clear some cases without any)",
         "outcomes",
     ),
     _count("sprees_stopped", "sprees", "theft sprees ended by an arrest", "outcomes"),

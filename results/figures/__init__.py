@@ -121,8 +121,9 @@ def _misidentifications(run: RunFolder) -> Figure:
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec(
         id="funnel-cases",
-        caption="How many cases survive each step from theft to the right thief identified; "
-        "the widest drop is where the program loses its cases.",
+        caption="How many cases survive each step from theft to usable video, the widest "
+        "drop being where the program loses its cases; the last bar counts the right thief "
+        "identified with or without video.",
         applies=_is_run,
         draw=lambda run: summary_bars.funnel_cases(run.metrics),
     ),

@@ -25,7 +25,7 @@ CASE_FUNNEL: tuple[tuple[str, str], ...] = (
     ("cases_with_share", "with an owner's share"),
     ("cases_with_evidence", "with evidence"),
     ("cases_with_usable_video", "with usable video"),
-    ("identifications", "right thief identified"),
+    ("identifications", "right thief identified\n(with or without video)"),
 )
 OWNER_FUNNEL: tuple[tuple[str, str], ...] = (
     ("notifications", "owners notified"),
