@@ -40,3 +40,11 @@ def test_every_command_in_the_readme_table_exists() -> None:
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     assert used <= set(sub.choices), used - set(sub.choices)  # type: ignore[arg-type]
+
+
+def test_every_image_the_readme_shows_is_committed() -> None:
+    text = (ROOT / "README.md").read_text()
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert images, "the README shows a figure from the main job"
+    for image in images:
+        assert (ROOT / image).is_file(), image
