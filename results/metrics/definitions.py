@@ -1,61 +1,11 @@
-"""Every metric of a run, defined once: name, unit, definition, numerator, denominator.
-
-The county model computes the values (``sim.core.metrics``), ``results`` summarises
-and presents them, and ``docs/metrics.md`` is generated from this table
-(``python -m results.metrics > docs/metrics.md``), so the three cannot drift apart.
-This module imports nothing of the project: both the model and ``results`` import it.
-
-A metric's *kind* gives its natural range, which a 95% interval is clipped to
-(:mod:`results.statistics`): a ``count``, a ``nonneg`` quantity (hours, costs,
-ratios of counts) never below 0, a ``share`` in [0, 1]. A metric that needs a
-feature the run did not have (face recognition off, no canvassing, no platform
-requests) does not apply to it: the summary says "n/a" for it, not 0.
-"""
+"""Every metric of a run, one entry each, in the order of ``summary.json``: the counts
+and rates a replication gives (``BASE``), then the calibration outputs
+(``PUBLIC_FIGURE_OUTPUTS``); each count's county-total estimate is derived in
+:mod:`results.metrics`."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
-
-Kind = Literal["count", "nonneg", "share", "ratio"]
-Feature = Literal["platform", "canvass", "face_recognition"]
-
-FEATURES: dict[str, str] = {
-    "platform": "the police use platform requests (police.policy platform_request or both)",
-    "canvass": "the police canvass door to door (police.policy canvass or both)",
-    "face_recognition": "the face-recognition what-if is on "
-    "(identification.face_recognition.enabled)",
-}
-
-RANGES: dict[str, tuple[float, float]] = {
-    "count": (0.0, math.inf),
-    "nonneg": (0.0, math.inf),
-    "share": (0.0, 1.0),
-    "ratio": (0.0, math.inf),
-}
-
-
-@dataclass(frozen=True, kw_only=True)
-class Metric:
-    name: str
-    unit: str
-    kind: Kind
-    definition: str  # one sentence a planner can read
-    numerator: str  # what is counted (for a count, the count itself)
-    denominator: str = ""  # what it is divided by; "" for a count
-    section: str  # the report's group: volume, consent, outcomes, latency, effort, privacy
-    needs: tuple[Feature, ...] = ()  # the metric applies only when the run has all of these
-    county_estimate_of: str = ""  # for ``<name>_county``: the slice count it scales up
-
-    @property
-    def natural_range(self) -> tuple[float, float]:
-        return RANGES[self.kind]
-
-    def applies(self, features: Iterable[str]) -> bool:
-        have = set(features)
-        return all(need in have for need in self.needs)
+from results.metrics.metric import Feature, Kind, Metric
 
 
 def _count(
@@ -96,7 +46,7 @@ def _ratio(
 
 _SLICE = "in the slice a run counts"
 
-_BASE: tuple[Metric, ...] = (
+BASE: tuple[Metric, ...] = (
     _count("thefts", "thefts", f"package thefts at homes {_SLICE}", "volume"),
     _count("reports", "reports", "thefts the victim reported to the police", "volume"),
     _count("packages_stolen", "packages", "packages taken in those thefts", "volume"),
@@ -451,30 +401,8 @@ _BASE: tuple[Metric, ...] = (
     ),
 )
 
-COUNT_METRICS: tuple[str, ...] = tuple(
-    m.name for m in _BASE if m.kind == "count" or m.name in ("parcels_delivered", "detective_hours")
-)
-"""Totals over the slice; each has a county-total estimate ``<name>_county``."""
 
-
-def _county(base: Metric) -> Metric:
-    return Metric(
-        name=f"{base.name}_county",
-        unit=base.unit,
-        kind=base.kind,
-        definition=f"{base.definition}, estimated for the whole county "
-        "(the slice's count ÷ the slice's share of the county's households)",
-        numerator=base.name,
-        denominator="the slice's share of the county's households",
-        section=base.section,
-        needs=base.needs,
-        county_estimate_of=base.name,
-    )
-
-
-_BY_NAME = {m.name: m for m in _BASE}
-
-_CALIBRATION: tuple[Metric, ...] = (
+PUBLIC_FIGURE_OUTPUTS: tuple[Metric, ...] = (
     _ratio(
         "requests_per_year_county",
         "requests/yr",
@@ -514,69 +442,3 @@ _CALIBRATION: tuple[Metric, ...] = (
         "calibration",
     ),
 )
-
-METRICS: tuple[Metric, ...] = (
-    *_BASE,
-    *(_county(_BY_NAME[name]) for name in COUNT_METRICS),
-    *_CALIBRATION,
-)
-"""Every metric, in the order of ``summary.json`` and the summary table."""
-
-REGISTRY: dict[str, Metric] = {m.name: m for m in METRICS}
-
-
-def features_of(scenario: Mapping[str, Any]) -> frozenset[str]:
-    """The features a run had, from its resolved scenario (``manifest.json``)."""
-    police = scenario.get("police", {})
-    policy = str(police.get("policy", "platform_request"))
-    face = scenario.get("identification", {}).get("face_recognition", {})
-    features = set()
-    if policy in ("platform_request", "both"):
-        features.add("platform")
-    if policy in ("canvass", "both"):
-        features.add("canvass")
-    if bool(face.get("enabled", False)):
-        features.add("face_recognition")
-    return frozenset(features)
-
-
-def markdown() -> str:
-    """``docs/metrics.md``: every metric's definition, by section."""
-    lines = [
-        "# Metrics",
-        "",
-        "Generated from `results/metrics.py` by `python -m results.metrics > docs/metrics.md`;",
-        "a test fails when this file differs. Every metric of `summary.json`, the summary",
-        "table and the report is here. Counts are totals over the slice a run counts (the",
-        "whole county at scale 1); each count also has a county-total estimate",
-        "`<name>_county`. Rates are ratios of totals over a replication; latencies are means",
-        "of per-item latencies. Each value is summarised over replications as a mean with a",
-        "95% t-interval, clipped to the natural range given by its kind (counts and other",
-        "non-negative quantities at 0, shares to [0, 1]); `summary.json` keeps the",
-        "unclipped interval as `ci95_t`. A metric whose feature the run lacks is n/a.",
-        "",
-        "Features: " + "; ".join(f"`{name}`: {what}" for name, what in FEATURES.items()) + ".",
-        "",
-    ]
-    sections = dict.fromkeys(m.section for m in METRICS)
-    for section in sections:
-        lines += [
-            f"## {section.capitalize()}",
-            "",
-            "| metric | unit | kind | definition | numerator | denominator | needs |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for m in METRICS:
-            if m.section != section or m.county_estimate_of:
-                continue
-            county = " (also `_county`)" if m.name in COUNT_METRICS else ""
-            lines.append(
-                f"| `{m.name}`{county} | {m.unit} | {m.kind} | {m.definition} | {m.numerator} "
-                f"| {m.denominator or '—'} | {', '.join(m.needs) or '—'} |"
-            )
-        lines.append("")
-    return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    print(markdown(), end="")
