@@ -23,7 +23,7 @@ from sqlalchemy import (
     update,
 )
 
-from system.adapters.tables import UTCDateTime, metadata
+from system.adapters.table_types import UTCDateTime, metadata
 from system.domain.breakglass import BreakGlassGrant
 
 break_glass_grants = Table(
