@@ -596,7 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
     system.add_argument("--out", default="bench-system.json", help="JSON output file")
     system.set_defaults(handler=_bench_system)
     apib = bench_sub.add_parser(
-        "api", help="peak requests/s with wrk and latency at 80% of peak (real servers)"
+        "api", help="peak requests/s with wrk and latency at 80%% of peak (real servers)"
     )
     apib.add_argument("--database-url", help="a PostgreSQL server URL for the 2+2-process run")
     apib.add_argument("--quick", action="store_true", help="3 s per measurement (for CI)")
