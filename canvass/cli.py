@@ -23,7 +23,7 @@ from system.domain.errors import DomainError
 
 if TYPE_CHECKING:
     from sim.precision import Precision
-    from system.service_layer.context import ServiceContext
+    from system.bootstrap import SqlServiceContext
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2  # 3 (a gate broken) comes from the benchmarks
 
@@ -42,9 +42,9 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
+    from system.bootstrap import build_context
     from system.config import load_settings
     from system.service_layer.audit import verify_audit_chain
-    from system.service_layer.context import build_context
 
     ctx = build_context(load_settings(database_url=args.database_url), with_stores=False)
     result = verify_audit_chain(ctx)
@@ -55,9 +55,9 @@ def _audit_verify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _keys_context(args: argparse.Namespace) -> ServiceContext:
+def _keys_context(args: argparse.Namespace) -> SqlServiceContext:
+    from system.bootstrap import build_context
     from system.config import load_settings
-    from system.service_layer.context import build_context
 
     return build_context(load_settings(database_url=args.database_url, data_dir=args.data_dir))
 

@@ -68,13 +68,13 @@ from sim.drivers.seed import seed_database
 from system.adapters import tables as t
 from system.adapters.db import create_scratch_database, drop_scratch_database
 from system.api.ratelimit import RateLimits
+from system.bootstrap import SqlServiceContext, build_context
 from system.config import load_settings
 from system.domain.accounts import decode_totp_secret, totp
 from system.domain.area import CircleArea
 from system.domain.moderation import CHECKLIST_ITEMS
 from system.domain.rules import RequestDraft, RequestPolicy
 from system.service_layer import accounts
-from system.service_layer.context import ServiceContext, build_context
 from system.service_layer.jobs import run_pending_jobs
 from system.service_layer.registration import open_case
 from system.service_layer.requests import moderate, start_review, submit_request
@@ -200,7 +200,7 @@ def prepare_workload(
     return Workload(answers, list(tokens.values()), detective_token, request_ids[0])
 
 
-def _publish(ctx: ServiceContext, staff: dict[str, Any], count: int) -> list[int]:
+def _publish(ctx: SqlServiceContext, staff: dict[str, Any], count: int) -> list[int]:
     with ctx.uow(read_only=True) as uow:
         rows = uow.connection.execute(select(t.cameras.c.lat, t.cameras.c.lon)).all()
     lat = np.array([r.lat for r in rows])
@@ -241,7 +241,9 @@ def _publish(ctx: ServiceContext, staff: dict[str, Any], count: int) -> list[int
     return ids
 
 
-def _notifications(ctx: ServiceContext, request_ids: list[int], limit: int) -> dict[int, list[int]]:
+def _notifications(
+    ctx: SqlServiceContext, request_ids: list[int], limit: int
+) -> dict[int, list[int]]:
     """Notification ids per resident (the first ``limit`` residents notified), by request."""
     n = t.notifications.c
     with ctx.uow(read_only=True) as uow:
@@ -257,7 +259,7 @@ def _notifications(ctx: ServiceContext, request_ids: list[int], limit: int) -> d
     return found
 
 
-def _resident_tokens(ctx: ServiceContext, resident_ids: list[int]) -> dict[int, str]:
+def _resident_tokens(ctx: SqlServiceContext, resident_ids: list[int]) -> dict[int, str]:
     """An account and a bearer token per resident; Argon2 runs on threads (it drops the GIL)."""
 
     def one(resident_id: int) -> tuple[int, str]:

@@ -18,10 +18,10 @@ from sqlalchemy import select
 from sim.core.counties import CountySpec
 from sim.core.population import camera_rows, generate_population, resident_rows
 from system.adapters import tables as t
+from system.bootstrap import build_context
 from system.config import Settings
 from system.manage import upgrade_database
 from system.service_layer import accounts, registration
-from system.service_layer.context import build_context
 
 
 def seed_database(
