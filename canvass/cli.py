@@ -105,7 +105,7 @@ def _keys_rotate(args: argparse.Namespace) -> int:
 
 
 def _bench_system(args: argparse.Namespace) -> int:
-    from sim.drivers.bench_system import bench_system_command
+    from benchmarks.bench_system import bench_system_command
 
     return bench_system_command(
         postgres_url=args.database_url,
@@ -331,7 +331,7 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _bench_api(args: argparse.Namespace) -> int:
-    from sim.drivers.bench_api import bench_api_command
+    from benchmarks.bench_api import bench_api_command
 
     return bench_api_command(
         postgres_url=args.database_url,
@@ -342,7 +342,7 @@ def _bench_api(args: argparse.Namespace) -> int:
 
 
 def _bench_sim(args: argparse.Namespace) -> int:
-    from sim.drivers.bench_sim import bench_sim_command
+    from benchmarks.bench_sim import bench_sim_command
 
     out = _output_file(args.out, "the benchmark's JSON")
     return bench_sim_command(scale=args.scale, seed=args.seed, out=out, echo=print)
