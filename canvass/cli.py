@@ -24,7 +24,7 @@ from system.domain.errors import DomainError
 
 if TYPE_CHECKING:
     from sim.precision import Precision
-    from system.service_layer.context import ServiceContext
+    from system.bootstrap import SqlServiceContext
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2  # 3 (a gate broken) comes from the benchmarks
 
@@ -43,9 +43,9 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
+    from system.bootstrap import build_context
     from system.config import load_settings
     from system.service_layer.audit import verify_audit_chain
-    from system.service_layer.context import build_context
 
     ctx = build_context(load_settings(database_url=args.database_url), with_stores=False)
     result = verify_audit_chain(ctx)
@@ -56,9 +56,9 @@ def _audit_verify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _keys_context(args: argparse.Namespace) -> ServiceContext:
+def _keys_context(args: argparse.Namespace) -> SqlServiceContext:
+    from system.bootstrap import build_context
     from system.config import load_settings
-    from system.service_layer.context import build_context
 
     return build_context(load_settings(database_url=args.database_url, data_dir=args.data_dir))
 
@@ -106,7 +106,7 @@ def _keys_rotate(args: argparse.Namespace) -> int:
 
 
 def _bench_system(args: argparse.Namespace) -> int:
-    from sim.drivers.bench_system import bench_system_command
+    from benchmarks.bench_system import bench_system_command
 
     return bench_system_command(
         postgres_url=args.database_url,
@@ -357,7 +357,7 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _bench_api(args: argparse.Namespace) -> int:
-    from sim.drivers.bench_api import bench_api_command
+    from benchmarks.bench_api import bench_api_command
 
     return bench_api_command(
         postgres_url=args.database_url,
@@ -368,7 +368,7 @@ def _bench_api(args: argparse.Namespace) -> int:
 
 
 def _bench_sim(args: argparse.Namespace) -> int:
-    from sim.drivers.bench_sim import bench_sim_command
+    from benchmarks.bench_sim import bench_sim_command
 
     out = _output_file(args.out, "the benchmark's JSON")
     return bench_sim_command(scale=args.scale, seed=args.seed, out=out, echo=print)
@@ -643,7 +643,7 @@ def build_parser() -> argparse.ArgumentParser:
     system.add_argument("--out", default="bench-system.json", help="JSON output file")
     system.set_defaults(handler=_bench_system)
     apib = bench_sub.add_parser(
-        "api", help="peak requests/s with wrk and latency at 80% of peak (real servers)"
+        "api", help="peak requests/s with wrk and latency at 80%% of peak (real servers)"
     )
     apib.add_argument("--database-url", help="a PostgreSQL server URL for the 2+2-process run")
     apib.add_argument("--quick", action="store_true", help="3 s per measurement (for CI)")

@@ -11,9 +11,9 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from system.api.app import create_app
+from system.bootstrap import build_context
 from system.config import Settings
 from system.manage import upgrade_database
-from system.service_layer.context import build_context
 from system.worker import EmbeddedWorker
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from system.adapters.db import make_engine
 from system.adapters.migrate import upgrade
 from system.adapters.stores import ContentStores, make_stores
+from system.bootstrap import SqlServiceContext
 from system.domain.clock import ManualClock
 from system.service_layer.context import ServiceContext
 from tests import databases
@@ -65,7 +66,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def ctx(engine: Engine, clock: ManualClock) -> ServiceContext:
-    return ServiceContext(engine=engine, clock=clock)
+    return SqlServiceContext(engine=engine, clock=clock)
 
 
 @pytest.fixture
@@ -77,4 +78,4 @@ def stores(tmp_path: Path) -> ContentStores:
 @pytest.fixture
 def full_ctx(engine: Engine, clock: ManualClock, stores: ContentStores) -> ServiceContext:
     """A context with content stores: for consent, transfer and evidence."""
-    return ServiceContext(engine=engine, clock=clock, content=stores)
+    return SqlServiceContext(engine=engine, clock=clock, content=stores)

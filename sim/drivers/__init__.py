@@ -1,2 +1,3 @@
-"""Adapters between the county model and the reference system, and the benchmarks that
-drive the system with a synthetic county. Only this package imports ``system``."""
+"""Adapters between the county model and the reference system: the in-process driver,
+its invariant checks, seeding's synthetic population and the demo. Only this package
+imports ``system``."""

@@ -22,6 +22,7 @@ from sim.core.counties import nassau
 from sim.core.population import camera_rows, generate_population, resident_rows
 from system.adapters.db import make_engine
 from system.adapters.migrate import upgrade
+from system.bootstrap import SqlServiceContext
 from system.domain.area import CircleArea
 from system.domain.clock import ManualClock
 from system.domain.errors import RuleViolation
@@ -29,7 +30,6 @@ from system.domain.geo import SQ_M_PER_SQ_MI
 from system.domain.moderation import CHECKLIST_ITEMS
 from system.domain.rules import RequestDraft
 from system.service_layer import fanout, registration, requests, residents
-from system.service_layer.context import ServiceContext
 
 DEMO_START = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 INCIDENTS = 12
@@ -58,7 +58,7 @@ class _Staff:
     moderator_id: int
 
 
-def _hire(ctx: ServiceContext) -> _Staff:
+def _hire(ctx: SqlServiceContext) -> _Staff:
     agency = registration.register_agency(
         ctx, name="Nassau County Police Department", county="Nassau", verified=True
     )
@@ -84,7 +84,7 @@ def run_demo(*, seed: int, scale: float, out_root: Path, echo: Callable[[str], N
     clock = ManualClock(DEMO_START)
     engine = make_engine(f"sqlite:///{run_dir / 'canvass.db'}")
     upgrade(engine)
-    ctx = ServiceContext(engine=engine, clock=clock)
+    ctx = SqlServiceContext(engine=engine, clock=clock)
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
 
     population = generate_population(nassau(), seed=seed, scale=scale)
@@ -112,7 +112,7 @@ def run_demo(*, seed: int, scale: float, out_root: Path, echo: Callable[[str], N
 
 
 def _run_incidents(
-    ctx: ServiceContext,
+    ctx: SqlServiceContext,
     staff: _Staff,
     home_lat: np.ndarray,
     home_lon: np.ndarray,
@@ -155,7 +155,7 @@ def _run_incidents(
 
 
 def _decide_and_send(
-    ctx: ServiceContext,
+    ctx: SqlServiceContext,
     staff: _Staff,
     request_id: int,
     case_number: str,
@@ -202,7 +202,7 @@ def _decide_and_send(
 
 
 def _show_case_limit(
-    ctx: ServiceContext, detective: int, draft: RequestDraft, echo: Callable[[str], None]
+    ctx: SqlServiceContext, detective: int, draft: RequestDraft, echo: Callable[[str], None]
 ) -> None:
     requests.submit_request(ctx, officer_id=detective, draft=draft)
     try:
@@ -213,7 +213,7 @@ def _show_case_limit(
 
 def _write_results(
     run_dir: Path,
-    ctx: ServiceContext,
+    ctx: SqlServiceContext,
     rows: list[dict[str, object]],
     *,
     owners: int,

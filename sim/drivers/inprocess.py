@@ -40,6 +40,7 @@ from system.adapters.bulk import ids
 from system.adapters.db import make_engine
 from system.adapters.migrate import upgrade
 from system.adapters.stores import make_stores
+from system.bootstrap import SqlServiceContext
 from system.domain.area import CircleArea
 from system.domain.clip import encode_clip
 from system.domain.clock import ManualClock
@@ -47,7 +48,6 @@ from system.domain.errors import DomainError
 from system.domain.moderation import CHECKLIST_ITEMS
 from system.domain.rules import RequestDraft, RequestPolicy
 from system.service_layer import clips, consent, evidence, jobs, registration, requests, residents
-from system.service_layer.context import ServiceContext
 
 APPROVE = dict.fromkeys(CHECKLIST_ITEMS, True)
 SCHEDULE_EVERY_MIN = 60.0  # expiry is also checked by the rules at answer time (CON-08)
@@ -124,7 +124,7 @@ class InProcessDriver:
         self.database_url = database_url or f"sqlite:///{workdir / 'canvass.db'}"
         self.engine = make_engine(self.database_url)
         upgrade(self.engine)
-        self.ctx = ServiceContext(
+        self.ctx = SqlServiceContext(
             engine=self.engine,
             clock=self.clock,
             policy=policy or RequestPolicy(agency_daily_quota=AGENCY_DAILY_QUOTA),

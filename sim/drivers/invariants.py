@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import and_, func, or_, select
 
 from system.adapters import tables as t
+from system.bootstrap import SqlServiceContext
 from system.domain.model import PUBLISHED_STATUSES
-from system.service_layer.context import ServiceContext
 
 
-def check_system_invariants(ctx: ServiceContext) -> list[str]:
+def check_system_invariants(ctx: SqlServiceContext) -> list[str]:
     """Every violated invariant, described; an empty list means all hold."""
     problems: list[str] = []
     e, tr, sc, r = t.evidence_items.c, t.transfers.c, t.shared_clips.c, t.responses.c

@@ -1,27 +1,23 @@
-"""``canvass seed``: fill a system database with a synthetic population and its accounts.
+"""``canvass seed``'s model side: a synthetic county population, handed to the system's
+seeding (:func:`system.seed.seed_database`) as rows to store.
 
-Writes a credentials file (passwords, TOTP secrets, device tokens) so an engineer
-can log in and load-test at once. Keep that file private: it holds secrets.
+The population generator lives in the model and the system imports no other part,
+so the generating half of seeding stays here, among the drivers that connect the two.
 """
 
 from __future__ import annotations
 
-import json
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 
 from sim.core.counties import CountySpec
 from sim.core.population import camera_rows, generate_population, resident_rows
-from system.adapters import tables as t
+from system import seed as system_seed
 from system.config import Settings
-from system.manage import upgrade_database
-from system.service_layer import accounts, registration
-from system.service_layer.context import build_context
+from system.service_layer.registration import PopulationRows
 
 
 def seed_database(
@@ -35,89 +31,20 @@ def seed_database(
     device_tokens: int,
     echo: Callable[[str], None],
 ) -> dict[str, Any]:
-    """Seed the database behind ``settings``; returns (and writes) the credentials."""
-    echo(f"database at migration {upgrade_database(settings)}")
-    ctx = build_context(settings)
-    try:
-        population = generate_population(county, seed=seed, scale=scale)
-        ids = registration.import_population(
-            ctx,
-            registration.PopulationRows(
-                resident_rows(population, seed=seed), camera_rows(population)
-            ),
-        )
-        echo(
-            f"{population.n_homes} homes, {len(ids)} camera owners, {population.n_cameras} cameras"
-        )
-        creds: dict[str, Any] = {
-            "database_url": settings.database_url,
-            "staff": [],
-            "residents": [],
-        }
-        agency = registration.register_agency(
-            ctx,
-            name=f"{county.name.title()} County Police Department",
-            county=county.name,
-            verified=True,
-        )
-        people = [("detective", i) for i in range(3)] + [("supervisor", 0)]
-        for role, i in people:
-            officer = registration.register_officer(
-                ctx,
-                agency_id=agency.id,
-                name=f"{role.title()} {i + 1}",
-                email=f"{role}{i + 1}@police.example",
-                role=role,
-            )
-            creds["staff"].append(_account(ctx, f"{role}{i + 1}", role, officer.id))
-        for role in ("moderator", "auditor", "admin"):
-            staff = registration.register_staff(
-                ctx, name=f"Platform {role}", email=f"{role}@platform.example", role=role
-            )
-            creds["staff"].append(_account(ctx, role, role, staff.id))
-        rng = np.random.default_rng(seed)
-        chosen = rng.choice(len(ids), size=min(resident_accounts, len(ids)), replace=False)
-        for index in sorted(chosen.tolist()):
-            creds["residents"].append(
-                _account(ctx, f"resident{ids[index]}", "resident", ids[index])
-            )
-        echo(f"{len(creds['staff'])} staff and {len(creds['residents'])} resident accounts")
-        with ctx.uow(read_only=True) as uow:
-            camera_ids = list(
-                uow.connection.execute(
-                    select(t.cameras.c.id).order_by(t.cameras.c.id).limit(device_tokens)
-                ).scalars()
-            )
-        creds["devices"] = [
-            {
-                "camera_id": cid,
-                "token": accounts.issue_device_token(ctx, camera_id=cid, issued_by="operator:seed"),
-            }
-            for cid in camera_ids
-        ]
-    finally:
-        ctx.engine.dispose()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(creds, indent=2) + "\n")
-    out.chmod(0o600)
-    echo(f"credentials written to {out} (keep it private)")
-    return creds
-
-
-def _account(ctx: Any, username: str, role: str, subject_id: int) -> dict[str, Any]:
-    password = secrets.token_urlsafe(12)
-    made = accounts.create_account(
-        ctx,
-        username=username,
-        password=password,
-        role=role,
-        subject_id=subject_id,
-        created_by="operator:seed",
+    """Seed the database behind ``settings`` with ``county``'s population at ``scale``;
+    returns (and writes) the credentials (see :func:`system.seed.seed_database`)."""
+    population = generate_population(county, seed=seed, scale=scale)
+    rows = PopulationRows(resident_rows(population, seed=seed), camera_rows(population))
+    owners = len(rows.residents)
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(owners, size=min(resident_accounts, owners), replace=False)
+    return system_seed.seed_database(
+        settings,
+        population=rows,
+        homes=population.n_homes,
+        county=county.name,
+        account_holders=chosen.tolist(),
+        device_tokens=device_tokens,
+        out=out,
+        echo=echo,
     )
-    return {
-        "username": username,
-        "password": password,
-        "role": role,
-        "subject_id": subject_id,
-        "totp_secret": made.totp_secret,
-    }

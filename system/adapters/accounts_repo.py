@@ -1,7 +1,7 @@
 """Accounts, session tokens and device tokens in the database.
 
-Built on a unit of work's connection (``AccountRepository(uow.connection)``),
-so its writes share that unit's transaction. Only token hashes are stored.
+The unit of work builds it on its connection (``uow.accounts``), so its writes
+share that unit's transaction. Only token hashes are stored.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Queries behind platform administration: agencies, retention, metrics tokens, sealed secrets.
 
-Each class works on a unit of work's connection (``RetentionRepository(uow.connection)``)
-and never commits.
+The unit of work builds each on its connection (``uow.agency_admin``,
+``uow.retention``, ``uow.metrics_tokens``, ``uow.sealed_secrets``); none commits.
 """
 
 from __future__ import annotations

@@ -16,6 +16,10 @@ class DatabaseUrlError(ValueError):
     """The database URL cannot be used; the message says why and what to write instead."""
 
 
+class DatabaseUnavailable(Exception):
+    """The database did not answer (or answered with an error) when asked a simple question."""
+
+
 def normalise_url(url: str) -> URL:
     """Parse a database URL; ``postgresql://`` and ``postgres://`` mean psycopg 3."""
     try:

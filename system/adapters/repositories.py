@@ -267,6 +267,24 @@ class CameraRepository(_Repository):
             self.connection.execute(select(func.count()).select_from(t.cameras)).scalar_one()
         )
 
+    def active(self, camera_ids: Sequence[int]) -> dict[int, Camera]:
+        """The active cameras among ``camera_ids``, by id (unknown and inactive ones absent)."""
+        wanted = sorted(set(camera_ids))
+        found: dict[int, Camera] = {}
+        for start in range(0, len(wanted), 500):
+            rows = self.connection.execute(_CAMERAS, {"ids": wanted[start : start + 500]})
+            found.update(
+                (r.id, Camera(r.id, r.resident_id, r.lat, r.lon, r.retention_days, r.kind))
+                for r in rows
+                if r.active
+            )
+        return found
+
+    def first_ids(self, limit: int) -> list[int]:
+        """The ``limit`` lowest camera ids."""
+        c = t.cameras.c
+        return list(self.connection.execute(select(c.id).order_by(c.id).limit(limit)).scalars())
+
     def candidates_in(
         self, box: geo.BoundingBox, *, agency_id: int
     ) -> list[tuple[int, float, float]]:
@@ -441,6 +459,51 @@ class NotificationRepository(_Repository):
         query = _NOTIFICATIONS_FOR_UPDATE if for_update else _NOTIFICATIONS
         return {r.id: r for r in rows_in(self.connection, query, notification_ids)}
 
+    def get(self, notification_id: int, *, for_update: bool = False) -> Any:
+        """The notification row, or ``None``; ``for_update`` locks it (an answer locks what
+        it answers, so two concurrent answers cannot both pass CON-09)."""
+        query = select(t.notifications).where(t.notifications.c.id == notification_id)
+        return self.connection.execute(query.with_for_update() if for_update else query).first()
+
+    def notified_at(self, notification_id: int, *, resident_id: int) -> datetime | None:
+        """When the resident was sent this notification; ``None`` if it is not theirs."""
+        n = t.notifications.c
+        found: datetime | None = self.connection.execute(
+            select(n.notified_at).where(n.id == notification_id, n.resident_id == resident_id)
+        ).scalar_one_or_none()
+        return found
+
+    def for_resident(
+        self,
+        resident_id: int,
+        *,
+        limit: int | None = None,
+        after: tuple[datetime, int] | None = None,
+    ) -> list[Any]:
+        """A page of a resident's notifications, newest first, each with its request's
+        agency name, incident type and status and the resident's answer (if any).
+
+        ``after`` is the (notified at, id) of the previous page's last notification: the
+        page continues after it in the same order.
+        """
+        n, r, a, resp = t.notifications.c, t.video_requests.c, t.agencies.c, t.responses.c
+        query = (
+            select(
+                n.id, n.request_id, n.notified_at, a.name, r.incident_type, r.status, resp.decision
+            )
+            .join(t.video_requests, r.id == n.request_id)
+            .join(t.agencies, a.id == r.agency_id)
+            .outerjoin(t.responses, resp.notification_id == n.id)
+            .where(n.resident_id == resident_id)
+            .order_by(n.notified_at.desc(), n.id.desc())
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        if after is not None:
+            at, last = after
+            query = query.where(or_(n.notified_at < at, and_(n.notified_at == at, n.id < last)))
+        return list(self.connection.execute(query).all())
+
     def ids_for(self, request_id: int) -> dict[int, int]:
         """Resident id -> notification id, for one request."""
         n = t.notifications.c
@@ -473,6 +536,7 @@ _ASSIGNED = (
     .where(t.case_assignments.c.case_id == bindparam("id"))
     .order_by(t.case_assignments.c.officer_id)
 )
+_CAMERAS = select(t.cameras).where(t.cameras.c.id.in_(ids()))
 _RESIDENTS = select(t.residents).where(t.residents.c.id.in_(ids())).order_by(t.residents.c.id)
 _RESIDENTS_FOR_UPDATE = _RESIDENTS.with_for_update()
 _REQUEST = select(t.video_requests).where(t.video_requests.c.id == bindparam("id"))

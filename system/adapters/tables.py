@@ -6,51 +6,23 @@ compares the two. Times are stored as UTC (:class:`UTCDateTime`).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
-    Dialect,
     Float,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.types import TypeDecorator
 
-metadata = MetaData()
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in, aware UTC datetimes out, on every backend."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("refusing to store a naive datetime; pass an aware UTC time")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
-        return value.astimezone(UTC)  # type: ignore[no-any-return]
-
+# Re-exported: callers read ``tables.metadata`` for the whole schema.
+from system.adapters.table_types import UTCDateTime as UTCDateTime
+from system.adapters.table_types import metadata as metadata
 
 # --- migration 0001: who is who, and where the cameras are -----------------------
 
@@ -418,7 +390,9 @@ resident_messages = Table(
 )
 
 # Accounts and tokens (migration 0004), break-glass grants (0005) and administration
-# settings (0006) have their own modules.
+# settings (0006) have their own modules. They import only table_types, never this
+# module; importing them here, after this module's own tables (the order the schema
+# grew in), puts the whole schema in ``metadata`` for migrations and tests.
 from system.adapters import tables_accounts as _tables_accounts  # noqa: E402, F401
 from system.adapters import tables_admin as _tables_admin  # noqa: E402, F401
 from system.adapters import tables_breakglass as _tables_breakglass  # noqa: E402, F401

@@ -17,7 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from system.adapters.tables import UTCDateTime, metadata
+from system.adapters.table_types import UTCDateTime, metadata
 
 accounts = Table(
     "accounts",

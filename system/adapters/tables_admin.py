@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Integer, String, Table
 
-from system.adapters.tables import UTCDateTime, metadata
+from system.adapters.table_types import UTCDateTime, metadata
 
 retention_settings = Table(
     "retention_settings",

@@ -1,4 +1,4 @@
-"""Break-glass grants (SEC-05) on the shared ``metadata``, and their repository.
+"""Break-glass grants (SEC-05) on the shared ``metadata``.
 
 Created by migration 0005. One grant is one staff member's access to one clip;
 it is never deleted, so the table is itself a record of every break-glass use
@@ -7,24 +7,9 @@ it is never deleted, so the table is itself a record of every break-glass use
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text
 
-from sqlalchemy import (
-    Column,
-    Connection,
-    ForeignKey,
-    Integer,
-    String,
-    Table,
-    Text,
-    insert,
-    select,
-    update,
-)
-
-from system.adapters.tables import UTCDateTime, metadata
-from system.domain.breakglass import BreakGlassGrant
+from system.adapters.table_types import UTCDateTime, metadata
 
 break_glass_grants = Table(
     "break_glass_grants",
@@ -41,55 +26,3 @@ break_glass_grants = Table(
     Column("revoked_at", UTCDateTime, nullable=True),
     Column("revoked_by", Integer, ForeignKey("staff.id"), nullable=True),
 )
-
-
-class BreakGlassRepository:
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-
-    def add(self, *, staff_id: int, clip_id: int, ticket: str, reason: str, now: datetime) -> int:
-        result = self.connection.execute(
-            insert(break_glass_grants).returning(break_glass_grants.c.id),
-            {
-                "staff_id": staff_id,
-                "clip_id": clip_id,
-                "ticket": ticket,
-                "reason": reason,
-                "created_at": now,
-            },
-        )
-        return int(result.scalar_one())
-
-    def get(self, grant_id: int, *, for_update: bool = False) -> BreakGlassGrant | None:
-        query = select(break_glass_grants).where(break_glass_grants.c.id == grant_id)
-        if for_update:
-            query = query.with_for_update()
-        row = self.connection.execute(query).first()
-        return None if row is None else _grant(row)
-
-    def approve(self, grant_id: int, *, admin_id: int, now: datetime, expires_at: datetime) -> None:
-        self._set(grant_id, approved_by=admin_id, approved_at=now, expires_at=expires_at)
-
-    def revoke(self, grant_id: int, *, admin_id: int, now: datetime) -> None:
-        self._set(grant_id, revoked_by=admin_id, revoked_at=now)
-
-    def _set(self, grant_id: int, **values: Any) -> None:
-        self.connection.execute(
-            update(break_glass_grants).where(break_glass_grants.c.id == grant_id).values(**values)
-        )
-
-
-def _grant(row: Any) -> BreakGlassGrant:
-    return BreakGlassGrant(
-        id=row.id,
-        staff_id=row.staff_id,
-        clip_id=row.clip_id,
-        ticket=row.ticket,
-        reason=row.reason,
-        created_at=row.created_at,
-        approved_by=row.approved_by,
-        approved_at=row.approved_at,
-        expires_at=row.expires_at,
-        revoked_at=row.revoked_at,
-        revoked_by=row.revoked_by,
-    )

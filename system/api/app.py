@@ -1,7 +1,7 @@
 """The one place that builds the HTTP application: :func:`create_app`.
 
 Nothing happens at import. ``create_app(settings)`` wires a
-:class:`~system.service_layer.context.ServiceContext` from the settings (or
+:class:`~system.bootstrap.SqlServiceContext` from the settings (or
 uses the one passed, e.g. with a test clock), the service runner, rate
 limits, metrics, middleware, error handlers and the routers under ``/api/v1``.
 """
@@ -16,6 +16,7 @@ from typing import NamedTuple
 from fastapi import FastAPI
 from starlette.routing import BaseRoute
 
+from system.adapters.unit_of_work import write_lock_for
 from system.api.batching import GroupCommit
 from system.api.errors import install_error_handlers
 from system.api.links import add_links
@@ -38,12 +39,11 @@ from system.api.routes import (  # EVD, EMG, TRN routers
 from system.api.runner import RunMode, ServiceRunner
 from system.api.schemas import ERROR_RESPONSES
 from system.api.security import Services
+from system.bootstrap import SqlServiceContext, build_context
 from system.config import Settings
 from system.service_layer import accounts, consent
-from system.service_layer.context import ServiceContext, build_context
-from system.service_layer.sessions import RevocationWatcher, session_cache
+from system.service_layer.sessions import RevocationWatcher
 from system.service_layer.transfer import MAX_CLIP_BYTES
-from system.service_layer.unit_of_work import _sqlite_write_lock as sqlite_write_lock
 
 API_PREFIX = "/api/v1"
 JSON_BODY_LIMIT_BYTES = 64 * 1024
@@ -53,7 +53,7 @@ CLIP_UPLOAD_PATH = f"{API_PREFIX}/devices/clips"
 def create_app(
     settings: Settings,
     *,
-    ctx: ServiceContext | None = None,
+    ctx: SqlServiceContext | None = None,
     limits: RateLimits | None = None,
     run_mode: RunMode = "auto",
     threads: int = 12,
@@ -65,9 +65,7 @@ def create_app(
     context = build_context(settings) if ctx is None else ctx
 
     # Other API processes' revocations reach this one's session memory through it.
-    watcher = RevocationWatcher(
-        session_cache(context.engine), partial(accounts.revocation_epoch, context)
-    )
+    watcher = RevocationWatcher(context.sessions, partial(accounts.revocation_epoch, context))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -85,10 +83,9 @@ def create_app(
         summary="Police video requests, resident consent and evidence transfer.",
         lifespan=lifespan,
     )
-    write_lock = (
-        sqlite_write_lock(context.engine) if context.engine.dialect.name == "sqlite" else None
+    runner = ServiceRunner(
+        mode=run_mode, threads=threads, sqlite_write_lock=write_lock_for(context.engine)
     )
-    runner = ServiceRunner(mode=run_mode, threads=threads, sqlite_write_lock=write_lock)
     app.state.services = Services(context, runner)
     app.state.answers = GroupCommit(consent.respond_many, ctx=context, runner=runner)
     app.state.limiter = RateLimiter(limits or RateLimits())

@@ -20,11 +20,11 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.exc import SQLAlchemyError
 
-from system.adapters.accounts_repo import AccountRecord, AccountRepository
-from system.adapters.migrate import current_revision, head_revision
-from system.adapters.ops_repo import OperationsRepository, Totals
+from system.adapters.accounts_repo import AccountRecord
+from system.adapters.db import DatabaseUnavailable
+from system.adapters.migrate import head_revision
+from system.adapters.ops_repo import Totals
 from system.adapters.password_list import common_passwords
 from system.domain.accounts import (
     AGENCY_ACCOUNT_ROLES,
@@ -49,7 +49,7 @@ from system.domain.passwords import password_problems
 from system.domain.rules import check_text
 from system.domain.stores import IntegrityError
 from system.service_layer.context import ServiceContext
-from system.service_layer.sessions import LiveSession, session_cache
+from system.service_layer.sessions import LiveSession
 from system.service_layer.unit_of_work import UnitOfWork
 
 POLICY = LoginPolicy()
@@ -122,7 +122,7 @@ def create_account(
     now = ctx.clock.now()
     with ctx.uow() as uow:
         _check_subject(uow, role, subject_id)
-        accounts = AccountRepository(uow.connection)
+        accounts = uow.accounts
         if accounts.username_taken(username):
             raise InvalidInput([Problem("username", "SEC-02", "this username is taken")])
         if accounts.subject_taken(role, subject_id):
@@ -203,7 +203,7 @@ def login(
         raise AuthenticationFailed()
     now = ctx.clock.now()
     with ctx.uow(read_only=True) as uow:
-        account = AccountRepository(uow.connection).by_username(username)
+        account = uow.accounts.by_username(username)
     known = account is not None and account.active
     password_ok = _verify_password(
         account.password_hash if account is not None and known else _dummy_hash(), password
@@ -265,7 +265,7 @@ def _open_session(
         _hasher().hash(password) if _hasher().check_needs_rehash(account.password_hash) else None
     )
     with ctx.uow() as uow:
-        accounts = AccountRepository(uow.connection)
+        accounts = uow.accounts
         current = accounts.get(account.id, for_update=True)
         assert current is not None
         if totp_step is not None and (current.totp_last_step or -1) >= totp_step:
@@ -301,7 +301,7 @@ def _record_failure(
     details: dict[str, object] = {"reason": reason}
     with ctx.uow() as uow:
         if account is not None and count:
-            accounts = AccountRepository(uow.connection)
+            accounts = uow.accounts
             current = accounts.get(account.id, for_update=True)
             assert current is not None
             outcome = after_failure(current.failed_logins, now=now, policy=POLICY)
@@ -337,10 +337,10 @@ def authenticate(ctx: ServiceContext, *, token: str) -> Principal:
         raise AuthenticationFailed("missing or invalid bearer token")
     now = ctx.clock.now()
     digest = token_hash(token)
-    cache = session_cache(ctx.engine)
+    cache = ctx.sessions
     generation = cache.generation  # a revocation during the read below voids what it finds
     with ctx.uow(read_only=True) as uow:
-        record = AccountRepository(uow.connection).session(digest)
+        record = uow.accounts.session(digest)
     if record is None or not record.active:
         raise AuthenticationFailed("missing or invalid bearer token")
     ended = session_ended(
@@ -356,7 +356,7 @@ def authenticate(ctx: ServiceContext, *, token: str) -> Principal:
     last_used_at = record.last_used_at
     if needs_touch(last_used_at, now=now, policy=POLICY):
         with ctx.uow() as uow:
-            AccountRepository(uow.connection).touch_token(record.token_id, now=now)
+            uow.accounts.touch_token(record.token_id, now=now)
             uow.commit()
         last_used_at = now
     principal = Principal(record.account_id, record.username, record.role, record.subject_id)
@@ -375,13 +375,13 @@ def remembered_principal(ctx: ServiceContext, *, token: str) -> Principal | None
     """
     if not token or len(token) > MAX_TOKEN_CHARS:
         return None
-    return session_cache(ctx.engine).get(token_hash(token), now=ctx.clock.now(), policy=POLICY)
+    return ctx.sessions.get(token_hash(token), now=ctx.clock.now(), policy=POLICY)
 
 
 def revocation_epoch(ctx: ServiceContext) -> int:
     """The count of committed revocations (what each API process's revocation watcher polls)."""
     with ctx.uow(read_only=True) as uow:
-        return AccountRepository(uow.connection).revocation_epoch()
+        return uow.accounts.revocation_epoch()
 
 
 def logout(ctx: ServiceContext, *, token: str, source_ip: str | None = None) -> None:
@@ -389,7 +389,7 @@ def logout(ctx: ServiceContext, *, token: str, source_ip: str | None = None) -> 
     principal = authenticate(ctx, token=token)
     now = ctx.clock.now()
     with ctx.uow() as uow:
-        accounts = AccountRepository(uow.connection)
+        accounts = uow.accounts
         record = accounts.token(token_hash(token))
         assert record is not None
         accounts.revoke_token(record.id, now=now)
@@ -405,7 +405,7 @@ def logout(ctx: ServiceContext, *, token: str, source_ip: str | None = None) -> 
             now=now,
         )
         uow.commit()
-    session_cache(ctx.engine).forget(token_hash(token))  # after the commit: see SessionCache
+    ctx.sessions.forget(token_hash(token))  # after the commit: see SessionCache
 
 
 def revoke_all_tokens(
@@ -414,7 +414,7 @@ def revoke_all_tokens(
     """End every session of an account at once; returns how many were live."""
     now = ctx.clock.now()
     with ctx.uow() as uow:
-        accounts = AccountRepository(uow.connection)
+        accounts = uow.accounts
         if accounts.get(account_id) is None:
             raise NotFound(f"no account {account_id}", field="account_id")
         revoked = accounts.revoke_all_tokens(account_id, now=now)
@@ -431,7 +431,7 @@ def revoke_all_tokens(
             now=now,
         )
         uow.commit()
-    session_cache(ctx.engine).forget_account(account_id)
+    ctx.sessions.forget_account(account_id)
     return revoked
 
 
@@ -442,7 +442,7 @@ def issue_device_token(
     token = secrets.token_urlsafe(32)
     now = ctx.clock.now()
     with ctx.uow() as uow:
-        accounts = AccountRepository(uow.connection)
+        accounts = uow.accounts
         if not accounts.camera_exists(camera_id):
             raise NotFound(f"no active camera {camera_id}", field="camera_id")
         accounts.add_device_token(camera_id=camera_id, token_hash=token_hash(token), now=now)
@@ -465,7 +465,7 @@ def authenticate_device(ctx: ServiceContext, *, token: str) -> int:
     if not token or len(token) > MAX_TOKEN_CHARS:
         raise AuthenticationFailed("missing or invalid device token")
     with ctx.uow(read_only=True) as uow:
-        camera_id = AccountRepository(uow.connection).device_camera(token_hash(token))
+        camera_id = uow.accounts.device_camera(token_hash(token))
     if camera_id is None:
         raise AuthenticationFailed("missing or invalid device token")
     return camera_id
@@ -490,8 +490,8 @@ def readiness(ctx: ServiceContext) -> Readiness:
     """Whether the database answers and its schema is at the newest migration."""
     head = _head_revision()
     try:
-        revision = current_revision(ctx.engine)
-    except SQLAlchemyError:
+        revision = ctx.schema_revision()
+    except DatabaseUnavailable:
         return Readiness(False, None, head)
     return Readiness(True, revision, head)
 
@@ -517,5 +517,5 @@ def operations_figures(ctx: ServiceContext) -> OperationsFigures:
         return OperationsFigures(
             jobs=uow.jobs.counts(),
             queue_lag_s=0.0 if oldest is None else max(0.0, (now - oldest).total_seconds()),
-            totals=OperationsRepository(uow.connection).totals(),
+            totals=uow.operations.totals(),
         )

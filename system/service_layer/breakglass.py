@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from system.adapters.tables_breakglass import BreakGlassRepository
+from system.adapters.breakglass_repo import BreakGlassRepository
 from system.domain.breakglass import (
     APPROVER_ROLE,
     REQUESTER_ROLES,
@@ -98,7 +98,7 @@ def request_break_glass(
             clip = uow.clips.get(clip_id)
             if clip is None or clip.status != "stored":
                 raise NotFound(f"no stored clip {clip_id}", rule=RULE, field="clip_id")
-        grant_id = BreakGlassRepository(uow.connection).add(
+        grant_id = uow.break_glass.add(
             staff_id=staff_id,
             clip_id=clip_id,
             ticket=ticket.strip(),
@@ -123,7 +123,7 @@ def approve_break_glass(
     Returns when the grant expires. A grant is approved once; a new need is a new grant.
     """
     with ctx.uow() as uow:
-        grants = BreakGlassRepository(uow.connection)
+        grants = uow.break_glass
         attempt = _attempt(
             uow,
             ctx,
@@ -179,7 +179,7 @@ def view_clip_break_glass(
         )
         with attempt.checks():
             _active_staff(uow, staff_id, REQUESTER_ROLES, field="staff_id")
-            grant = _grant(BreakGlassRepository(uow.connection), grant_id)
+            grant = _grant(uow.break_glass, grant_id)
             refusal = use_refusal(grant, staff_id=staff_id, now=attempt.now)
             if refusal is not None:
                 raise PermissionDenied(refusal, rule=RULE, field="grant_id")
@@ -210,7 +210,7 @@ def revoke_break_glass(
 ) -> None:
     """Close a grant at once (any admin); revoking twice is harmless."""
     with ctx.uow() as uow:
-        grants = BreakGlassRepository(uow.connection)
+        grants = uow.break_glass
         attempt = _attempt(
             uow,
             ctx,

@@ -10,15 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Row, select
-
-from system.adapters import tables as t
-from system.adapters.bulk import ids
 from system.domain.audit import AuditEvent
 from system.domain.clip import ClipMetadata, read_metadata
 from system.domain.errors import NotFound
+from system.domain.model import Camera
 from system.domain.stores import StoredObject
 from system.service_layer.context import ServiceContext
 from system.service_layer.transfer import MAX_CLIP_BYTES
@@ -89,7 +85,7 @@ def upload_clips(ctx: ServiceContext, uploads: Sequence[ClipUpload]) -> list[int
 
 
 def _record_clips(
-    ctx: ServiceContext, staged: Sequence[tuple[Row[Any], StoredObject, ClipMetadata, datetime]]
+    ctx: ServiceContext, staged: Sequence[tuple[Camera, StoredObject, ClipMetadata, datetime]]
 ) -> list[int]:
     with ctx.uow() as uow:
         clip_ids = uow.clips.add_many(
@@ -139,16 +135,9 @@ def not_after(at: datetime | None, now: datetime) -> datetime:
     return at
 
 
-_CAMERAS = select(t.cameras).where(t.cameras.c.id.in_(ids()))
-
-
-def _cameras(uow: UnitOfWork, camera_ids: Sequence[int]) -> dict[int, Row[Any]]:
-    wanted = sorted(set(camera_ids))
-    found: dict[int, Row[Any]] = {}
-    for start in range(0, len(wanted), 500):
-        rows = uow.connection.execute(_CAMERAS, {"ids": wanted[start : start + 500]})
-        found.update((row.id, row) for row in rows if row.active)
-    missing = [c for c in wanted if c not in found]
+def _cameras(uow: UnitOfWork, camera_ids: Sequence[int]) -> dict[int, Camera]:
+    found = uow.cameras.active(camera_ids)
+    missing = [c for c in sorted(set(camera_ids)) if c not in found]
     if missing:
         raise NotFound(f"no active camera {missing[0]}", field="camera_id")
     return found

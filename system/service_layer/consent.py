@@ -14,9 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
-
-from system.adapters import tables as t
 from system.adapters.consent_repo import ClipRow
 from system.domain.audit import AuditEvent
 from system.domain.errors import (
@@ -72,9 +69,8 @@ class ConsentScreen:
 def _notification(
     uow: UnitOfWork, resident_id: int, notification_id: int, *, lock: bool = False
 ) -> tuple[int, VideoRequest]:
-    query = select(t.notifications).where(t.notifications.c.id == notification_id)
     # Answering locks the notification so two concurrent answers cannot both pass CON-09.
-    row = uow.connection.execute(query.with_for_update() if lock else query).first()
+    row = uow.notifications.get(notification_id, for_update=lock)
     if row is None or row.resident_id != resident_id:
         raise NotFound(f"no notification {notification_id} for you", field="notification_id")
     request = uow.requests.get(row.request_id)
@@ -415,28 +411,14 @@ def my_notifications(
     the previous page: the page continues after it in the same order. A ``before``
     that is not one of this resident's notifications is not found.
     """
-    n, r, a, resp = t.notifications.c, t.video_requests.c, t.agencies.c, t.responses.c
-    query = (
-        select(n.id, n.request_id, n.notified_at, a.name, r.incident_type, r.status, resp.decision)
-        .join(t.video_requests, r.id == n.request_id)
-        .join(t.agencies, a.id == r.agency_id)
-        .outerjoin(t.responses, resp.notification_id == n.id)
-        .where(n.resident_id == resident_id)
-        .order_by(n.notified_at.desc(), n.id.desc())
-    )
-    if limit is not None:
-        query = query.limit(limit)
     with ctx.uow(read_only=True) as uow:
+        after = None
         if before is not None:
-            cursor = uow.connection.execute(
-                select(n.notified_at).where(n.id == before, n.resident_id == resident_id)
-            ).scalar_one_or_none()
-            if cursor is None:
+            at = uow.notifications.notified_at(before, resident_id=resident_id)
+            if at is None:
                 raise NotFound(f"no notification {before} for you", field="before")
-            query = query.where(
-                or_(n.notified_at < cursor, and_(n.notified_at == cursor, n.id < before))
-            )
-        rows = uow.connection.execute(query).all()
+            after = (at, before)
+        rows = uow.notifications.for_resident(resident_id, limit=limit, after=after)
     return [
         NotificationSummary(
             row.id,

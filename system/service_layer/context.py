@@ -1,67 +1,44 @@
-"""What every use case needs: a way to open units of work, a clock and the policy."""
+"""What every use case needs: a way to open units of work, a clock, the policy, the stores.
+
+Use cases are written against :class:`ServiceContext`, a protocol; the one that
+wires it to a database engine, the settings' clock and the content stores is
+:class:`system.bootstrap.SqlServiceContext`, built by
+:func:`system.bootstrap.build_context`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import timedelta
-from pathlib import Path
+from typing import Protocol
 
-from sqlalchemy import Engine
-
-from system.adapters.clock import make_clock
-from system.adapters.db import make_engine
-from system.adapters.stores import ContentStores, make_stores
-from system.config import Settings
+from system.adapters.stores import ContentStores
 from system.domain.clock import Clock
 from system.domain.rules import RequestPolicy
+from system.service_layer.sessions import SessionCache
 from system.service_layer.unit_of_work import UnitOfWork
 
 
-@dataclass(frozen=True)
-class ServiceContext:
-    engine: Engine
-    clock: Clock
-    policy: RequestPolicy = field(default_factory=RequestPolicy)
-    content: ContentStores | None = None
+class ServiceContext(Protocol):
+    @property
+    def clock(self) -> Clock: ...
 
-    def uow(self, *, read_only: bool = False) -> UnitOfWork:
-        return UnitOfWork(self.engine, read_only=read_only)
+    @property
+    def policy(self) -> RequestPolicy: ...
 
     @property
     def stores(self) -> ContentStores:
         """The content stores; use cases that move clips need them configured."""
-        if self.content is None:
-            raise RuntimeError("this ServiceContext was built without content stores")
-        return self.content
+        ...
 
+    @property
+    def sessions(self) -> SessionCache:
+        """This process's memory of the live sessions stored in this context's database."""
+        ...
 
-def policy_from(settings: Settings) -> RequestPolicy:
-    return RequestPolicy(
-        max_requests_per_case=settings.max_requests_per_case,
-        agency_daily_quota=settings.agency_daily_request_quota,
-        response_period=timedelta(days=settings.response_period_days),
-    )
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work; ``read_only`` ones take no write lock."""
+        ...
 
-
-def build_context(
-    settings: Settings, *, clock: Clock | None = None, with_stores: bool = True
-) -> ServiceContext:
-    """The one place that wires settings to an engine, a clock, a policy and the stores.
-
-    ``with_stores=False`` is for tools that only touch the database (``audit verify``).
-    """
-    return ServiceContext(
-        engine=make_engine(settings.database_url),
-        clock=clock
-        if clock is not None
-        else make_clock(settings.clock, started_at_wall=settings.clock_anchor),
-        policy=policy_from(settings),
-        content=make_stores(
-            Path(settings.data_dir),
-            platform_keys=settings.platform_keys,
-            agency_keys=settings.agency_keys,
-            account_keys=settings.account_keys,
-        )
-        if with_stores
-        else None,
-    )
+    def schema_revision(self) -> str | None:
+        """The database's migration revision (``None``: none applied); raises
+        :class:`system.adapters.db.DatabaseUnavailable` when the database does not answer."""
+        ...

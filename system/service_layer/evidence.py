@@ -24,7 +24,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from system.adapters.admin_repo import RetentionRepository
 from system.domain.audit import AuditEvent
 from system.domain.errors import (
     DomainError,
@@ -500,7 +499,7 @@ def purge_due_evidence(ctx: ServiceContext) -> int:
 
 def _due_for_purge(uow: UnitOfWork, now: datetime) -> list[int]:
     """Ids of items due at ``now`` under the retention policy in force (EVD-03)."""
-    return RetentionRepository(uow.connection).due_for_purge(retention_policy(uow).cutoffs(now))
+    return uow.retention.due_for_purge(retention_policy(uow).cutoffs(now))
 
 
 def schedule_purges(uow: UnitOfWork, now: datetime) -> int:

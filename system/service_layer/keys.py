@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from system.adapters.admin_repo import SealedSecretRepository
 from system.adapters.stores import KEY_DOMAINS, SETTING_FOR_DOMAIN, KeyRingFile
 from system.domain.errors import RuleViolation, invalid
 from system.domain.stores import RewrapSummary, StoreError
@@ -111,7 +110,7 @@ def _reseal_totp_secrets(ctx: ServiceContext) -> RewrapSummary:
     """Reseal every TOTP secret not under the active key, one short transaction each."""
     box = ctx.stores.secrets
     with ctx.uow(read_only=True) as uow:
-        sealed = SealedSecretRepository(uow.connection).all()
+        sealed = uow.sealed_secrets.all()
     rewrapped, unchanged, failed = 0, 0, {}
     for account_id, username, value in sealed:
         try:
@@ -123,7 +122,7 @@ def _reseal_totp_secrets(ctx: ServiceContext) -> RewrapSummary:
             failed[f"account:{account_id}"] = error.message
             continue
         with ctx.uow() as uow:
-            SealedSecretRepository(uow.connection).replace_if(account_id, value, resealed)
+            uow.sealed_secrets.replace_if(account_id, value, resealed)
             uow.commit()
         rewrapped += 1
     return RewrapSummary(rewrapped, unchanged, failed)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from system.adapters.admin_repo import MetricsToken, MetricsTokenRepository
+from system.adapters.admin_repo import MetricsToken
 from system.domain.accounts import AuthenticationFailed
 from system.domain.errors import InvalidInput, NotFound
 from system.domain.rules import check_text
@@ -52,7 +52,7 @@ def issue_metrics_token(
             )
             if problems:
                 raise InvalidInput(problems)
-        token_id = MetricsTokenRepository(uow.connection).add(
+        token_id = uow.metrics_tokens.add(
             token_hash=token_hash(token), label=label.strip(), created_by=issued_by, now=now
         )
         attempt.record(token_id=token_id, label=label.strip())
@@ -62,7 +62,7 @@ def issue_metrics_token(
 
 def list_metrics_tokens(ctx: ServiceContext) -> list[MetricsToken]:
     with ctx.uow(read_only=True) as uow:
-        return MetricsTokenRepository(uow.connection).all()
+        return uow.metrics_tokens.all()
 
 
 def revoke_metrics_token(
@@ -80,7 +80,7 @@ def revoke_metrics_token(
             "metrics_token.revoke",
             source_ip,
         )
-        tokens = MetricsTokenRepository(uow.connection)
+        tokens = uow.metrics_tokens
         with attempt.checks():
             if tokens.get(token_id) is None:
                 raise NotFound(f"no metrics token {token_id}", field="token_id")
@@ -97,7 +97,7 @@ def authenticate_metrics_token(ctx: ServiceContext, *, token: str) -> int:
     if not is_metrics_token(token) or len(token) > MAX_TOKEN_CHARS:
         raise AuthenticationFailed("missing or invalid metrics token")
     with ctx.uow(read_only=True) as uow:
-        found = MetricsTokenRepository(uow.connection).live(token_hash(token))
+        found = uow.metrics_tokens.live(token_hash(token))
     if found is None:
         raise AuthenticationFailed("missing or invalid metrics token")
     return found

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
-from system.adapters.admin_repo import AgencyAdminRepository
 from system.domain import geo
 from system.domain.audit import AuditEvent
 from system.domain.errors import InvalidInput, NotFound, PermissionDenied, Problem, RuleViolation
@@ -86,7 +85,7 @@ def register_agency(
 
 def list_agencies(ctx: ServiceContext) -> list[Agency]:
     with ctx.uow(read_only=True) as uow:
-        return AgencyAdminRepository(uow.connection).all()
+        return uow.agency_admin.all()
 
 
 def set_agency_verified(
@@ -111,7 +110,7 @@ def set_agency_verified(
             if agency is None:
                 raise NotFound(f"no agency {agency_id}", field="agency_id")
         if agency.verified != verified:
-            AgencyAdminRepository(uow.connection).set_verified(agency_id, verified)
+            uow.agency_admin.set_verified(agency_id, verified)
         attempt.record(verified=verified, previous=agency.verified)
         uow.commit()
     return replace(agency, verified=verified)

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from system.adapters.admin_repo import RetentionRepository
 from system.domain.errors import InvalidInput
 from system.domain.evidence import RetentionCategory
 from system.domain.retention import RetentionPolicy, changed_policy
@@ -25,7 +24,7 @@ from system.service_layer.unit_of_work import UnitOfWork
 
 def retention_policy(uow: UnitOfWork) -> RetentionPolicy:
     """The policy in force: stored periods over the design defaults."""
-    stored = {r.category: r.period_days for r in RetentionRepository(uow.connection).rows()}
+    stored = {r.category: r.period_days for r in uow.retention.rows()}
     default = RetentionPolicy()
     return RetentionPolicy(
         {c: stored[c.value] if c.value in stored else default.days[c] for c in RetentionCategory}
@@ -41,7 +40,7 @@ class RetentionSettings:
 
 def show_retention(ctx: ServiceContext) -> RetentionSettings:
     with ctx.uow(read_only=True) as uow:
-        rows = RetentionRepository(uow.connection).rows()
+        rows = uow.retention.rows()
         policy = retention_policy(uow)
     last = max(rows, key=lambda r: r.updated_at, default=None)
     return RetentionSettings(
@@ -79,7 +78,7 @@ def change_retention(
             policy, problems = changed_policy(previous, changes)
             if problems:
                 raise InvalidInput(problems)
-        repo = RetentionRepository(uow.connection)
+        repo = uow.retention
         redated = 0
         for category in RetentionCategory:
             if category.value not in changes:

@@ -26,8 +26,8 @@ seconds uses entries that old, and one without a watcher, or whose polls fail
 (the database away), uses entries only for :data:`SESSION_CACHE_S` seconds.
 
 Entries are keyed by the token's SHA-256, never the token. One cache per
-engine, like the SQLite write lock: contexts that share an engine (the API and
-its tests with a fake clock) share their sessions' memory.
+database handle (an engine), like the SQLite write lock: contexts that share an
+engine (the API and its tests with a fake clock) share their sessions' memory.
 """
 
 from __future__ import annotations
@@ -41,8 +41,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-
-from sqlalchemy import Engine
 
 from system.domain.accounts import LoginPolicy, Principal, needs_touch, session_ended
 
@@ -223,17 +221,18 @@ class RevocationWatcher:
             self._stop.wait(self._interval_s)
 
 
-_CACHES: weakref.WeakKeyDictionary[Engine, SessionCache] = weakref.WeakKeyDictionary()
+_CACHES: weakref.WeakKeyDictionary[object, SessionCache] = weakref.WeakKeyDictionary()
 _CACHES_GUARD = threading.Lock()
 
 
-def session_cache(engine: Engine) -> SessionCache:
-    """The one cache of the sessions stored behind ``engine``, in this process."""
-    found = _CACHES.get(engine)
+def session_cache(database: object) -> SessionCache:
+    """The one cache of the sessions stored in ``database`` (the handle that identifies a
+    database in this process: its engine), in this process."""
+    found = _CACHES.get(database)
     if found is not None:
         return found
     with _CACHES_GUARD:
-        found = _CACHES.get(engine)
+        found = _CACHES.get(database)
         if found is None:
-            found = _CACHES[engine] = SessionCache()
+            found = _CACHES[database] = SessionCache()
         return found

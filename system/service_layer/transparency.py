@@ -24,12 +24,9 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select
-
-from system.adapters import tables as t
+from system.adapters.agency_history_repo import AgencyHistoryRepository
 from system.domain import transparency as trn
 from system.domain.area import Area, CircleArea, PolygonArea
-from system.domain.emergency import EmergencyStatus
 from system.domain.errors import InvalidInput, NotFound, Problem
 from system.domain.geo import Point
 from system.domain.moderation import CHECKLIST_ITEMS
@@ -86,15 +83,14 @@ def transparency_report(
     kind = trn.Period(period)
     today = ctx.clock.now().date()
     with ctx.uow(read_only=True) as uow:
-        row = uow.connection.execute(
-            select(t.agencies.c.name, t.agencies.c.created_at).where(t.agencies.c.id == agency_id)
-        ).first()
-        if row is None:
+        registered = uow.agency_history.registered(agency_id)
+        if registered is None:
             raise NotFound(f"no agency {agency_id}", field="agency_id")
+        name, created_at = registered
         last_complete_day = trn.period_start(today, kind) - timedelta(days=1)
-        bounds = trn.periods_between(row.created_at.date(), last_complete_day, kind)
+        bounds = trn.periods_between(created_at.date(), last_complete_day, kind)
         buckets = _Buckets(bounds)
-        sharers = _count_events(uow.connection, agency_id, buckets)
+        sharers = _count_events(uow.agency_history, agency_id, buckets)
     base = [
         trn.PeriodCounts(s, e, counts.pop(trn.SUBMITTED, 0), counts)
         for (s, e), counts in zip(bounds, buckets.counts, strict=True)
@@ -105,7 +101,7 @@ def transparency_report(
         if g.start <= end and g.end > start
     ]
     published = tuple(trn.publish(g, reason_categories=list(CHECKLIST_ITEMS)) for g in groups)
-    return Report(row.name, kind, start, end, published)
+    return Report(name, kind, start, end, published)
 
 
 def _with_distinct_sharers(
@@ -117,76 +113,30 @@ def _with_distinct_sharers(
 
 
 def _count_events(
-    connection: Connection, agency_id: int, buckets: _Buckets
+    history: AgencyHistoryRepository, agency_id: int, buckets: _Buckets
 ) -> list[tuple[datetime, int]]:
     """Fill ``buckets`` with the agency's counts; returns (time, resident) of each share."""
-    vr, md = t.video_requests.c, t.moderation_decisions.c
-    for (submitted_at,) in connection.execute(
-        select(vr.submitted_at).where(vr.agency_id == agency_id)
-    ):
+    for submitted_at in history.submissions(agency_id):
         buckets.add(submitted_at, trn.SUBMITTED)
-    decisions = select(md.decided_at, md.decision, md.checklist_json).join(
-        t.video_requests, vr.id == md.request_id
-    )
-    for decided_at, decision, checklist_json in connection.execute(
-        decisions.where(vr.agency_id == agency_id)
-    ):
+    for decided_at, decision, checklist_json in history.decisions(agency_id):
         if decision == "approve":
             buckets.add(decided_at, trn.APPROVED)
             continue
         buckets.add(decided_at, trn.REJECTED)
         for item in trn.failed_items(json.loads(checklist_json)):
             buckets.add(decided_at, trn.REJECTED_FOR + item)
-    for activated_at, notified in connection.execute(
-        select(vr.activated_at, vr.notified_count).where(
-            vr.agency_id == agency_id, vr.activated_at.is_not(None)
-        )
-    ):
+    for activated_at, notified in history.activations(agency_id):
         buckets.add(activated_at, trn.NOTIFICATIONS, int(notified or 0))
-    _count_transfers(connection, agency_id, buckets)
-    _count_evidence_events(connection, agency_id, buckets)
-    rs = t.responses.c
-    shares = connection.execute(
-        select(rs.responded_at, rs.resident_id)
-        .join(t.video_requests, vr.id == rs.request_id)
-        .where(vr.agency_id == agency_id, rs.decision == "share")
-    )
-    return [(at, resident) for at, resident in shares]
-
-
-def _count_transfers(connection: Connection, agency_id: int, buckets: _Buckets) -> None:
-    x, c = t.transfers.c, t.clips.c
-    delivered = connection.execute(
-        select(x.delivered_at, c.size_bytes)
-        .join(t.clips, c.id == x.clip_id)
-        .where(x.agency_id == agency_id, x.status == "delivered")
-    )
-    for delivered_at, size_bytes in delivered:
+    for delivered_at, size_bytes in history.deliveries(agency_id):
         buckets.add(delivered_at, trn.CLIPS)
-        buckets.add(delivered_at, trn.BYTES, int(size_bytes))
-    e = t.emergency_disclosures.c
-    for (decided_at,) in connection.execute(
-        select(e.reviewer_decided_at).where(
-            e.agency_id == agency_id, e.status == EmergencyStatus.APPROVED.value
-        )
-    ):
+        buckets.add(delivered_at, trn.BYTES, size_bytes)
+    for decided_at in history.emergency_approvals(agency_id):
         buckets.add(decided_at, trn.EMERGENCIES)
-
-
-def _count_evidence_events(connection: Connection, agency_id: int, buckets: _Buckets) -> None:
-    ev, sh, ts = t.evidence_items.c, t.evidence_shares.c, t.evidence_tombstones.c
-    for (created_at,) in connection.execute(
-        select(sh.created_at)
-        .join(t.evidence_items, ev.id == sh.evidence_id)
-        .where(ev.agency_id == agency_id)
-    ):
+    for created_at in history.onward_shares(agency_id):
         buckets.add(created_at, trn.ONWARD_SHARES)
-    for (removed_at,) in connection.execute(
-        select(ts.removed_at)
-        .join(t.evidence_items, ev.id == ts.evidence_id)
-        .where(ev.agency_id == agency_id, ts.kind == "purged")
-    ):
+    for removed_at in history.purges(agency_id):
         buckets.add(removed_at, trn.PURGES)
+    return history.shares(agency_id)
 
 
 # --- the public request log (TRN-01) ------------------------------------------------
@@ -214,28 +164,10 @@ def public_request_log(ctx: ServiceContext, *, agency_id: int) -> list[PublicLog
     Nothing here can be deleted by the agency: the log is read from the
     requests themselves, which have no delete path.
     """
-    vr = t.video_requests.c
     with ctx.uow(read_only=True) as uow:
         if uow.agencies.get(agency_id) is None:
             raise NotFound(f"no agency {agency_id}", field="agency_id")
-        rows = uow.connection.execute(
-            select(
-                vr.incident_type,
-                vr.window_start,
-                vr.window_end,
-                vr.area_kind,
-                vr.center_lat,
-                vr.center_lon,
-                vr.radius_m,
-                vr.polygon_json,
-                vr.submitted_at,
-                vr.decided_at,
-                vr.ended_at,
-                vr.status,
-            )
-            .where(vr.agency_id == agency_id)
-            .order_by(vr.submitted_at, vr.id)
-        ).all()
+        rows = uow.agency_history.requests(agency_id)
     return [_log_entry(r) for r in rows]
 
 

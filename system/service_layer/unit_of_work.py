@@ -1,120 +1,72 @@
-"""The unit of work: one database transaction and the repositories that share it."""
+"""The unit of work the use cases are written against: one transaction and its repositories.
+
+``with ctx.uow() as uow: ...; uow.commit()``; leaving the block without a commit
+rolls back. Use cases reach data only through these repositories, never through a
+connection or the tables. The one implementation, on SQLAlchemy, is
+:class:`system.adapters.unit_of_work.SqlUnitOfWork`.
+"""
 
 from __future__ import annotations
 
-import threading
-import weakref
 from types import TracebackType
-from typing import Self
-
-from sqlalchemy import Connection, Engine
+from typing import Protocol, Self
 
 from system.adapters import repositories as repo
+from system.adapters.accounts_repo import AccountRepository
+from system.adapters.admin_repo import (
+    AgencyAdminRepository,
+    MetricsTokenRepository,
+    RetentionRepository,
+    SealedSecretRepository,
+)
+from system.adapters.agency_history_repo import AgencyHistoryRepository
 from system.adapters.audit_log import AuditLog
+from system.adapters.breakglass_repo import BreakGlassRepository
 from system.adapters.consent_repo import ClipRepository, ResponseRepository, TransferRepository
 from system.adapters.emergency_repo import EmergencyRepository
 from system.adapters.evidence_repo import EvidenceRepository
 from system.adapters.jobs_repo import JobQueue
-
-_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
-_WRITE_LOCKS_GUARD = threading.Lock()
-WRITE_LOCK_TIMEOUT_S = 30.0
+from system.adapters.ops_repo import OperationsRepository
 
 
-def _sqlite_write_lock(engine: Engine) -> threading.RLock:
-    """One lock per SQLite engine: writers in this process queue here, not in SQLite.
+class UnitOfWork(Protocol):
+    """One transaction; every repository below works inside it and none commits."""
 
-    SQLite allows one writer; threads that wait inside SQLite's busy handler sleep
-    in growing steps (up to 100 ms), which is what makes tail latency explode under
-    load. Queueing on a Python lock first hands the write lock over at once.
-    """
-    with _WRITE_LOCKS_GUARD:
-        lock = _WRITE_LOCKS.get(engine)
-        if lock is None:
-            lock = _WRITE_LOCKS[engine] = threading.RLock()
-        return lock
+    agencies: repo.AgencyRepository
+    officers: repo.OfficerRepository
+    staff: repo.StaffRepository
+    cases: repo.CaseRepository
+    residents: repo.ResidentRepository
+    cameras: repo.CameraRepository
+    opt_outs: repo.OptOutRepository
+    requests: repo.RequestRepository
+    moderation: repo.ModerationRepository
+    notifications: repo.NotificationRepository
+    evidence: EvidenceRepository
+    audit: AuditLog
+    jobs: JobQueue
+    clips: ClipRepository
+    responses: ResponseRepository
+    transfers: TransferRepository
+    emergencies: EmergencyRepository
+    accounts: AccountRepository
+    agency_admin: AgencyAdminRepository
+    agency_history: AgencyHistoryRepository
+    break_glass: BreakGlassRepository
+    metrics_tokens: MetricsTokenRepository
+    operations: OperationsRepository
+    retention: RetentionRepository
+    sealed_secrets: SealedSecretRepository
 
-
-_READ_ONLY: dict[str, dict[str, str]] = {
-    "sqlite": {"sqlite_begin": "DEFERRED"},
-    # No BEGIN and ROLLBACK round trips around a read: at PostgreSQL's default READ
-    # COMMITTED every statement sees its own snapshot inside a transaction too.
-    "postgresql": {"isolation_level": "AUTOCOMMIT"},
-}
-"""Execution options of a read-only unit of work, by dialect."""
-
-
-class UnitOfWork:
-    """``with uow: ...; uow.commit()``. Leaving the block without commit rolls back.
-
-    On SQLite every unit of work begins ``IMMEDIATE`` (it takes the write lock
-    at once and waits its turn); ``read_only=True`` begins ``DEFERRED`` instead. On
-    PostgreSQL a read-only unit of work runs its statements in autocommit mode.
-    """
-
-    connection: Connection
-
-    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
-        self._engine = engine
-        self._read_only = read_only
-
-    def __enter__(self) -> Self:
-        self._lock: threading.RLock | None = None
-        if not self._read_only and self._engine.dialect.name == "sqlite":
-            lock = _sqlite_write_lock(self._engine)
-            if not lock.acquire(timeout=WRITE_LOCK_TIMEOUT_S):
-                raise TimeoutError("the database stayed busy for 30 s; try again")
-            self._lock = lock
-        try:
-            connection = self._engine.connect()
-            if self._read_only:
-                connection = connection.execution_options(**_READ_ONLY[self._engine.dialect.name])
-            self.connection = connection
-            self._transaction = connection.begin()
-        except BaseException:
-            if hasattr(self, "connection"):
-                self.connection.close()
-            self._release()
-            raise
-        self.agencies = repo.AgencyRepository(connection)
-        self.officers = repo.OfficerRepository(connection)
-        self.staff = repo.StaffRepository(connection)
-        self.cases = repo.CaseRepository(connection)
-        self.residents = repo.ResidentRepository(connection)
-        self.cameras = repo.CameraRepository(connection)
-        self.opt_outs = repo.OptOutRepository(connection)
-        self.requests = repo.RequestRepository(connection)
-        self.moderation = repo.ModerationRepository(connection)
-        self.notifications = repo.NotificationRepository(connection)
-        self.evidence = EvidenceRepository(connection)
-        self.audit = AuditLog(connection)
-        self.jobs = JobQueue(connection)
-        self.clips = ClipRepository(connection)
-        self.responses = ResponseRepository(connection)
-        self.transfers = TransferRepository(connection)
-        self.emergencies = EmergencyRepository(connection)
-        return self
+    def __enter__(self) -> Self: ...
 
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None:
-        try:
-            if self._transaction.is_active:
-                self._transaction.rollback()
-        finally:
-            self.connection.close()
-            self._release()
+    ) -> None: ...
 
-    def _release(self) -> None:
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
+    def commit(self) -> None: ...
 
-    def commit(self) -> None:
-        self._transaction.commit()
-
-    def rollback(self) -> None:
-        self._transaction.rollback()
+    def rollback(self) -> None: ...

@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from system.bootstrap import build_context
 from system.config import Settings
-from system.service_layer.context import ServiceContext, build_context
+from system.service_layer.context import ServiceContext
 from system.service_layer.jobs import run_pending_jobs
 
 log = logging.getLogger("canvass.worker")

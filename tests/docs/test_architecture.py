@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("canvass", "system", "sim", "scenarios", "loadtests", "results")
+PACKAGES = ("canvass", "system", "sim", "scenarios", "loadtests", "results", "benchmarks")
 LISTED = re.compile(r"^\| `([\w/]+\.py)` \|", re.MULTILINE)
 
 

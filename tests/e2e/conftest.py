@@ -35,13 +35,13 @@ from sim.drivers.processes import stop_process_groups
 from sim.drivers.seed import seed_database
 from system.adapters import tables as t
 from system.adapters.clock import make_clock
+from system.bootstrap import build_context
 from system.config import load_settings
 from system.domain import geo
 from system.domain.accounts import decode_totp_secret, totp
 from system.domain.clock import Clock
 from system.domain.moderation import CHECKLIST_ITEMS
 from system.service_layer import accounts
-from system.service_layer.context import build_context
 
 REPO = Path(__file__).resolve().parents[2]
 HOMES = 2000

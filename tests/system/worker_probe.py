@@ -16,13 +16,14 @@ from sqlalchemy import text
 
 from system.adapters.clock import SystemClock
 from system.adapters.db import make_engine
+from system.bootstrap import SqlServiceContext
 from system.service_layer.context import ServiceContext
 from system.service_layer.jobs import run_pending_jobs
 
 
 def main(url: str, worker_id: str) -> int:
     engine = make_engine(url)
-    ctx = ServiceContext(engine=engine, clock=SystemClock())
+    ctx = SqlServiceContext(engine=engine, clock=SystemClock())
 
     def probe(ctx: ServiceContext, payload: dict[str, Any]) -> None:
         time.sleep(0.01)  # long enough for the other worker to try the same job

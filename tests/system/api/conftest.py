@@ -16,6 +16,7 @@ from system.adapters.db import make_engine
 from system.adapters.stores import make_stores
 from system.api.app import create_app
 from system.api.ratelimit import RateLimits
+from system.bootstrap import SqlServiceContext
 from system.config import load_settings
 from system.domain.accounts import decode_totp_secret, totp
 from system.domain.clock import ManualClock
@@ -85,7 +86,7 @@ def make_api(
     url = databases.fresh_sqlite_copy(sqlite_template, tmp_path)
     engine: Engine = make_engine(url)
     clock = ManualClock(T0)
-    ctx = ServiceContext(
+    ctx = SqlServiceContext(
         engine=engine, clock=clock, content=make_stores(tmp_path / "data", durable=False)
     )
     cw = build_consent_world(ctx, {"alice": (0.0, 0.0)})

@@ -38,6 +38,7 @@ from system.adapters.db import make_engine
 from system.adapters.stores import make_stores
 from system.api.app import create_app
 from system.api.ratelimit import Rate, RateLimits
+from system.bootstrap import SqlServiceContext
 from system.config import load_settings
 from system.domain.accounts import decode_totp_secret, totp
 from system.domain.clock import ManualClock
@@ -141,7 +142,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> I
     url = databases.fresh_sqlite_copy(sqlite_template, folder)
     engine = make_engine(url)
     clock = ManualClock(T0)
-    ctx = ServiceContext(engine=engine, clock=clock, content=make_stores(folder / "data"))
+    ctx = SqlServiceContext(engine=engine, clock=clock, content=make_stores(folder / "data"))
     with pytest.MonkeyPatch.context() as patch:
         fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
         patch.setattr(accounts, "_hasher", lambda: fast)

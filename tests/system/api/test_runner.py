@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import anyio
 
+from system.adapters.unit_of_work import sqlite_write_lock
 from system.api.runner import ServiceRunner
-from system.service_layer.unit_of_work import _sqlite_write_lock as sqlite_write_lock
 from tests.system.api.conftest import Api
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, delete, select, update
 
 from system.adapters import tables as t
 from system.adapters.db import make_engine
+from system.bootstrap import SqlServiceContext
 from system.service_layer import residents
 from system.service_layer.audit import verify_audit_chain
 from system.service_layer.context import ServiceContext
@@ -113,7 +114,7 @@ def test_sec04_concurrent_writers_keep_a_valid_chain(world: World, database_url:
 
     def writer(resident_id: int) -> None:
         engine = make_engine(database_url)
-        ctx = ServiceContext(engine=engine, clock=world.ctx.clock)
+        ctx = SqlServiceContext(engine=engine, clock=world.ctx.clock)
         try:
             for _ in range(10):
                 residents.opt_out(ctx, resident_id=resident_id)

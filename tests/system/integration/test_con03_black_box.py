@@ -16,6 +16,7 @@ import pytest
 from system.adapters.db import make_engine
 from system.adapters.migrate import upgrade
 from system.adapters.stores import make_stores
+from system.bootstrap import SqlServiceContext
 from system.domain.clock import ManualClock
 from system.service_layer import consent, evidence, jobs, requests, transparency
 from system.service_layer.context import ServiceContext
@@ -41,7 +42,7 @@ def two_databases(database_url: str, tmp_path: Path) -> Iterator[tuple[str, str]
 def world(url: str, data: Path, decliners: set[str]) -> tuple[ConsentWorld, ServiceContext]:
     engine = make_engine(url)
     upgrade(engine)
-    ctx = ServiceContext(
+    ctx = SqlServiceContext(
         engine=engine, clock=ManualClock(T0), content=make_stores(data, durable=False)
     )
     cw = build_consent_world(ctx, RESIDENTS)

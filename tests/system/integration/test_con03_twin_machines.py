@@ -35,11 +35,11 @@ from hypothesis.stateful import (
 from system.adapters.db import make_engine
 from system.adapters.migrate import upgrade
 from system.adapters.stores import make_stores
+from system.bootstrap import SqlServiceContext
 from system.domain.clock import ManualClock
 from system.domain.errors import DomainError
 from system.service_layer import consent, evidence, jobs, registration, residents, transparency
 from system.service_layer import requests as video_requests
-from system.service_layer.context import ServiceContext
 from tests import databases
 from tests.conftest import T0
 from tests.system.consent_world import ConsentWorld, build_consent_world
@@ -57,7 +57,7 @@ class Twin:
 
     def __init__(self, url: str, data: Path) -> None:
         self.engine = make_engine(url)
-        self.ctx = ServiceContext(
+        self.ctx = SqlServiceContext(
             engine=self.engine, clock=ManualClock(T0), content=make_stores(data, durable=False)
         )
         self.cw: ConsentWorld = build_consent_world(self.ctx, RESIDENTS)

@@ -20,6 +20,7 @@ from canvass.cli import main
 from system.adapters.blobstore import FileContentStore
 from system.adapters.stores import make_stores
 from system.adapters.tables_accounts import accounts as accounts_table
+from system.bootstrap import SqlServiceContext
 from system.domain.accounts import AuthenticationFailed, decode_totp_secret, totp
 from system.domain.clock import ManualClock
 from system.domain.errors import RuleViolation
@@ -109,7 +110,7 @@ def test_evd05_a_ring_from_settings_is_not_changed_by_the_system_but_can_be_rewr
     engine: Engine, tmp_path: Path
 ) -> None:
     old, new = KeyRing({"a": generate_key()}, active="a"), generate_key()
-    ctx = ServiceContext(
+    ctx = SqlServiceContext(
         engine=engine,
         clock=ManualClock(T0),
         content=make_stores(tmp_path / "d", platform_keys=old.to_settings(), durable=False),
@@ -124,7 +125,7 @@ def test_evd05_a_ring_from_settings_is_not_changed_by_the_system_but_can_be_rewr
 
     # The operator's procedure: add the key to the setting, made active, restart, rewrap.
     both = KeyRing({**old.keys, "b": new}, active="b")
-    ctx = ServiceContext(
+    ctx = SqlServiceContext(
         engine=engine,
         clock=ctx.clock,
         content=make_stores(tmp_path / "d", platform_keys=both.to_settings(), durable=False),

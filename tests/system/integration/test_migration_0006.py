@@ -11,10 +11,10 @@ from sqlalchemy import text
 from system.adapters.db import make_engine
 from system.adapters.migrate import current_revision, downgrade, upgrade
 from system.adapters.stores import KeyRingFile, make_stores
+from system.bootstrap import SqlServiceContext
 from system.domain.accounts import decode_totp_secret, encode_totp_secret, totp
 from system.domain.clock import ManualClock
 from system.service_layer import accounts
-from system.service_layer.context import ServiceContext
 from tests import databases
 from tests.conftest import T0
 from tests.system.integration.test_migrations import empty_database
@@ -53,7 +53,7 @@ def test_sec02_upgrade_seals_existing_totp_secrets_and_the_admin_still_logs_in(
         assert SECRET not in raw
         assert raw.startswith("v1:k1:")
 
-        ctx = ServiceContext(
+        ctx = SqlServiceContext(
             engine=engine, clock=ManualClock(T0), content=make_stores(data, durable=False)
         )
         code = totp(decode_totp_secret(SECRET), at=T0)

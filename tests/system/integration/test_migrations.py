@@ -11,10 +11,10 @@ from sqlalchemy import insert, text
 from system.adapters import tables as t
 from system.adapters.db import make_engine
 from system.adapters.migrate import current_revision, head_revision, upgrade
+from system.bootstrap import SqlServiceContext
 from system.domain.clock import ManualClock
 from system.domain.geo import grid_cell
 from system.service_layer import fanout, requests
-from system.service_layer.context import ServiceContext
 from tests import databases
 from tests.conftest import T0
 from tests.system.world import APPROVE_ALL, build_world, offset
@@ -107,7 +107,7 @@ def test_con04_opt_outs_survive_restart_and_upgrade_from_the_first_migration(
         engine = make_engine(url)
         upgrade(engine)
         assert current_revision(engine) == head_revision()
-        ctx = ServiceContext(engine=engine, clock=ManualClock(T0))
+        ctx = SqlServiceContext(engine=engine, clock=ManualClock(T0))
         with ctx.uow(read_only=True) as uow:
             assert uow.residents.count() == 4
             assert uow.cameras.count() == 4

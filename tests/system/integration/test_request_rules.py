@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from system.adapters import tables as t
+from system.bootstrap import SqlServiceContext
 from system.domain.area import CircleArea, PolygonArea
 from system.domain.errors import DomainError, InvalidInput, PermissionDenied, RuleViolation
 from system.domain.geo import SQ_M_PER_SQ_MI, Point, cap_radius_for_area_m
@@ -170,7 +171,7 @@ def test_req04_rejected_requests_do_not_count_against_the_case(world: World) -> 
 
 
 def test_req04_agency_daily_quota(ctx: ServiceContext) -> None:
-    tight = ServiceContext(
+    tight = SqlServiceContext(
         engine=ctx.engine, clock=ctx.clock, policy=type(ctx.policy)(agency_daily_quota=3)
     )
     world = build_world(tight)

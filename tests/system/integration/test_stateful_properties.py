@@ -45,6 +45,7 @@ from sqlalchemy import select
 from system.adapters import tables as t
 from system.adapters.db import make_engine
 from system.adapters.stores import make_stores
+from system.bootstrap import SqlServiceContext
 from system.domain.clock import ManualClock
 from system.domain.errors import DomainError
 from system.service_layer import (
@@ -57,7 +58,6 @@ from system.service_layer import (
     requests,
     residents,
 )
-from system.service_layer.context import ServiceContext
 from tests import databases
 from tests.conftest import T0
 from tests.system.consent_world import ConsentWorld, build_consent_world
@@ -112,7 +112,7 @@ class ServiceLifecycle(RuleBasedStateMachine):
         super().__init__()
         self.engine = make_engine(type(self).fresh_database())
         data = Path(tempfile.mkdtemp(dir=type(self).data_root))
-        self.ctx = ServiceContext(
+        self.ctx = SqlServiceContext(
             engine=self.engine, clock=ManualClock(T0), content=make_stores(data, durable=False)
         )
         self.model = Model()

@@ -8,15 +8,15 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, func, select
 
 from system.adapters import tables as t
-from system.service_layer.unit_of_work import UnitOfWork
+from system.adapters.unit_of_work import SqlUnitOfWork
 
 
 def _agencies(engine: Engine) -> int:
-    with UnitOfWork(engine, read_only=True) as uow:
+    with SqlUnitOfWork(engine, read_only=True) as uow:
         return int(uow.connection.execute(select(func.count()).select_from(t.agencies)).scalar())
 
 
-def _add_agency(uow: UnitOfWork, name: str) -> None:
+def _add_agency(uow: SqlUnitOfWork, name: str) -> None:
     uow.connection.execute(
         t.agencies.insert().values(
             name=name, county="Nassau", verified=True, created_at=datetime(2026, 1, 1, tzinfo=UTC)
@@ -28,11 +28,11 @@ def test_a_write_after_reads_on_the_same_connections_still_rolls_back(engine: En
     before = _agencies(engine)
     for _ in range(5):  # every pooled connection has served a read-only unit of work
         assert _agencies(engine) == before
-    with UnitOfWork(engine) as uow:
+    with SqlUnitOfWork(engine) as uow:
         _add_agency(uow, "Left uncommitted")
         # Not committed: leaving the block rolls back.
     assert _agencies(engine) == before
-    with UnitOfWork(engine) as uow:
+    with SqlUnitOfWork(engine) as uow:
         _add_agency(uow, "Committed")
         uow.commit()
     assert _agencies(engine) == before + 1
@@ -40,8 +40,8 @@ def test_a_write_after_reads_on_the_same_connections_still_rolls_back(engine: En
 
 def test_reads_see_what_was_committed_before_them(engine: Engine) -> None:
     before = _agencies(engine)
-    with UnitOfWork(engine, read_only=True) as reader:
-        with UnitOfWork(engine) as writer:
+    with SqlUnitOfWork(engine, read_only=True) as reader:
+        with SqlUnitOfWork(engine) as writer:
             _add_agency(writer, "Committed meanwhile")
             writer.commit()
         # READ COMMITTED (and SQLite's snapshot taken at the first read below).

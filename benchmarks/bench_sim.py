@@ -37,11 +37,11 @@ import simpy
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import func, select
 
+from benchmarks.bench_system import machine_info
 from scenarios.loader import load_scenario
 from sim.core.model import CountyModel
 from sim.core.ports import SystemPort
 from sim.core.scenario_params import MIN_PER_DAY, replication_inputs
-from sim.drivers.bench_system import machine_info
 from sim.drivers.inprocess import InProcessDriver, system_policy
 from sim.drivers.scratch import scratch_dir
 from system.adapters import tables as t

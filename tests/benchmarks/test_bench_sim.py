@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.drivers.bench_sim import _bare_store, _figure, bench_sim_command
+from benchmarks.bench_sim import _bare_store, _figure, bench_sim_command
 
 
 def test_bench_sim_writes_the_documented_form(tmp_path: Path) -> None:

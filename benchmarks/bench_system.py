@@ -41,6 +41,7 @@ from system.adapters import tables as t
 from system.adapters.db import create_scratch_database, drop_scratch_database, make_engine
 from system.adapters.migrate import upgrade
 from system.adapters.stores import make_stores
+from system.bootstrap import SqlServiceContext
 from system.domain import geo
 from system.domain.area import CircleArea
 from system.domain.clip import encode_clip
@@ -50,7 +51,6 @@ from system.domain.moderation import CHECKLIST_ITEMS
 from system.domain.rules import RequestDraft, RequestPolicy
 from system.service_layer.clips import upload_clip
 from system.service_layer.consent import respond
-from system.service_layer.context import ServiceContext
 from system.service_layer.fanout import fan_out
 from system.service_layer.jobs import run_pending_jobs
 from system.service_layer.registration import (
@@ -139,7 +139,7 @@ def prepare_county(*, seed: int, scale: float) -> BenchCounty:
     return BenchCounty(population, rows, area, owners, measured)
 
 
-def _approved_request(ctx: ServiceContext, area: CircleArea) -> int:
+def _approved_request(ctx: SqlServiceContext, area: CircleArea) -> int:
     """A detective's request over ``area``, approved by a moderator; returns its id."""
     agency = register_agency(
         ctx, name="Nassau County Police Department", county="Nassau", verified=True
@@ -225,7 +225,7 @@ def bench_backend(
     try:
         say(f"{backend}: migrating")
         upgrade(engine)
-        ctx = ServiceContext(
+        ctx = SqlServiceContext(
             engine=engine, clock=ManualClock(BENCH_NOW), content=make_stores(stores_dir)
         )
         n_rows = len(county.rows.residents) + len(county.rows.cameras)
@@ -266,7 +266,7 @@ CLIP_BYTES = 256 * 1024
 
 
 def _bench_consent(
-    ctx: ServiceContext, backend: str, request_id: int, say: Callable[[str], None]
+    ctx: SqlServiceContext, backend: str, request_id: int, say: Callable[[str], None]
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Responses recorded per second and transfers per second, beside bare inserts."""
     with ctx.uow(read_only=True) as uow:

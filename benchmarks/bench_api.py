@@ -46,6 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +54,7 @@ import httpx
 import numpy as np
 from sqlalchemy import select
 
-from sim.core.counties import nassau
-from sim.core.geography import densest_circle
-from sim.drivers.bench_system import (
+from benchmarks.bench_system import (
     Target,
     check_targets,
     format_bench,
@@ -63,18 +62,20 @@ from sim.drivers.bench_system import (
     machine_info,
     write_bench,
 )
+from sim.core.counties import nassau
+from sim.core.geography import densest_circle
 from sim.drivers.processes import stop_process_groups
 from sim.drivers.seed import seed_database
 from system.adapters import tables as t
 from system.adapters.db import create_scratch_database, drop_scratch_database
 from system.api.ratelimit import RateLimits
+from system.bootstrap import SqlServiceContext, build_context
 from system.config import load_settings
 from system.domain.accounts import decode_totp_secret, totp
 from system.domain.area import CircleArea
 from system.domain.moderation import CHECKLIST_ITEMS
 from system.domain.rules import RequestDraft, RequestPolicy
 from system.service_layer import accounts
-from system.service_layer.context import ServiceContext, build_context
 from system.service_layer.jobs import run_pending_jobs
 from system.service_layer.registration import open_case
 from system.service_layer.requests import moderate, start_review, submit_request
@@ -200,7 +201,7 @@ def prepare_workload(
     return Workload(answers, list(tokens.values()), detective_token, request_ids[0])
 
 
-def _publish(ctx: ServiceContext, staff: dict[str, Any], count: int) -> list[int]:
+def _publish(ctx: SqlServiceContext, staff: dict[str, Any], count: int) -> list[int]:
     with ctx.uow(read_only=True) as uow:
         rows = uow.connection.execute(select(t.cameras.c.lat, t.cameras.c.lon)).all()
     lat = np.array([r.lat for r in rows])
@@ -241,7 +242,9 @@ def _publish(ctx: ServiceContext, staff: dict[str, Any], count: int) -> list[int
     return ids
 
 
-def _notifications(ctx: ServiceContext, request_ids: list[int], limit: int) -> dict[int, list[int]]:
+def _notifications(
+    ctx: SqlServiceContext, request_ids: list[int], limit: int
+) -> dict[int, list[int]]:
     """Notification ids per resident (the first ``limit`` residents notified), by request."""
     n = t.notifications.c
     with ctx.uow(read_only=True) as uow:
@@ -257,7 +260,7 @@ def _notifications(ctx: ServiceContext, request_ids: list[int], limit: int) -> d
     return found
 
 
-def _resident_tokens(ctx: ServiceContext, resident_ids: list[int]) -> dict[int, str]:
+def _resident_tokens(ctx: SqlServiceContext, resident_ids: list[int]) -> dict[int, str]:
     """An account and a bearer token per resident; Argon2 runs on threads (it drops the GIL)."""
 
     def one(resident_id: int) -> tuple[int, str]:
@@ -356,94 +359,13 @@ def _wait_ready(urls: list[str], procs: list[subprocess.Popen[bytes]]) -> None:
 
 # --- wrk -------------------------------------------------------------------------------
 
-# Every script starts here: ``setup`` numbers the threads (each takes every n-th
-# data line) and keeps them, so ``done`` can add up their late sends.
-_LUA_SETUP = r"""
-local counter = 0
-local all_threads = {}
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-  all_threads[#all_threads + 1] = thread
-end
-late = 0
-paced = 0
-repeats = 0
-"""
+WRK_SCRIPTS = "wrk"
+"""The folder of this package that holds the Lua pieces every wrk script is made of."""
 
-_LUA_DONE = r"""
-done = function(summary, latency, requests)
-  local e = summary.errors
-  local late_total, paced_total, repeats_total = 0, 0, 0
-  for _, thread in ipairs(all_threads) do
-    late_total = late_total + (thread:get("late") or 0)
-    paced_total = paced_total + (thread:get("paced") or 0)
-    repeats_total = repeats_total + (thread:get("repeats") or 0)
-  end
-  io.write(string.format(
-    'WRK_JSON {"requests": %d, "duration_us": %d, "non2xx": %d, "socket_errors": %d, '
-    .. '"p50_us": %d, "p95_us": %d, "p99_us": %d, "late": %d, "paced": %d, "repeats": %d}\n',
-    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99),
-    late_total, paced_total, repeats_total))
-end
-"""
 
-# Each wrk thread loads the script into its own Lua state and takes every n-th
-# line of the data file: no two connections of one run ever send the same line.
-# Lines: ``TOKEN`` or ``TOKEN NOTIFICATION_ID``.
-_LUA_ROTATE = r"""
-local lines = {}
-for line in io.lines("__DATA__") do lines[#lines + 1] = line end
-local step = __THREADS__
-local index = nil
-local wrapped = false
-function request()
-  if index == nil then index = tid + 1 end
-  if index > #lines then index = tid + 1; wrapped = true end
-  local token, id = lines[index]:match("^(%S+)%s*(%S*)$")
-  index = index + step
-  if wrapped then repeats = repeats + 1 end
-  local headers = {["Authorization"] = "Bearer " .. token}
-  if id ~= "" then
-    headers["Content-Type"] = "application/json"
-    return wrk.format("POST", "/api/v1/me/notifications/" .. id .. "/response", headers,
-                      '{"clip_ids": []}')
-  end
-  return wrk.format("GET", "__PATH__", headers)
-end
-"""
-
-# Request k of this thread is due at start + k * interval (monotonic clock). A
-# connection that frees up early waits for the next slot; one that frees up after
-# its slot has passed sends at once and counts as late.
-_LUA_PACE = r"""
-local ffi = require("ffi")
-ffi.cdef[[
-typedef struct { long tv_sec; long tv_nsec; } canvass_timespec;
-int clock_gettime(int clock_id, canvass_timespec *tp);
-]]
-local clock_now = ffi.new("canvass_timespec")
-local function now_ms()
-  ffi.C.clock_gettime(1, clock_now)  -- CLOCK_MONOTONIC
-  return tonumber(clock_now.tv_sec) * 1000 + tonumber(clock_now.tv_nsec) / 1e6
-end
-local interval_ms = __INTERVAL_MS__
-local start_ms = nil
-local slot = 0
-function delay()
-  local now = now_ms()
-  if start_ms == nil then start_ms = now end
-  local due = start_ms + slot * interval_ms
-  slot = slot + 1
-  paced = paced + 1
-  if now > due + 1 then
-    late = late + 1
-    return 0
-  end
-  return math.floor(due - now)
-end
-"""
+def _lua(name: str) -> str:
+    """One piece of a wrk script, from ``benchmarks/wrk/NAME.lua`` (package data)."""
+    return (resources.files("benchmarks") / WRK_SCRIPTS / f"{name}.lua").read_text()
 
 
 @dataclass(frozen=True)
@@ -480,19 +402,20 @@ def _wrk_script(
     interval_ms: float | None,
 ) -> Path:
     """The Lua for one wrk run; ``interval_ms`` (per thread) paces it, else closed loop."""
-    text = _LUA_SETUP
+    text = _lua("setup")
     if lines is not None:
         data = folder / f"{name}.txt"
         data.write_text("\n".join(lines) + "\n")
         text += (
-            _LUA_ROTATE.replace("__DATA__", str(data))
+            _lua("rotate")
+            .replace("__DATA__", str(data))
             .replace("__THREADS__", str(threads))
             .replace("__PATH__", path)
         )
     if interval_ms is not None:
-        text += _LUA_PACE.replace("__INTERVAL_MS__", f"{interval_ms:.4f}")
+        text += _lua("pace").replace("__INTERVAL_MS__", f"{interval_ms:.4f}")
     script = folder / f"{name}.lua"
-    script.write_text(text + _LUA_DONE)
+    script.write_text(text + _lua("done"))
     return script
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sim.drivers.bench_api import (
+from benchmarks.bench_api import (
     FULL,
     QUICK,
     Sizes,

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from sim.core.counties import nassau
-from sim.core.population import generate_population
-from sim.drivers.bench_system import (
+from benchmarks.bench_system import (
     format_bench,
     largest_circle_radius_m,
     run_bench_system,
     write_bench,
 )
+from sim.core.counties import nassau
+from sim.core.population import generate_population
 from system.domain import geo
 from system.domain.area import CircleArea
 from system.domain.rules import RequestPolicy
