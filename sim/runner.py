@@ -15,14 +15,11 @@ and whether or not the run was interrupted and resumed.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import multiprocessing
-import signal
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,34 +29,25 @@ from typing import Any
 
 import numpy as np
 
-from results.load_profile import write_load_profile
-from results.metrics import features_of
 from results.runfolder import (
     TableFormat,
-    assemble_table,
     finished_parts,
     new_run_dir,
-    remove_parts,
-    summarise,
     update_manifest,
     write_manifest,
-    write_part,
-    write_replications,
-    write_summary,
 )
-from scenarios.loader import from_dict, resolved_dict
+from scenarios.loader import from_dict
 from scenarios.schema import Scenario
-from sim.core.calibration import calibration_outputs
+from sim import stopping
 from sim.core.invariants import check_record_invariants
-from sim.core.metrics import METRIC_UNITS, replication_metrics
+from sim.core.metrics import replication_metrics
 from sim.core.model import CountyModel
-from sim.core.population import Population
-from sim.core.records import ModelResult
 from sim.core.scenario_params import MIN_PER_DAY, replication_inputs
 from sim.drivers.inprocess import InProcessDriver, system_policy
 from sim.drivers.invariants import check_system_invariants
 from sim.drivers.scratch import scratch_dir
 from sim.precision import Precision, PrecisionCheck, check
+from sim.run_folder import finish, homes_of, keep_replication, settings
 
 
 class InvariantBroken(RuntimeError):
@@ -120,7 +108,7 @@ def run_replication(options: RunOptions, index: int, seed: int) -> ReplicationOu
             model = CountyModel(population, params, driver, seed=seed)
             result = model.run(
                 options.horizon_days * MIN_PER_DAY,
-                progress=_stoppable(
+                progress=stopping.stoppable(
                     _reporter(index, options, started) if options.show_progress else None
                 ),
             )
@@ -135,31 +123,8 @@ def run_replication(options: RunOptions, index: int, seed: int) -> ReplicationOu
         problems,
         time.perf_counter() - started,
         population=f"{population.county}:{seed}:{options.scale!r}",
-        homes=_homes(population),
+        homes=homes_of(population),
     )
-
-
-HOME_COLUMNS = {"home": "int", "lat": "float", "lon": "float", "in_slice": "bool"}
-
-
-def _homes(population: Population) -> list[dict[str, Any]]:
-    return [
-        {"home": home, "lat": lat, "lon": lon, "in_slice": in_slice}
-        for home, (lat, lon, in_slice) in enumerate(
-            zip(
-                population.home_lat.tolist(),
-                population.home_lon.tolist(),
-                population.home_in_slice.tolist(),
-                strict=True,
-            )
-        )
-    ]
-
-
-def table_columns() -> dict[str, dict[str, str]]:
-    """Every record table's column types (``homes`` too), as the manifest lists them."""
-    columns = {name: ModelResult.record_type(name).column_types() for name in ModelResult.TABLES}
-    return {**columns, "homes": HOME_COLUMNS}
 
 
 def _reporter(index: int, options: RunOptions, started: float) -> Callable[[float], None]:
@@ -200,7 +165,7 @@ def _run_all(
     if not indexed:
         return
     if options.workers <= 1 or len(indexed) == 1:
-        with _terminable_here():
+        with stopping.terminable_here():
             for index, seed in indexed:
                 output = run_replication(options, index, seed)
                 keep(output)
@@ -208,7 +173,7 @@ def _run_all(
                 progress(_progress_line(done, total, output))
         return
     with ProcessPoolExecutor(
-        max_workers=min(options.workers, len(indexed)), initializer=_stop_when_terminated
+        max_workers=min(options.workers, len(indexed)), initializer=stopping.stop_when_terminated
     ) as pool:
         futures = [pool.submit(run_replication, options, i, s) for i, s in indexed]
         try:
@@ -285,74 +250,6 @@ def _run_to_precision(
         progress(f"after {judged} replications: {verdict.describe(precision)}")
 
 
-def _stop_when_terminated() -> None:
-    """In a replication process: the parent decides when to stop (Ctrl-C reaches the
-    whole process group, so SIGINT is ignored here); its SIGTERM ends the replication
-    as an interrupt would, once, so the scratch folder is removed on the way out."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _catch_termination()
-
-
-def _catch_termination() -> tuple[Any, Any]:
-    """SIGTERM interrupts once and leaves the stop flag; an interrupt dropped in a
-    garbage-collector callback is not printed. Returns the handler and hook replaced."""
-    replaced = signal.signal(signal.SIGTERM, _interrupt_once), sys.unraisablehook
-    sys.unraisablehook = _quiet_interrupts
-    return replaced
-
-
-def _quiet_interrupts(unraisable: Any) -> None:
-    """An interrupt swallowed in a garbage-collector callback is not an error to print:
-    :func:`_stoppable` ends the replication at the next week. Others print as usual."""
-    if not isinstance(unraisable.exc_value, KeyboardInterrupt):
-        sys.__unraisablehook__(unraisable)
-
-
-_terminated = False  # in a replication process: its parent asked it to stop
-
-
-def _interrupt_once(_signum: int, _frame: object) -> None:
-    global _terminated
-    if _terminated:
-        return  # one interrupt: a second must not cut the scratch folder's removal short
-    _terminated = True
-    raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def _terminable_here() -> Iterator[None]:
-    """Replications in this process stop on SIGTERM as a replication process does: the
-    interrupt also leaves the flag :func:`_stoppable` looks at, so one that lands in a
-    garbage-collector callback (printed and dropped there) still ends the run."""
-    global _terminated
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set signal handlers
-        return
-    _terminated = False
-    previous, hook = _catch_termination()
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        sys.unraisablehook = hook
-
-
-def _stoppable(report: Callable[[float], None] | None) -> Callable[[float], None]:
-    """The model's weekly progress hook, which also ends a replication asked to stop.
-
-    The interrupt raised by the SIGTERM handler can land inside a garbage-collector
-    callback, where Python prints it and carries on; the flag it leaves is seen here
-    at the next simulated week instead."""
-
-    def tick(fraction: float) -> None:
-        if _terminated:
-            raise KeyboardInterrupt
-        if report is not None:
-            report(fraction)
-
-    return tick
-
-
 def _progress_line(done: int, total: int, output: ReplicationOutput) -> str:
     width = 20
     filled = round(width * done / total)
@@ -376,28 +273,13 @@ def run_scenario(
     started = time.perf_counter()
     if run_dir is None:
         run_dir = new_run_dir(options.scenario.name, root=out_root)
-        write_manifest(run_dir, status="running", **_settings(options, command))
+        write_manifest(run_dir, status="running", **settings(options, command))
     else:
         kept = finished_parts(run_dir)
         progress(f"resuming {run_dir}: {len(kept)} replication(s) kept, running the rest")
 
     def keep(output: ReplicationOutput) -> None:
-        columns = table_columns()
-        tables = {name: (rows, columns[name]) for name, rows in output.tables.items()}
-        tables["homes"] = (output.homes, HOME_COLUMNS)
-        write_part(
-            run_dir,
-            output.index,
-            tables,
-            {
-                "index": output.index,
-                "seed": output.seed,
-                "metrics": output.metrics,
-                "invariant_problems": list(output.invariant_problems),
-                "wall_s": output.wall_s,
-                "population": output.population,
-            },
-        )
+        keep_replication(run_dir, output)
 
     precision_report: dict[str, Any] | None = None
     try:
@@ -411,127 +293,12 @@ def run_scenario(
         kept = finished_parts(run_dir)
         update_manifest(run_dir, status="interrupted", replications_kept=sorted(kept))
         raise RunInterrupted(run_dir, len(kept)) from None
-    summary, problems = _finish(run_dir, options, count, precision_report, started)
+    summary, problems = finish(run_dir, options, count, precision_report, started)
     if problems:
         raise InvariantBroken(
             f"{len(problems)} invariant(s) broken, first: {problems[0]} ({run_dir})"
         )
     return run_dir, summary
-
-
-def _settings(options: RunOptions, command: str) -> dict[str, Any]:
-    """What the manifest records from the start: enough to resume the run."""
-    return {
-        "kind": "run",
-        "scenario": options.scenario.name,
-        "scenario_resolved": resolved_dict(options.scenario),
-        "seed": options.seed,
-        "replications_asked": None if options.precision else options.replications,
-        "precision_asked": None
-        if options.precision is None
-        else {
-            "relative_error": options.precision.relative_error,
-            "metrics": list(options.precision.metrics),
-            "min_replications": options.precision.min_replications,
-            "max_replications": options.precision.max_replications,
-        },
-        "scale": options.scale,
-        "horizon_days": options.horizon_days,
-        "workers": options.workers,
-        "driver": "inprocess",
-        "table_format": options.table_format,
-        "command": command,
-        "tables": {
-            name: {
-                "file": f"{name}.{options.table_format}",
-                "columns": [["replication", "int"], *([k, v] for k, v in c.items())],
-            }
-            for name, c in {**table_columns(), "replications": _replication_columns()}.items()
-        },
-    }
-
-
-def _replication_columns() -> dict[str, str]:
-    """The ``replications`` table's columns after its ``replication`` key."""
-    return {"seed": "int", **dict.fromkeys(METRIC_UNITS, "float")}
-
-
-def _finish(
-    run_dir: Path,
-    options: RunOptions,
-    count: int,
-    precision_report: dict[str, Any] | None,
-    started: float,
-) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """Assemble the run folder from the kept replications ``0 .. count - 1``."""
-    parts = finished_parts(run_dir)
-    indices = list(range(count))
-    outputs = [parts[i] for i in indices]
-    fmt = options.table_format
-    columns = table_columns()
-    for name in ModelResult.TABLES:
-        assemble_table(run_dir, name, indices, columns[name], fmt=fmt)
-    first_with: dict[str, int] = {}
-    for index, output in zip(indices, outputs, strict=True):
-        first_with.setdefault(output["population"], index)
-    assemble_table(run_dir, "homes", sorted(first_with.values()), HOME_COLUMNS, fmt=fmt)
-    write_replications(
-        run_dir,
-        [
-            {"replication": i, "seed": o["seed"], **o["metrics"]}
-            for i, o in zip(indices, outputs, strict=True)
-        ],
-        list(METRIC_UNITS),
-        fmt=fmt,
-    )
-    scenario = resolved_dict(options.scenario)
-    summary = summarise(
-        {name: [o["metrics"].get(name, math.nan) for o in outputs] for name in METRIC_UNITS},
-        features=features_of(scenario),
-    )
-    write_summary(
-        run_dir,
-        scenario=options.scenario.name,
-        replications=count,
-        metrics=summary,
-        calibration=calibration_outputs(summary, county=options.scenario.county.name),
-        scale=options.scale,
-    )
-    problems = [
-        f"replication {i}: {p}"
-        for i, o in zip(indices, outputs, strict=True)
-        for p in o["invariant_problems"]
-    ]
-    rows = {
-        name: _rows(run_dir, name, fmt) for name in (*ModelResult.TABLES, "homes", "replications")
-    }
-    update_manifest(
-        run_dir,
-        status="complete",
-        replication_seeds=[o["seed"] for o in outputs],
-        replications=count,
-        precision=precision_report,
-        homes_of_replication={
-            str(i): first_with[o["population"]] for i, o in zip(indices, outputs, strict=True)
-        },
-        wall_s=time.perf_counter() - started,
-        replication_wall_s=[o["wall_s"] for o in outputs],
-        invariant_problems=problems,
-        table_rows=rows,
-    )
-    write_load_profile(run_dir)
-    remove_parts(run_dir)
-    return summary, problems
-
-
-def _rows(run_dir: Path, name: str, fmt: TableFormat) -> int:
-    path = run_dir / f"{name}.{fmt}"
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        return int(pq.ParquetFile(path).metadata.num_rows)
-    with path.open("rb") as handle:
-        return max(0, sum(1 for _ in handle) - 1)
 
 
 def options_to_resume(run_dir: Path, *, workers: int, show_progress: bool) -> RunOptions:

@@ -17,7 +17,7 @@ import pytest
 
 from results.reader import RunFolder
 from scenarios.loader import load_scenario
-from sim import runner
+from sim import stopping
 from sim.core.records import ModelResult
 from sim.runner import RunOptions, run_scenario
 
@@ -219,12 +219,12 @@ def test_an_interrupt_swallowed_by_the_garbage_collector_still_ends_the_replicat
     callback, where Python prints it and carries on: the flag it leaves ends the
     replication at the model's next progress tick, and nothing is printed."""
     ticks: list[float] = []
-    tick = runner._stoppable(ticks.append)
+    tick = stopping.stoppable(ticks.append)
     tick(0.25)
-    monkeypatch.setattr(runner, "_terminated", False)
+    monkeypatch.setattr(stopping, "_terminated", False)
     with pytest.raises(KeyboardInterrupt):
-        runner._interrupt_once(signal.SIGTERM, None)
-    runner._interrupt_once(signal.SIGTERM, None)  # a second SIGTERM: no second interrupt
+        stopping.interrupt_once(signal.SIGTERM, None)
+    stopping.interrupt_once(signal.SIGTERM, None)  # a second SIGTERM: no second interrupt
     with pytest.raises(KeyboardInterrupt):
         tick(0.5)
     assert ticks == [0.25]
@@ -236,10 +236,10 @@ def test_an_interrupt_swallowed_by_the_garbage_collector_still_ends_the_replicat
 
     printed: list[Any] = []
     monkeypatch.setattr(sys, "__unraisablehook__", printed.append)  # Python's printer
-    runner._quiet_interrupts(unraisable(KeyboardInterrupt()))
+    stopping.quiet_interrupts(unraisable(KeyboardInterrupt()))
     assert printed == []
     problem = unraisable(ValueError("a real problem"))
-    runner._quiet_interrupts(problem)
+    stopping.quiet_interrupts(problem)
     assert printed == [problem]
 
 
@@ -249,13 +249,13 @@ def test_replications_run_in_this_process_stop_on_sigterm_as_replication_process
     """With one worker the replications run in the command's own process: SIGTERM there
     must also leave the flag, or an interrupt dropped in a garbage-collector callback
     lets the run go on to the end (it did, now and then, before)."""
-    monkeypatch.setattr(runner, "_terminated", True)  # as an earlier stopped run left it
+    monkeypatch.setattr(stopping, "_terminated", True)  # as an earlier stopped run left it
     handler, hook = signal.getsignal(signal.SIGTERM), sys.unraisablehook
-    tick = runner._stoppable(None)
-    with runner._terminable_here():
+    tick = stopping.stoppable(None)
+    with stopping.terminable_here():
         tick(0.1)  # a new run starts unstopped
-        assert signal.getsignal(signal.SIGTERM) is runner._interrupt_once
-        assert sys.unraisablehook is runner._quiet_interrupts
+        assert signal.getsignal(signal.SIGTERM) is stopping.interrupt_once
+        assert sys.unraisablehook is stopping.quiet_interrupts
         with pytest.raises(KeyboardInterrupt):
             signal.raise_signal(signal.SIGTERM)
         # Had that interrupt been dropped on the way, the next weekly tick ends the run.
