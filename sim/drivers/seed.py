@@ -1,7 +1,11 @@
 """``canvass seed``: fill a system database with a synthetic population and its accounts.
 
 Writes a credentials file (passwords, TOTP secrets, device tokens) so an engineer
-can log in and load-test at once. Keep that file private: it holds secrets.
+can log in and load-test at once. Keep that file private: it holds secrets. It
+also says where the load can reach: the agency's id, each resident's home point
+and cameras, and each device token's camera, owner and point, so a load test can
+place incidents where the residents it logs in as will be notified. Device tokens
+go to those residents' cameras first.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ def seed_database(
         )
         creds: dict[str, Any] = {
             "database_url": settings.database_url,
+            "agency_id": None,
             "staff": [],
             "residents": [],
         }
@@ -60,6 +65,7 @@ def seed_database(
             county=county.name,
             verified=True,
         )
+        creds["agency_id"] = agency.id
         people = [("detective", i) for i in range(3)] + [("supervisor", 0)]
         for role, i in people:
             officer = registration.register_officer(
@@ -83,17 +89,39 @@ def seed_database(
             )
         echo(f"{len(creds['staff'])} staff and {len(creds['residents'])} resident accounts")
         with ctx.uow(read_only=True) as uow:
-            camera_ids = list(
-                uow.connection.execute(
-                    select(t.cameras.c.id).order_by(t.cameras.c.id).limit(device_tokens)
-                ).scalars()
-            )
+            homes = {
+                row.id: (row.home_lat, row.home_lon)
+                for row in uow.connection.execute(
+                    select(t.residents.c.id, t.residents.c.home_lat, t.residents.c.home_lon)
+                )
+            }
+            cameras = uow.connection.execute(
+                select(
+                    t.cameras.c.id, t.cameras.c.resident_id, t.cameras.c.lat, t.cameras.c.lon
+                ).order_by(t.cameras.c.id)
+            ).all()
+        with_login = {r["subject_id"] for r in creds["residents"]}
+        for entry in creds["residents"]:
+            lat, lon = homes[entry["subject_id"]]
+            entry["home"] = {"lat": lat, "lon": lon}
+            entry["cameras"] = [
+                {"camera_id": c.id, "lat": c.lat, "lon": c.lon}
+                for c in cameras
+                if c.resident_id == entry["subject_id"]
+            ]
+        # Cameras of residents with logins first: their clips are the ones the load can share.
+        chosen_cameras = sorted(cameras, key=lambda c: (c.resident_id not in with_login, c.id))
         creds["devices"] = [
             {
-                "camera_id": cid,
-                "token": accounts.issue_device_token(ctx, camera_id=cid, issued_by="operator:seed"),
+                "camera_id": c.id,
+                "resident_id": c.resident_id,
+                "lat": c.lat,
+                "lon": c.lon,
+                "token": accounts.issue_device_token(
+                    ctx, camera_id=c.id, issued_by="operator:seed"
+                ),
             }
-            for cid in camera_ids
+            for c in sorted(chosen_cameras[:device_tokens], key=lambda c: c.id)
         ]
     finally:
         ctx.engine.dispose()
