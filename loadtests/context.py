@@ -33,6 +33,7 @@ class LoadContext:
     sessions: Sessions = field(default_factory=Sessions)
     journeys: Journeys = field(default_factory=Journeys)
     budget: Budget | None = None
+    pace: float = 1.0
     checklist: list[str] = field(default_factory=list)
     claimed_residents: list[ResidentAccount] = field(default_factory=list)
     taken_requests: set[int] = field(default_factory=set)

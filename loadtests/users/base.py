@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from locust import FastHttpUser
+from locust import FastHttpUser, constant_throughput
 
 from loadtests.client import bearer, judge
 from loadtests.context import LoadContext
@@ -27,6 +27,15 @@ class CanvassUser(FastHttpUser):
     password: str = ""
     totp_secret: str | None = None
     last_status: int = 0
+    tasks_per_s: float = 1.0
+    """This user's pace (``constant_throughput``) before ``--canvass-pace`` scales it."""
+    max_tasks_per_s: float | None = None
+
+    def wait_time(self) -> float:
+        rate = self.tasks_per_s * self.canvass.pace
+        if self.max_tasks_per_s is not None:
+            rate = min(rate, self.max_tasks_per_s)
+        return float(constant_throughput(rate)(self))
 
     def on_start(self) -> None:
         self.number = number = self.canvass.user_number()

@@ -8,7 +8,7 @@ those residents have clips to share.
 
 from __future__ import annotations
 
-from locust import constant_throughput, task
+from locust import task
 
 from loadtests.payloads import clip, now_utc
 from loadtests.users.base import API, CanvassUser, has
@@ -16,7 +16,7 @@ from loadtests.users.base import API, CanvassUser, has
 
 class Camera(CanvassUser):
     weight = 2
-    wait_time = constant_throughput(1.0)
+    tasks_per_s = 1.0
 
     @task
     def upload_a_clip(self) -> None:

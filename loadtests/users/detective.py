@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from locust import constant_throughput, task
+from locust import task
 
 from loadtests.payloads import (
     FLAGGED_SHARE,
@@ -34,7 +34,7 @@ class Followed:
 
 class Detective(CanvassUser):
     weight = 1
-    wait_time = constant_throughput(1.0)
+    tasks_per_s = 1.0
 
     def on_start(self) -> None:
         super().on_start()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from locust import constant_throughput, task
+from locust import task
 
 from loadtests.payloads import decision_body
 from loadtests.users.base import API, CanvassUser, is_list
@@ -20,7 +20,7 @@ from loadtests.users.base import API, CanvassUser, is_list
 
 class Moderator(CanvassUser):
     weight = 1
-    wait_time = constant_throughput(0.5)
+    tasks_per_s = 0.5
 
     def on_start(self) -> None:
         super().on_start()

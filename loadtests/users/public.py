@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from locust import constant_throughput, task
+from locust import task
 
 from loadtests.payloads import now_utc
 from loadtests.users.base import API, CanvassUser, has, is_list
@@ -14,7 +14,7 @@ from loadtests.users.base import API, CanvassUser, has, is_list
 
 class Public(CanvassUser):
     weight = 1
-    wait_time = constant_throughput(0.5)
+    tasks_per_s = 0.5
 
     def read(
         self,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from locust import constant_throughput, task
+from locust import task
 
 from loadtests.users.base import API, CanvassUser, has, is_list
 
@@ -23,7 +23,8 @@ LOOKS_BEFORE_DECLINING = 3
 
 class Resident(CanvassUser):
     weight = 3
-    wait_time = constant_throughput(0.5)  # 2 calls a task at most: under 120 a minute
+    tasks_per_s = 0.5
+    max_tasks_per_s = 1.0  # 2 calls a task at most: under 120 a minute per account
 
     def on_start(self) -> None:
         super().on_start()

@@ -28,6 +28,7 @@ from tests.e2e.conftest import (
 )
 
 LOCUSTFILE = REPO / "loadtests" / "locustfile.py"
+CI_SLO = REPO / "loadtests" / "slo-ci.toml"
 LOCUST = Path(sys.executable).with_name("locust")
 SEED_TIMEOUT_S = 120.0
 
@@ -85,6 +86,7 @@ def run_locust(
         *("-u", str(users), "-r", str(users), "--run-time", f"{run_time_s}s"),
         *("--host", target.server.base_url, "--canvass-credentials", str(target.credentials)),
         *("--csv", str(prefix), "--stop-timeout", "5"),
+        *("--canvass-slo", str(CI_SLO)),  # later arguments win
         *args,
     ]
     done = subprocess.run(
