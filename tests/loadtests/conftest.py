@@ -12,6 +12,7 @@ import csv
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,10 +40,9 @@ class Target:
     credentials: Path
 
 
-@pytest.fixture(scope="session")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+@contextmanager
+def seeded_server(folder: Path) -> Iterator[Target]:
     """A 200-home slice of Nassau with 12 resident logins, served with its embedded worker."""
-    folder = tmp_path_factory.mktemp("loadtests")
     url = f"sqlite:///{folder / 'canvass.db'}"
     credentials = folder / "credentials.json"
     env = server_env(folder / "data", CANVASS_AGENCY_DAILY_REQUEST_QUOTA="100000")
@@ -61,6 +61,13 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         [command], env=env, port=port, log_dir=folder / "logs", clock=system_clock()
     ) as server:
         yield Target(server, credentials)
+
+
+@pytest.fixture(scope="session")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    """The server the Locust runs share."""
+    with seeded_server(tmp_path_factory.mktemp("loadtests")) as served:
+        yield served
 
 
 @dataclass(frozen=True)
