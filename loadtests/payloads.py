@@ -29,8 +29,10 @@ AREA_RADIUS_M = 250.0
 """A circle of 0.076 sq mi, inside the policy's 0.025 to 0.5 sq mi."""
 CLIP_MAGIC = b"CVC1\n"
 INCIDENT_TYPES = ("package_theft", "burglary", "vehicle_break_in", "vandalism")
-FLAGGED_SHARE = 0.1
-"""Requests written so the linter flags them (a moderator then rejects them)."""
+FLAGGED_EVERY = 10
+"""One request in this many (the fifth of each ten a detective sends) is worded so the
+linter flags it and a moderator rejects it; counted, not drawn, so early requests are
+always clean."""
 
 
 def seeded_faker(seed: int) -> Faker:

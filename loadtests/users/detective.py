@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from locust import task
 
 from loadtests.payloads import (
-    FLAGGED_SHARE,
+    FLAGGED_EVERY,
     INCIDENT_TYPES,
     case_body,
     now_utc,
@@ -21,7 +21,9 @@ from loadtests.payloads import (
 )
 from loadtests.users.base import CanvassUser, has, is_list
 
-FINISHED = {"rejected", "expired", "closed", "ended", "cancelled"}
+FINISHED = {"rejected", "expired", "closed"}
+CASES_PER_LOOK = 3
+"""Cases a detective checks for evidence at one sitting."""
 
 
 @dataclass
@@ -45,7 +47,7 @@ class Detective(CanvassUser):
         self.cases = 0
         self.turn = 0
 
-    @task(2)
+    @task(1)
     def ask_for_video_of_a_recent_incident(self) -> None:
         if not self.permit("requests_submitted"):
             return
@@ -69,14 +71,14 @@ class Detective(CanvassUser):
             incident_type=incident_type,
             at=self.canvass.incident_point(self.rng),
             now=now_utc(),
-            flagged=self.rng.random() < FLAGGED_SHARE,
+            flagged=self.cases % FLAGGED_EVERY == 5,
         )
         made = self.call("POST", "/requests", json=body, expect=201, check=has("request_id"))
         if made is not None:
             self.followed.append(Followed(made["request_id"], case["case_id"]))
             self.canvass.journeys.submitted(made["request_id"], case["case_id"])
 
-    @task(3)
+    @task(2)
     def check_on_a_request(self) -> None:
         if not self.followed:
             return
@@ -97,17 +99,26 @@ class Detective(CanvassUser):
             self.canvass.journeys.dropped(followed.request_id)
             self.followed.remove(followed)
 
-    @task(3)
+    @task(4)
     def collect_evidence(self) -> None:
+        """List the evidence of a few cases: those still short of their first item first."""
         live = [f for f in self.followed if f.status not in FINISHED]
-        if not live:
-            return
-        if not self.permit("evidence_listings"):
-            return
-        # Requests still short of their first evidence in turn, else any live one.
-        awaiting = [f for f in live if not f.evidence]
+        # Active requests (residents notified) awaiting evidence, in turn; then any live one.
+        awaiting = [f for f in live if not f.evidence and f.status == "active"]
+        awaiting = awaiting or [f for f in live if not f.evidence]
         self.turn += 1
-        followed = awaiting[self.turn % len(awaiting)] if awaiting else self.rng.choice(live)
+        chosen = [awaiting[(self.turn + i) % len(awaiting)] for i in range(len(awaiting))]
+        chosen = chosen[:CASES_PER_LOOK] or ([self.rng.choice(live)] if live else [])
+        for followed in chosen:
+            if not self.permit("evidence_listings"):
+                return
+            self.list_evidence(followed)
+        for request_id in self.canvass.journeys.stale():
+            self.canvass.journeys.dropped(request_id)
+        if len(self.followed) > 20:  # keep following the newest requests only
+            del self.followed[0]
+
+    def list_evidence(self, followed: Followed) -> None:
         items = self.call(
             "GET",
             f"/cases/{followed.case_id}/evidence",
@@ -119,10 +130,6 @@ class Detective(CanvassUser):
                 followed.evidence.add(item["evidence_id"])
                 self.canvass.journeys.evidence_seen(followed.request_id, self.environment.events)
                 self.download(item["evidence_id"], item["sha256"])
-        for request_id in self.canvass.journeys.stale():
-            self.canvass.journeys.dropped(request_id)
-        if len(self.followed) > 20:  # keep following the newest requests only
-            del self.followed[0]
 
     def download(self, evidence_id: int, listed_sha256: str) -> None:
         """Download an item and check its bytes against the listing's SHA-256."""

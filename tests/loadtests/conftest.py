@@ -99,6 +99,7 @@ def run_locust(
     done = subprocess.run(
         command, cwd=folder, capture_output=True, text=True, timeout=run_time_s + 90
     )
+    (folder / "locust.log").write_text(done.stdout + done.stderr)  # for a failing test's reader
     with open(f"{prefix}_stats.csv", newline="") as f:
         stats = {f"{row['Type']} {row['Name']}": row for row in csv.DictReader(f)}
     with open(f"{prefix}_failures.csv", newline="") as f:
