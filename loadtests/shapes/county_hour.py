@@ -16,7 +16,7 @@ from loadtests import schedules
 from loadtests.profile import read_hour
 from loadtests.shapes import options_of, run_time_s
 
-DRAIN_S = 5.0
+DRAIN_S = 8.0
 """After the replayed hour: time for operations waiting on earlier ones (a decision on
 the last request, an answer to the last notification) to catch up; no new permits."""
 
