@@ -4,7 +4,10 @@ platform's staff, give them accounts and write the credentials.
 The population itself comes from the county model (:mod:`sim.drivers.seed` generates it
 and calls :func:`seed_database`): the system imports no other part. The credentials
 file holds passwords, TOTP secrets and device tokens, so an engineer can log in and
-load-test at once; keep it private.
+load-test at once; keep it private. It also says where the load can reach: the
+agency's id, each resident's home point and cameras, and each device token's camera,
+owner and point, so a load test can place incidents where the residents it logs in
+as will be notified. Device tokens go to those residents' cameras first.
 """
 
 from __future__ import annotations
@@ -47,12 +50,14 @@ def seed_database(
         echo(f"{homes} homes, {len(ids)} camera owners, {len(population.cameras)} cameras")
         creds: dict[str, Any] = {
             "database_url": settings.database_url,
+            "agency_id": None,
             "staff": [],
             "residents": [],
         }
         agency = registration.register_agency(
             ctx, name=f"{county.title()} County Police Department", county=county, verified=True
         )
+        creds["agency_id"] = agency.id
         people = [("detective", i) for i in range(3)] + [("supervisor", 0)]
         for role, i in people:
             officer = registration.register_officer(
@@ -74,13 +79,28 @@ def seed_database(
             )
         echo(f"{len(creds['staff'])} staff and {len(creds['residents'])} resident accounts")
         with ctx.uow(read_only=True) as uow:
-            camera_ids = uow.cameras.first_ids(device_tokens)
+            homes_of = uow.residents.homes()
+            cameras = uow.cameras.placements()
+        with_login = {r["subject_id"] for r in creds["residents"]}
+        for entry in creds["residents"]:
+            lat, lon = homes_of[entry["subject_id"]]
+            entry["home"] = {"lat": lat, "lon": lon}
+            entry["cameras"] = [
+                {"camera_id": cid, "lat": clat, "lon": clon}
+                for cid, owner, clat, clon in cameras
+                if owner == entry["subject_id"]
+            ]
+        # Cameras of residents with logins first: their clips are the ones the load can share.
+        chosen = sorted(cameras, key=lambda c: (c[1] not in with_login, c[0]))[:device_tokens]
         creds["devices"] = [
             {
                 "camera_id": cid,
+                "resident_id": owner,
+                "lat": clat,
+                "lon": clon,
                 "token": accounts.issue_device_token(ctx, camera_id=cid, issued_by="operator:seed"),
             }
-            for cid in camera_ids
+            for cid, owner, clat, clon in sorted(chosen)
         ]
     finally:
         ctx.engine.dispose()

@@ -160,6 +160,12 @@ class CaseRepository(_Repository):
 
 
 class ResidentRepository(_Repository):
+    def homes(self) -> dict[int, tuple[float, float]]:
+        """Every resident's home point, ``id -> (lat, lon)``."""
+        r = t.residents.c
+        rows = self.connection.execute(select(r.id, r.home_lat, r.home_lon))
+        return {row.id: (row.home_lat, row.home_lon) for row in rows}
+
     def add(
         self, *, name: str, email: str, home_lat: float, home_lon: float, now: datetime
     ) -> Resident:
@@ -280,10 +286,13 @@ class CameraRepository(_Repository):
             )
         return found
 
-    def first_ids(self, limit: int) -> list[int]:
-        """The ``limit`` lowest camera ids."""
+    def placements(self) -> list[tuple[int, int, float, float]]:
+        """Every camera's id, owner and point, ``(id, resident_id, lat, lon)``, by id."""
         c = t.cameras.c
-        return list(self.connection.execute(select(c.id).order_by(c.id).limit(limit)).scalars())
+        rows = self.connection.execute(
+            select(c.id, c.resident_id, c.lat, c.lon).order_by(c.id)
+        ).all()
+        return [(row.id, row.resident_id, row.lat, row.lon) for row in rows]
 
     def candidates_in(
         self, box: geo.BoundingBox, *, agency_id: int

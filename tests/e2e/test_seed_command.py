@@ -53,6 +53,14 @@ def test_seed_writes_private_credentials_that_a_running_server_accepts(tmp_path:
     assert all(s["totp_secret"] for s in creds["staff"])  # SEC-02: staff need a second factor
     assert len(creds["residents"]) == 2
     assert len(creds["devices"]) == 3
+    assert creds["agency_id"] == 1
+    # Where the load can reach: the logged-in residents' homes and cameras come first.
+    owners = {r["subject_id"]: r for r in creds["residents"]}
+    assert all({"lat", "lon"} <= set(r["home"]) and r["cameras"] for r in owners.values())
+    first = next(d for d in creds["devices"] if d["resident_id"] in owners)
+    assert {"camera_id": first["camera_id"], "lat": first["lat"], "lon": first["lon"]} in owners[
+        first["resident_id"]
+    ]["cameras"]
 
     port = free_port()
     command = canvass_command("serve", "--port", str(port), "--database-url", url)

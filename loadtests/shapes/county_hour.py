@@ -1,0 +1,39 @@
+"""``county-hour``: a simulated county's busiest hour, replayed ``--canvass-speedup`` times faster.
+
+The hour comes from ``--canvass-profile`` (a run folder's ``load_profile.json``)
+and is scaled to ``--canvass-counties`` counties. Users (``--users``, paced
+with ``constant_throughput`` at ``--canvass-pace`` times their own rate) run
+for the replayed hour plus :data:`DRAIN_S`; each operation's task takes a
+permit from the process's :class:`~loadtests.pacing.Budget`, so each
+operation's rate is the profile's per-minute count × counties × speedup.
+"""
+
+from __future__ import annotations
+
+from locust import LoadTestShape
+
+from loadtests import schedules
+from loadtests.profile import read_hour
+from loadtests.shapes import options_of, run_time_s
+
+DRAIN_S = 8.0
+"""After the replayed hour: time for operations waiting on earlier ones (a decision on
+the last request, an answer to the last notification) to catch up; no new permits."""
+
+
+class CountyHourShape(LoadTestShape):
+    use_common_options = True
+
+    def tick(self) -> schedules.Tick:
+        options = options_of(self)
+        if not hasattr(self, "replay_s"):
+            hour = read_hour(options.canvass_profile)
+            self.replay_s = hour.minutes * 60.0 / options.canvass_speedup
+        users = int(options.num_users or 1)
+        return schedules.replay(
+            run_time_s(self),
+            users=users,
+            spawn_rate=float(options.spawn_rate or users),
+            replay_s=self.replay_s,
+            drain_s=DRAIN_S,
+        )
