@@ -76,13 +76,12 @@ class Resident(CanvassUser):
         chosen = sorted(self.rng.sample(clips, min(len(clips), MAX_CLIPS_SHARED))) if share else []
 
         def receipt_matches(body: Any) -> str | None:
-            # The receipt's shared_clip_ids number the shares the answer made, not the clips
-            # (the API today), so the check is the decision and how many were shared.
+            # The receipt names the decision and the clips shared, as the resident chose them.
             decision = "share" if chosen else "decline"
             if not isinstance(body, dict) or body.get("decision") != decision:
                 return f"receipt {body!r} for a {decision} of {chosen}"
-            if len(body.get("shared_clip_ids", [])) != len(chosen):
-                return f"receipt {body!r} for {len(chosen)} clips"
+            if sorted(body.get("shared_clip_ids", [])) != chosen:
+                return f"receipt {body!r} for clips {chosen}"
             return None
 
         receipt = self.call(

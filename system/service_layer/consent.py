@@ -145,7 +145,7 @@ def _period_text(period: timedelta | None) -> str:
 class Receipt:
     response_id: int
     decision: str
-    shared_clip_ids: tuple[int, ...]
+    shared_clip_ids: tuple[int, ...]  # the ids of the clips shared (not of the share rows)
     agency_id: int
 
 
@@ -316,7 +316,8 @@ def _record_answers(
                 )
             )
         decision = "share" if answer.clip_ids else "decline"
-        outcomes[position] = Receipt(response_id, decision, mine, request.agency_id)
+        shared_clips = tuple(answer.clip_ids)  # the clips shared, as the resident named them
+        outcomes[position] = Receipt(response_id, decision, shared_clips, request.agency_id)
     enqueue_transfers(uow, transfers)
     uow.audit.record_many(
         [

@@ -214,3 +214,19 @@ def test_clips_past_their_camera_retention_are_deleted_together(cw: ConsentWorld
     assert statuses == {"deleted"}
     assert not any(ctx.stores.clips.exists(sha) for _id, sha in stored)
     assert jobs.run_pending_jobs(ctx).ran == 0  # nothing left to schedule or run
+
+
+def test_a_receipt_names_the_clips_shared_not_the_share_rows(cw: ConsentWorld) -> None:
+    """The receipt's ``shared_clip_ids`` are the clips the resident chose. Ann shares
+    one of her two clips first, so cy's share row is numbered apart from cy's clip and
+    the two numberings cannot agree by chance."""
+    ctx = cw.ctx
+    consent.respond_many(ctx, [answer(cw, "ann", (cw.clips_of["ann"][1],))])
+    chosen = tuple(cw.clips_of["cy"])
+    (receipt,) = consent.respond_many(ctx, [answer(cw, "cy", chosen)])
+    assert isinstance(receipt, consent.Receipt)
+    assert receipt.shared_clip_ids == chosen
+    with ctx.uow(read_only=True) as uow:
+        share_rows = sorted(uow.connection.execute(select(t.shared_clips.c.id)).scalars())
+    assert len(share_rows) == 2
+    assert share_rows[1] not in chosen  # the share row's id is not the clip's
