@@ -11,15 +11,8 @@ from results.metrics.metric import Feature, Kind, Metric
 def _count(
     name: str, unit: str, definition: str, section: str, *needs: Feature, kind: Kind = "count"
 ) -> Metric:
-    return Metric(
-        name=name,
-        unit=unit,
-        kind=kind,
-        definition=definition,
-        numerator=definition,
-        section=section,
-        needs=needs,
-    )
+    """A total: its numerator is what it counts, and it has no denominator."""
+    return _ratio(name, unit, kind, definition, definition, "", section, *needs)
 
 
 def _ratio(

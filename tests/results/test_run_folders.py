@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,18 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_dir
 
 
+def interrupted_at(stop: int) -> Callable[[RunOptions, int, int], object]:
+    """``run_replication`` as Ctrl-C during replication ``stop`` leaves it."""
+    real = runner.run_replication
+
+    def run(options: RunOptions, index: int, seed: int) -> object:
+        if index == stop:
+            raise KeyboardInterrupt
+        return real(options, index, seed)
+
+    return run
+
+
 def files(run_dir: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(run_dir.glob("*.parquet"))}
 
@@ -52,13 +65,7 @@ def test_an_interrupted_run_keeps_what_finished_and_resumes_to_the_same_tables(
     finished: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = runner.run_replication
-
-    def interrupted_at_the_third(options: RunOptions, index: int, seed: int) -> object:
-        if index == 2:
-            raise KeyboardInterrupt
-        return real(options, index, seed)
-
-    monkeypatch.setattr(runner, "run_replication", interrupted_at_the_third)
+    monkeypatch.setattr(runner, "run_replication", interrupted_at(2))
     with pytest.raises(KeyboardInterrupt) as stopped:
         run_scenario(tiny(), out_root=tmp_path, progress=lambda _l: None)
     (run_dir,) = tmp_path.iterdir()
@@ -281,13 +288,7 @@ def test_a_precision_run_resumed_stops_where_the_uninterrupted_run_stops(
     options = tiny(precision=target, workers=1)
     whole, _ = run_scenario(options, out_root=tmp_path / "whole", progress=lambda _l: None)
     real = runner.run_replication
-
-    def stop_at_the_fourth(options: RunOptions, index: int, seed: int) -> object:
-        if index == 3:
-            raise KeyboardInterrupt
-        return real(options, index, seed)
-
-    monkeypatch.setattr(runner, "run_replication", stop_at_the_fourth)
+    monkeypatch.setattr(runner, "run_replication", interrupted_at(3))
     with pytest.raises(KeyboardInterrupt):
         run_scenario(options, out_root=tmp_path / "cut", progress=lambda _l: None)
     monkeypatch.setattr(runner, "run_replication", real)
