@@ -16,7 +16,10 @@ builds the process's :class:`~loadtests.context.LoadContext`.
 
 from __future__ import annotations
 
+import functools
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from locust import LoadTestShape, events
@@ -25,6 +28,7 @@ from loadtests import options, slo
 from loadtests.context import LoadContext
 from loadtests.credentials import CredentialsError, read_credentials
 from loadtests.gate import county_hour_lines, slo_verdict
+from loadtests.ledger import DROP_ONE_ENV, Ledger, worker_file
 from loadtests.pacing import Budget
 from loadtests.profile import ProfileError, read_hour
 from loadtests.shapes import county_hour, options_of, spike, steady, step
@@ -91,6 +95,9 @@ def set_up(environment: Any, **_: Any) -> None:
     environment.canvass = LoadContext(
         credentials, seed=parsed.canvass_seed, processes=processes, pace=parsed.canvass_pace
     )
+    environment.canvass.ledger = Ledger(drop_one=os.environ.get(DROP_ONE_ENV) or None)
+    # Locust's quit event, fired once the users have stopped, carries no environment.
+    environment.events.quit.add_listener(functools.partial(write_ledger, environment))
     if hour is not None:
         environment.canvass.budget = Budget(
             hour.per_minute,
@@ -132,6 +139,18 @@ def report(environment: Any, **_: Any) -> None:
     print("\n".join(lines), flush=True)  # the run's verdict, for the engineer at the terminal
     if exit_code is not None:
         environment.process_exit_code = exit_code
+
+
+def write_ledger(environment: Any, /, **_: Any) -> None:
+    """After the users have stopped: this process's ledger, if ``--canvass-ledger`` asks."""
+    parsed = environment.parsed_options
+    context: LoadContext | None = getattr(environment, "canvass", None)
+    if parsed is None or context is None or not parsed.canvass_ledger:
+        return
+    path = Path(parsed.canvass_ledger)
+    if parsed.worker:
+        path = worker_file(path, getattr(environment.runner, "worker_index", 0) or 0)
+    context.ledger.write(path)
 
 
 events.init_command_line_parser.add_listener(add_arguments)  # type: ignore[no-untyped-call]
