@@ -17,6 +17,7 @@ builds the process's :class:`~loadtests.context.LoadContext`.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
 from pathlib import Path
@@ -137,6 +138,9 @@ def report(environment: Any, **_: Any) -> None:
         lines += verdict.lines
         exit_code = verdict.exit_code
     print("\n".join(lines), flush=True)  # the run's verdict, for the engineer at the terminal
+    if parsed.canvass_verdict:
+        written = {"held": exit_code is None, "exit_code": exit_code, "lines": lines}
+        Path(parsed.canvass_verdict).write_text(json.dumps(written, indent=2) + "\n")
     if exit_code is not None:
         environment.process_exit_code = exit_code
 

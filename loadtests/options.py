@@ -37,6 +37,13 @@ def add_arguments(parser: Any) -> None:
         "(a worker writes FILE with .workerN before the suffix), for reconciliation",
     )
     parser.add_argument(
+        "--canvass-verdict",
+        env_var="CANVASS_VERDICT",
+        default="",
+        include_in_web_ui=False,
+        help="write the SLO gate's verdict (held or not, its lines) to this JSON file",
+    )
+    parser.add_argument(
         "--canvass-processes",
         env_var="CANVASS_PROCESSES",
         type=int,
