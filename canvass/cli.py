@@ -379,6 +379,9 @@ def _loadtest(args: argparse.Namespace) -> int:
         speedup=args.speedup,
         counties=args.counties,
         pace=args.pace,
+        baseline=path(args.baseline),
+        p95_tolerance=args.p95_tolerance,
+        throughput_tolerance=args.throughput_tolerance,
     )
     try:
         return run_loadtest(options, echo=print)
@@ -650,6 +653,19 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--from-run", help="county-hour: the run folder to replay")
     lt.add_argument("--speedup", type=_positive_float, default=1.0)
     lt.add_argument("--counties", type=_positive_float, default=1.0)
+    lt.add_argument("--baseline", help="an earlier results folder: exit 3 on a regression")
+    lt.add_argument(
+        "--p95-tolerance",
+        type=_positive_float,
+        default=0.2,
+        help="--baseline: a route's p95 this much worse is a regression (default 0.2)",
+    )
+    lt.add_argument(
+        "--throughput-tolerance",
+        type=_positive_float,
+        default=0.1,
+        help="--baseline: requests/s this much lower is a regression (default 0.1)",
+    )
     lt.set_defaults(handler=_loadtest)
 
     db = sub.add_parser("db", help="manage the system's database")

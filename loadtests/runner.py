@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loadtests import baseline as regressions_gate
 from loadtests import reconcile
 from loadtests.ledger import LedgerError
 
@@ -76,6 +77,9 @@ class LoadtestOptions:
     speedup: float = 1.0
     counties: float = 1.0
     pace: float = 1.0
+    baseline: Path | None = None
+    p95_tolerance: float = regressions_gate.P95_TOLERANCE
+    throughput_tolerance: float = regressions_gate.THROUGHPUT_TOLERANCE
     locust_args: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -103,6 +107,14 @@ def check_options(options: LoadtestOptions) -> None:
         raise LoadtestUsageError(f"--from-run {options.from_run}: no such run folder")
     if options.slo is not None and not options.slo.is_file():
         raise LoadtestUsageError(f"--slo {options.slo}: no such file")
+    if (
+        options.baseline is not None
+        and not (options.baseline / regressions_gate.STATS_FILE).is_file()
+    ):
+        raise LoadtestUsageError(
+            f"--baseline {options.baseline}: no {regressions_gate.STATS_FILE} "
+            "(give a results folder)"
+        )
     if options.users < 1:
         raise LoadtestUsageError("--users must be at least 1")
     if options.out.exists() and any(options.out.iterdir()):
@@ -303,7 +315,33 @@ def drive(
         "locust_exit_code": lone.returncode,
         "slo_held": slo_held,
         "reconciled": reconciled == 0,
+        "baseline_held": compare_with_baseline(options, echo),
     }
+
+
+def compare_with_baseline(options: LoadtestOptions, echo: Callable[[str], None]) -> bool | None:
+    """``--baseline``: regressions printed and written to ``baseline.json``; None without one."""
+    if options.baseline is None:
+        return None
+    try:
+        regressions = regressions_gate.compare(
+            regressions_gate.read_stats(options.out),
+            regressions_gate.read_stats(options.baseline),
+            p95_tolerance=options.p95_tolerance,
+            throughput_tolerance=options.throughput_tolerance,
+        )
+    except regressions_gate.BaselineError as exc:
+        raise RuntimeError(str(exc)) from None
+    lines = [str(r) for r in regressions] or [f"no regression against {options.baseline}"]
+    echo("\n".join(lines))
+    written = {
+        "baseline": str(options.baseline),
+        "p95_tolerance": options.p95_tolerance,
+        "throughput_tolerance": options.throughput_tolerance,
+        "regressions": [asdict(r) for r in regressions],
+    }
+    (options.out / "baseline.json").write_text(json.dumps(written, indent=2) + "\n")
+    return not regressions
 
 
 def _sleep_while(process: subprocess.Popen[bytes], seconds: float) -> None:
@@ -321,7 +359,11 @@ def _slo_held(path: Path) -> bool | None:
 
 
 def exit_code_of(outcome: dict[str, Any]) -> int:
-    if outcome["slo_held"] is False or not outcome["reconciled"]:
+    if (
+        outcome["slo_held"] is False
+        or not outcome["reconciled"]
+        or outcome.get("baseline_held") is False
+    ):
         return EXIT_BROKEN
     if outcome["locust_exit_code"] != 0 or outcome["slo_held"] is None:
         return EXIT_FAILURE
