@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -356,6 +357,41 @@ def _seed(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _loadtest(args: argparse.Namespace) -> int:
+    from loadtests.runner import LoadtestOptions, LoadtestUsageError, run_loadtest
+
+    def path(value: str | None) -> Path | None:
+        return None if value is None else Path(value)
+
+    options = LoadtestOptions(
+        out=Path(args.out),
+        shape=args.shape,
+        users=args.users,
+        run_time=args.run_time,
+        host=args.host,
+        credentials=path(args.credentials),
+        serve=args.serve,
+        database_url=args.database_url,
+        worker_processes=args.worker_processes,
+        locust_workers=args.locust_workers,
+        slo=path(args.slo),
+        from_run=path(args.from_run),
+        speedup=args.speedup,
+        counties=args.counties,
+        pace=args.pace,
+        baseline=path(args.baseline),
+        p95_tolerance=args.p95_tolerance,
+        throughput_tolerance=args.throughput_tolerance,
+    )
+    try:
+        return run_loadtest(options, echo=print)
+    except LoadtestUsageError as exc:
+        raise UsageError(str(exc)) from None
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        print(f"canvass: load test failed: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
 def _bench_api(args: argparse.Namespace) -> int:
     from benchmarks.bench_api import bench_api_command
 
@@ -590,6 +626,47 @@ def build_parser() -> argparse.ArgumentParser:
     sd.add_argument("--resident-accounts", type=_count, default=200, help="residents given logins")
     sd.add_argument("--device-tokens", type=_count, default=50, help="cameras given upload tokens")
     sd.set_defaults(handler=_seed)
+
+    lt = sub.add_parser(
+        "loadtest",
+        help="Locust against a served (--serve) or given (--host) system: gate and reconcile",
+    )
+    lt.add_argument("--out", required=True, help="results folder (new or empty)")
+    lt.add_argument("--shape", choices=("steady", "step", "spike", "county-hour"), default="steady")
+    lt.add_argument("--users", type=_positive_int, default=6, help="Locust users (default 6)")
+    lt.add_argument("--run-time", default="30s", help="e.g. 30s, 2m (default 30s)")
+    lt.add_argument("--pace", type=_positive_float, default=1.0, help="users' pace factor")
+    lt.add_argument("--serve", action="store_true", help="seed and serve a local system")
+    lt.add_argument("--host", help="a running system's base URL (instead of --serve)")
+    lt.add_argument("--credentials", help="with --host: the file `canvass seed` wrote")
+    lt.add_argument("--database-url", help="with --serve: PostgreSQL instead of SQLite")
+    lt.add_argument(
+        "--worker-processes",
+        type=_count,
+        default=0,
+        help="with --serve --database-url: separate job workers (default: embedded)",
+    )
+    lt.add_argument(
+        "--locust-workers", type=_count, default=0, help="a Locust master with N workers"
+    )
+    lt.add_argument("--slo", help="thresholds TOML (default loadtests/slo.toml)")
+    lt.add_argument("--from-run", help="county-hour: the run folder to replay")
+    lt.add_argument("--speedup", type=_positive_float, default=1.0)
+    lt.add_argument("--counties", type=_positive_float, default=1.0)
+    lt.add_argument("--baseline", help="an earlier results folder: exit 3 on a regression")
+    lt.add_argument(
+        "--p95-tolerance",
+        type=_positive_float,
+        default=0.2,
+        help="--baseline: a route's p95 this much worse is a regression (default 0.2)",
+    )
+    lt.add_argument(
+        "--throughput-tolerance",
+        type=_positive_float,
+        default=0.1,
+        help="--baseline: requests/s this much lower is a regression (default 0.1)",
+    )
+    lt.set_defaults(handler=_loadtest)
 
     db = sub.add_parser("db", help="manage the system's database")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")

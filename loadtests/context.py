@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from loadtests.client import Sessions
 from loadtests.credentials import Credentials, Device, Point, ResidentAccount, StaffAccount
 from loadtests.journey import Journeys
+from loadtests.ledger import Ledger
 from loadtests.pacing import Budget
 
 
@@ -33,6 +34,7 @@ class LoadContext:
     sessions: Sessions = field(default_factory=Sessions)
     journeys: Journeys = field(default_factory=Journeys)
     budget: Budget | None = None
+    ledger: Ledger = field(default_factory=Ledger)
     pace: float = 1.0
     checklist: list[str] = field(default_factory=list)
     claimed_residents: list[ResidentAccount] = field(default_factory=list)

@@ -16,7 +16,11 @@ builds the process's :class:`~loadtests.context.LoadContext`.
 
 from __future__ import annotations
 
+import functools
+import json
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from locust import LoadTestShape, events
@@ -25,6 +29,7 @@ from loadtests import options, slo
 from loadtests.context import LoadContext
 from loadtests.credentials import CredentialsError, read_credentials
 from loadtests.gate import county_hour_lines, slo_verdict
+from loadtests.ledger import DROP_ONE_ENV, Ledger, worker_file
 from loadtests.pacing import Budget
 from loadtests.profile import ProfileError, read_hour
 from loadtests.shapes import county_hour, options_of, spike, steady, step
@@ -91,6 +96,9 @@ def set_up(environment: Any, **_: Any) -> None:
     environment.canvass = LoadContext(
         credentials, seed=parsed.canvass_seed, processes=processes, pace=parsed.canvass_pace
     )
+    environment.canvass.ledger = Ledger(drop_one=os.environ.get(DROP_ONE_ENV) or None)
+    # Locust's quit event, fired once the users have stopped, carries no environment.
+    environment.events.quit.add_listener(functools.partial(write_ledger, environment))
     if hour is not None:
         environment.canvass.budget = Budget(
             hour.per_minute,
@@ -130,8 +138,23 @@ def report(environment: Any, **_: Any) -> None:
         lines += verdict.lines
         exit_code = verdict.exit_code
     print("\n".join(lines), flush=True)  # the run's verdict, for the engineer at the terminal
+    if parsed.canvass_verdict:
+        written = {"held": exit_code is None, "exit_code": exit_code, "lines": lines}
+        Path(parsed.canvass_verdict).write_text(json.dumps(written, indent=2) + "\n")
     if exit_code is not None:
         environment.process_exit_code = exit_code
+
+
+def write_ledger(environment: Any, /, **_: Any) -> None:
+    """After the users have stopped: this process's ledger, if ``--canvass-ledger`` asks."""
+    parsed = environment.parsed_options
+    context: LoadContext | None = getattr(environment, "canvass", None)
+    if parsed is None or context is None or not parsed.canvass_ledger:
+        return
+    path = Path(parsed.canvass_ledger)
+    if parsed.worker:
+        path = worker_file(path, getattr(environment.runner, "worker_index", 0) or 0)
+    context.ledger.write(path)
 
 
 events.init_command_line_parser.add_listener(add_arguments)  # type: ignore[no-untyped-call]

@@ -29,6 +29,21 @@ def add_arguments(parser: Any) -> None:
         help="seed of the users' random streams and Faker text (default 1)",
     )
     parser.add_argument(
+        "--canvass-ledger",
+        env_var="CANVASS_LEDGER",
+        default="",
+        include_in_web_ui=False,
+        help="write what the users saw succeed, per operation, to this JSON file at quit "
+        "(a worker writes FILE with .workerN before the suffix), for reconciliation",
+    )
+    parser.add_argument(
+        "--canvass-verdict",
+        env_var="CANVASS_VERDICT",
+        default="",
+        include_in_web_ui=False,
+        help="write the SLO gate's verdict (held or not, its lines) to this JSON file",
+    )
+    parser.add_argument(
         "--canvass-processes",
         env_var="CANVASS_PROCESSES",
         type=int,

@@ -7,7 +7,8 @@ file holds passwords, TOTP secrets and device tokens, so an engineer can log in 
 load-test at once; keep it private. It also says where the load can reach: the
 agency's id, each resident's home point and cameras, and each device token's camera,
 owner and point, so a load test can place incidents where the residents it logs in
-as will be notified. Device tokens go to those residents' cameras first.
+as will be notified. Device tokens go to those residents' cameras first. A metrics
+scrape token lets a load test read ``/metrics`` to reconcile the system's counts.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 from system.bootstrap import build_context
 from system.config import Settings
 from system.manage import upgrade_database
-from system.service_layer import accounts, registration
+from system.service_layer import accounts, operator_tokens, registration
 from system.service_layer.context import ServiceContext
 
 
@@ -102,6 +103,10 @@ def seed_database(
             }
             for cid, owner, clat, clon in sorted(chosen)
         ]
+        # A scrape token for /metrics, so a load test can reconcile the system's counts.
+        creds["metrics_token"] = operator_tokens.issue_metrics_token(
+            ctx, label="canvass seed (load tests)", issued_by="operator:seed"
+        ).token
     finally:
         ctx.engine.dispose()
     out.parent.mkdir(parents=True, exist_ok=True)

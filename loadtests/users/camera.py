@@ -42,3 +42,4 @@ class Camera(CanvassUser):
                 response.failure(problem)
             else:
                 response.success()
+                self.canvass.ledger.count("clip_uploads")

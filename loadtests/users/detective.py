@@ -145,9 +145,11 @@ class Detective(CanvassUser):
             digest = hashlib.sha256(response.content or b"").hexdigest()
             header = response.headers.get("X-Content-SHA256")
             if digest != listed_sha256 or header != listed_sha256:
+                self.canvass.ledger.count("hash_mismatches")
                 response.failure(
                     f"SHA-256 {digest} of the bytes, {header} in the header, "
                     f"{listed_sha256} in the listing"
                 )
             else:
                 response.success()
+                self.canvass.ledger.count("evidence_downloads")

@@ -93,6 +93,10 @@ class Resident(CanvassUser):
             check=receipt_matches,
         )
         if receipt is not None:
+            ledger = self.canvass.ledger
+            ledger.count("answers")
+            ledger.count("shares" if chosen else "declines")
+            ledger.count("clips_shared", len(chosen))
             self.canvass.journeys.answered(screen["request_id"])
             if chosen:
                 self.shared.append(nid)

@@ -20,6 +20,8 @@ class Totals:
     responses: dict[str, int]  # by decision
     transfers: dict[str, int]  # by status
     evidence_bytes: int  # every evidence item ever received, purged ones too
+    clips: int  # clips stored now (uploads not yet purged by retention)
+    evidence_items: int  # every evidence item ever received, purged ones too
 
 
 class OperationsRepository:
@@ -43,5 +45,9 @@ class OperationsRepository:
                 execute(
                     select(func.coalesce(func.sum(t.evidence_items.c.size_bytes), 0))
                 ).scalar_one()
+            ),
+            clips=int(execute(select(func.count()).select_from(t.clips)).scalar_one()),
+            evidence_items=int(
+                execute(select(func.count()).select_from(t.evidence_items)).scalar_one()
             ),
         )

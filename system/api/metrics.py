@@ -109,6 +109,12 @@ class Metrics:
             "# HELP canvass_evidence_bytes Bytes delivered into evidence stores, all time.",
             "# TYPE canvass_evidence_bytes gauge",
             f"canvass_evidence_bytes {totals.evidence_bytes}",
+            "# HELP canvass_evidence_items Evidence items delivered, all time.",
+            "# TYPE canvass_evidence_items gauge",
+            f"canvass_evidence_items {totals.evidence_items}",
+            "# HELP canvass_clips Clips stored (uploaded and not yet purged).",
+            "# TYPE canvass_clips gauge",
+            f"canvass_clips {totals.clips}",
         ]
         if batches:
             lines += [

@@ -191,6 +191,9 @@ def test_metrics_count_notifications_answers_transfers_bytes_and_the_queue_lag(a
     before = api.client.get("/metrics", headers=admin).text
     assert metric(before, "canvass_notifications") == 0
     assert metric(before, "canvass_evidence_bytes") == 0
+    assert metric(before, "canvass_evidence_items") == 0
+    clips_before = metric(before, "canvass_clips")
+    assert clips_before > 0  # the world's cameras have recorded
     publish(api)
     resident = api.auth("resident")
     nid = api.client.get("/api/v1/me/notifications", headers=resident).json()[0]["notification_id"]
@@ -217,6 +220,8 @@ def test_metrics_count_notifications_answers_transfers_bytes_and_the_queue_lag(a
         f"/api/v1/cases/{api.cw.world.case_id}/evidence", headers=api.auth("detective")
     ).json()
     assert metric(after, "canvass_evidence_bytes") == sum(i["size_bytes"] for i in evidence)
+    assert metric(after, "canvass_evidence_items") == len(evidence) == len(clip_ids)
+    assert metric(after, "canvass_clips") == clips_before
 
 
 @pytest.fixture
