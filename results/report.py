@@ -20,10 +20,10 @@ from typing import Any
 import jinja2
 
 from results.figures import Rendered, render_all
-from results.figures.summary_bars import number
 from results.metrics import REGISTRY
 from results.reader import RunFolder, is_na
 from results.statistics import FEW_REPLICATIONS, clipped
+from results.tables import number
 from scenarios.assumptions import assumptions
 from scenarios.schema import ScenarioError
 

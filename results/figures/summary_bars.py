@@ -17,6 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from results.figures.drawing import figure_and_axes, no_data
+from results.tables import number
 
 CASE_FUNNEL: tuple[tuple[str, str], ...] = (
     ("thefts", "thefts"),
@@ -43,15 +44,6 @@ PRIVACY: tuple[tuple[str, str], ...] = (
 
 Summary = Mapping[str, Mapping[str, Any]]
 """``summary.json``'s ``metrics``: name → {mean, ci95, n, applies, unit, ...}."""
-
-
-def number(value: float) -> str:
-    """A value as people read it: three significant figures, no exponent below 10⁶."""
-    if value == 0:
-        return "0"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
 
 
 def _bars(

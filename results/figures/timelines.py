@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from results.figures.drawing import COLOURS, figure_and_axes, no_data
 from results.figures.prepare import SEASON_SERIES, day_offset
-from results.figures.summary_bars import number
+from results.tables import number
 
 PATH_LABELS = {
     "platform": "platform request",
