@@ -68,7 +68,7 @@ def test_the_county_hour_shape_replays_each_operation_of_the_profile(
             }
         )
     )
-    counties, speedup = 2, 240  # the hour in 15 s, two counties' worth
+    counties, speedup = 2, 120  # the hour in 30 s, two counties' worth (slack for a busy CI)
     run = run_locust(
         target,
         tmp_path / "run",
@@ -76,7 +76,7 @@ def test_the_county_hour_shape_replays_each_operation_of_the_profile(
         *("--canvass-counties", str(counties), "--canvass-speedup", str(speedup)),
         *("--canvass-pace", "4"),
         users=12,
-        run_time_s=30,
+        run_time_s=50,
     )
     assert run.failures == [], run.failures
     # The run's own report: Locust's statistics when the run ended (its CSV is rewritten
@@ -91,7 +91,7 @@ def test_the_county_hour_shape_replays_each_operation_of_the_profile(
         if abs(achieved[op] - expected[op]) > 0.1 * expected[op]
     }
     assert not off, (off, run.output[-2000:])
-    assert "county-hour: 2 counties at 240x" in run.output
+    assert "county-hour: 2 counties at 120x" in run.output
 
 
 @pytest.mark.slow
