@@ -159,7 +159,7 @@ def drive(
         raise RuntimeError(str(exc)) from None
     lines, reconciled = reconcile.report(checks)
     (out / "reconciliation.json").write_text(json.dumps(reconcile.as_json(checks), indent=2) + "\n")
-    echo("\n".join(lines))
+    echo("\n".join(lines + _verdict_lines(out / "slo.json")))
     return {
         "locust_exit_code": lone.returncode,
         "slo_held": _slo_held(out / "slo.json"),
@@ -197,6 +197,14 @@ def _sleep_while(process: subprocess.Popen[bytes], seconds: float) -> None:
     end = time.monotonic() + seconds
     while process.poll() is None and time.monotonic() < end:
         time.sleep(0.2)
+
+
+def _verdict_lines(path: Path) -> list[str]:
+    """What the locustfile printed after the run: the gate's lines, a step search's result."""
+    try:
+        return [str(line) for line in json.loads(path.read_text()).get("lines", [])]
+    except (OSError, ValueError, AttributeError):
+        return []
 
 
 def _slo_held(path: Path) -> bool | None:

@@ -25,6 +25,8 @@ from loadtests.journey import REQUEST_TYPE as JOURNEY_TYPE
 from loadtests.perf import FAN_OUT_KEY, SHARE_KEY
 
 JOURNEY_KEY = f"{JOURNEY_TYPE} {JOURNEY_NAME}"
+TIMED_KEYS = frozenset({JOURNEY_KEY, FAN_OUT_KEY, SHARE_KEY})
+"""Entries the users time themselves (seconds long, not HTTP requests)."""
 DEFAULT_FILE = Path(__file__).with_name("slo.toml")
 
 
