@@ -308,9 +308,24 @@ def _scenarios_show(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from system.config import load_settings
-    from system.serve import serve
+    from system.serve import serve, serve_processes
 
     settings = load_settings(database_url=args.database_url)
+    if args.processes > 1:
+        if settings.database_url.startswith("sqlite"):
+            raise UsageError(
+                "--processes above 1 needs PostgreSQL (--database-url postgresql+psycopg://...): "
+                "SQLite is served by one process"
+            )
+        return serve_processes(
+            settings,
+            host=args.host,
+            port=args.port,
+            processes=args.processes,
+            worker=not args.no_worker,
+            migrate=not args.no_migrate,
+            echo=print,
+        )
     return serve(
         settings,
         host=args.host,
@@ -358,7 +373,8 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _loadtest(args: argparse.Namespace) -> int:
-    from loadtests.runner import LoadtestOptions, LoadtestUsageError, run_loadtest
+    from loadtests.run_options import LoadtestOptions, LoadtestUsageError
+    from loadtests.runner import run_loadtest
 
     def path(value: str | None) -> Path | None:
         return None if value is None else Path(value)
@@ -372,6 +388,7 @@ def _loadtest(args: argparse.Namespace) -> int:
         credentials=path(args.credentials),
         serve=args.serve,
         database_url=args.database_url,
+        api_processes=args.api_processes,
         worker_processes=args.worker_processes,
         locust_workers=args.locust_workers,
         slo=path(args.slo),
@@ -379,6 +396,10 @@ def _loadtest(args: argparse.Namespace) -> int:
         speedup=args.speedup,
         counties=args.counties,
         pace=args.pace,
+        step_users=args.step_users,
+        step_s=args.step_seconds,
+        steps=args.steps,
+        soak=args.soak,
         baseline=path(args.baseline),
         p95_tolerance=args.p95_tolerance,
         throughput_tolerance=args.throughput_tolerance,
@@ -606,6 +627,12 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--port", type=_port, default=8000)
     srv.add_argument("--database-url", help="default: CANVASS_DATABASE_URL or sqlite:///canvass.db")
     srv.add_argument("--no-worker", action="store_true", help="run no background worker here")
+    srv.add_argument(
+        "--processes",
+        type=_positive_int,
+        default=1,
+        help="API processes on the one address (PostgreSQL only; the first embeds the worker)",
+    )
     srv.add_argument("--no-migrate", action="store_true", help="do not apply migrations at start")
     srv.set_defaults(handler=_serve)
 
@@ -634,12 +661,18 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--out", required=True, help="results folder (new or empty)")
     lt.add_argument("--shape", choices=("steady", "step", "spike", "county-hour"), default="steady")
     lt.add_argument("--users", type=_positive_int, default=6, help="Locust users (default 6)")
-    lt.add_argument("--run-time", default="30s", help="e.g. 30s, 2m (default 30s)")
+    lt.add_argument("--run-time", help="e.g. 30s, 2m (default 30s; step: --steps × --step-seconds)")
     lt.add_argument("--pace", type=_positive_float, default=1.0, help="users' pace factor")
     lt.add_argument("--serve", action="store_true", help="seed and serve a local system")
     lt.add_argument("--host", help="a running system's base URL (instead of --serve)")
     lt.add_argument("--credentials", help="with --host: the file `canvass seed` wrote")
     lt.add_argument("--database-url", help="with --serve: PostgreSQL instead of SQLite")
+    lt.add_argument(
+        "--api-processes",
+        type=_positive_int,
+        default=1,
+        help="with --serve --database-url: API processes on the one address (default 1)",
+    )
     lt.add_argument(
         "--worker-processes",
         type=_count,
@@ -653,6 +686,18 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--from-run", help="county-hour: the run folder to replay")
     lt.add_argument("--speedup", type=_positive_float, default=1.0)
     lt.add_argument("--counties", type=_positive_float, default=1.0)
+    lt.add_argument(
+        "--step-users", type=_positive_int, default=4, help="step: users added each step"
+    )
+    lt.add_argument(
+        "--step-seconds", type=_positive_float, default=20.0, help="step: seconds per step"
+    )
+    lt.add_argument("--steps", type=_positive_int, default=10, help="step: most steps to try")
+    lt.add_argument(
+        "--soak",
+        metavar="DURATION",
+        help="a long steady run (e.g. 2h) recording the served processes' memory",
+    )
     lt.add_argument("--baseline", help="an earlier results folder: exit 3 on a regression")
     lt.add_argument(
         "--p95-tolerance",

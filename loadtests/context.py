@@ -1,4 +1,4 @@
-"""What the users of one Locust process share: accounts, sessions, claims, journeys, budget.
+"""What the users of one Locust process share: accounts, sessions, claims, journeys, timings.
 
 Built once per process by the locustfile's ``init`` listener (never at import)
 and kept on the Locust environment as ``environment.canvass``. Residents are
@@ -21,6 +21,7 @@ from loadtests.credentials import Credentials, Device, Point, ResidentAccount, S
 from loadtests.journey import Journeys
 from loadtests.ledger import Ledger
 from loadtests.pacing import Budget
+from loadtests.perf import Timings
 
 
 @dataclass
@@ -33,6 +34,7 @@ class LoadContext:
     processes: int = 1
     sessions: Sessions = field(default_factory=Sessions)
     journeys: Journeys = field(default_factory=Journeys)
+    timings: Timings = field(default_factory=Timings)
     budget: Budget | None = None
     ledger: Ledger = field(default_factory=Ledger)
     pace: float = 1.0

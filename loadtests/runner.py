@@ -1,237 +1,70 @@
 """``canvass loadtest``: seed and serve a system (or take one), run Locust, reconcile, gate, report.
 
 Everything runs as a command line in its own process group (``canvass seed``,
-``canvass serve``, ``canvass worker``, ``locust``, ``canvass report``), so this
-module stays a client of the system over HTTP and processes: it imports no
-other part of Canvass. With ``serve`` it seeds a small slice of Nassau into a
-scratch folder (SQLite with the embedded worker, or ``database_url`` with
-separate ``canvass worker`` processes), waits for ``/readyz``, snapshots
-``/metrics``, runs headless Locust with the shape (alone, or a master with
-workers), scrapes ``/metrics`` every few seconds into ``metrics.jsonl``,
-reconciles, and stops what it started, also on Ctrl-C and on error. The
-results folder holds Locust's CSVs and HTML report, ``metrics-before.json``,
-``metrics.jsonl``, ``reconciliation.json``, ``slo.json``, ``manifest.json``
+``canvass serve``, ``canvass worker``, ``locust``, ``canvass report``; see
+:mod:`loadtests.processes`), so this module stays a client of the system over
+HTTP and processes: it imports no other part of Canvass. With ``serve`` it
+seeds a small slice of Nassau into a scratch folder (SQLite with the embedded
+worker, or ``database_url`` with several API processes and separate
+``canvass worker`` processes), waits for ``/readyz``, snapshots ``/metrics``,
+runs headless Locust with the shape (alone, or a master with workers),
+scrapes ``/metrics`` and samples the served processes' memory every few
+seconds into ``metrics.jsonl`` and ``memory.jsonl``, reconciles, and stops
+what it started, also on Ctrl-C and on error. The results folder holds
+Locust's CSVs and HTML report, ``metrics-before.json``, ``metrics.jsonl``,
+``memory.jsonl``, ``reconciliation.json``, ``slo.json``, ``manifest.json``
 (``"kind": "loadtest"``) and the report ``canvass report`` renders from them.
+An interrupted run (Ctrl-C, SIGTERM) still writes its manifest, with
+``"interrupted": true`` and what it had measured, and exits 130.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from loadtests import baseline as regressions_gate
-from loadtests import reconcile
+from loadtests import memory, reconcile
 from loadtests.ledger import LedgerError
+from loadtests.processes import (
+    SERVE_ENV,
+    Processes,
+    canvass,
+    free_port,
+    locust,
+    served_system,
+)
+from loadtests.run_options import (
+    LoadtestOptions,
+    LoadtestUsageError,
+    check_options,
+    duration_s,
+)
+
+__all__ = ["LoadtestOptions", "LoadtestUsageError", "check_options", "run_loadtest"]
 
 EXIT_HELD = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_BROKEN = 3
-LOCUSTFILE = Path(__file__).with_name("locustfile.py")
-READY_TIMEOUT_S = 90.0
-SEED_TIMEOUT_S = 300.0
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT, as a shell reports a command stopped by Ctrl-C."""
 SCRAPE_EVERY_S = 5.0
 STOP_TIMEOUT_S = 10
 """Locust's ``--stop-timeout``: users finish the task they are in, so the ledger is whole."""
 LOCUST_GRACE_S = 120.0
 """How long past its run time Locust may take to stop before it is killed."""
-GRACE_S = 15.0
-SEED_ARGS = ("--homes", "300", "--resident-accounts", "24", "--device-tokens", "40")
-SERVE_ENV = {"CANVASS_AGENCY_DAILY_REQUEST_QUOTA": "100000"}
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
-
-
-class LoadtestUsageError(ValueError):
-    """Bad input: said in one line, exit status 2."""
-
-
-@dataclass(frozen=True)
-class LoadtestOptions:
-    out: Path
-    shape: str = "steady"
-    users: int = 6
-    run_time: str = "30s"
-    host: str | None = None
-    credentials: Path | None = None
-    serve: bool = False
-    database_url: str | None = None
-    worker_processes: int = 0
-    locust_workers: int = 0
-    slo: Path | None = None
-    from_run: Path | None = None
-    speedup: float = 1.0
-    counties: float = 1.0
-    pace: float = 1.0
-    baseline: Path | None = None
-    p95_tolerance: float = regressions_gate.P95_TOLERANCE
-    throughput_tolerance: float = regressions_gate.THROUGHPUT_TOLERANCE
-    locust_args: tuple[str, ...] = field(default_factory=tuple)
-
-
-def duration_s(text: str) -> float:
-    """``30s``, ``2m``, ``1h`` or plain seconds."""
-    match = _DURATION.match(text.strip())
-    if not match:
-        raise LoadtestUsageError(f"--run-time {text!r}: give seconds, e.g. 30s, 2m or 1h")
-    return float(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2) or "s"]
-
-
-def check_options(options: LoadtestOptions) -> None:
-    """Raise :class:`LoadtestUsageError` for input that cannot make a run."""
-    if options.serve == (options.host is not None):
-        raise LoadtestUsageError("give exactly one of --serve or --host URL")
-    if options.host is not None and options.credentials is None:
-        raise LoadtestUsageError("--host needs --credentials FILE (what `canvass seed` wrote)")
-    if options.credentials is not None and not options.credentials.is_file():
-        raise LoadtestUsageError(f"--credentials {options.credentials}: no such file")
-    if options.serve and options.worker_processes and not options.database_url:
-        raise LoadtestUsageError("--worker-processes needs --database-url (PostgreSQL)")
-    if options.shape == "county-hour" and options.from_run is None:
-        raise LoadtestUsageError("--shape county-hour needs --from-run RUN_DIR")
-    if options.from_run is not None and not options.from_run.exists():
-        raise LoadtestUsageError(f"--from-run {options.from_run}: no such run folder")
-    if options.slo is not None and not options.slo.is_file():
-        raise LoadtestUsageError(f"--slo {options.slo}: no such file")
-    if (
-        options.baseline is not None
-        and not (options.baseline / regressions_gate.STATS_FILE).is_file()
-    ):
-        raise LoadtestUsageError(
-            f"--baseline {options.baseline}: no {regressions_gate.STATS_FILE} "
-            "(give a results folder)"
-        )
-    if options.users < 1:
-        raise LoadtestUsageError("--users must be at least 1")
-    if options.out.exists() and any(options.out.iterdir()):
-        raise LoadtestUsageError(f"--out {options.out}: not empty (give a new or empty folder)")
-    duration_s(options.run_time)
-
-
-# --- processes -----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def canvass(*args: str) -> list[str]:
-    return [sys.executable, "-m", "canvass", *args]
-
-
-def locust(*args: str) -> list[str]:
-    return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), *args]
-
-
-@dataclass
-class Processes:
-    """Processes started here, each in its own process group, logged to ``log_dir``."""
-
-    log_dir: Path
-    env: dict[str, str]
-    started: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    def start(self, name: str, command: Sequence[str]) -> subprocess.Popen[bytes]:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        with (self.log_dir / f"{len(self.started)}-{name}.log").open("wb") as log:
-            process = subprocess.Popen(
-                list(command),
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.started.append(process)
-        return process
-
-    def stop(self, processes: Sequence[subprocess.Popen[bytes]] | None = None) -> None:
-        """SIGTERM each group, then SIGKILL whatever is alive after :data:`GRACE_S`."""
-        chosen = list(self.started if processes is None else processes)
-        for process in chosen:
-            if process.poll() is None:
-                _signal_group(process, signal.SIGTERM)
-        deadline = time.monotonic() + GRACE_S
-        for process in chosen:
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _signal_group(process, signal.SIGKILL)
-                process.wait(timeout=5)
-
-
-def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signum)
-
-
-def wait_ready(url: str, processes: Sequence[subprocess.Popen[bytes]]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in processes):
-            raise RuntimeError("a server process exited during start-up; see results logs/")
-        try:
-            with urllib.request.urlopen(url + "/readyz", timeout=2.0) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready within {READY_TIMEOUT_S:g} s")
-
-
-@contextmanager
-def served_system(
-    options: LoadtestOptions, scratch: Path, processes: Processes, echo: Callable[[str], None]
-) -> Iterator[tuple[str, Path]]:
-    """Seed and serve a system; yields its URL and the credentials file; always stops it."""
-    url = options.database_url or f"sqlite:///{scratch / 'canvass.db'}"
-    credentials = scratch / "credentials.json"
-    echo("seeding a 300-home slice of Nassau")
-    seeded = subprocess.run(
-        canvass("seed", *SEED_ARGS, "--database-url", url, "--out", str(credentials)),
-        env=processes.env,
-        cwd=scratch,
-        capture_output=True,
-        timeout=SEED_TIMEOUT_S,
-        check=False,
-    )
-    (processes.log_dir / "seed.log").write_bytes(seeded.stdout + seeded.stderr)
-    if seeded.returncode != 0:
-        raise RuntimeError(f"canvass seed failed: {seeded.stderr.decode()[-300:].strip()}")
-    port = free_port()
-    separate = options.worker_processes > 0
-    serve = ["serve", "--port", str(port), "--database-url", url, "--no-migrate"]
-    system = [processes.start("serve", canvass(*serve, *(["--no-worker"] if separate else [])))]
-    for _ in range(options.worker_processes):
-        system.append(
-            processes.start(
-                "worker", canvass("worker", "--database-url", url, "--concurrency", "1")
-            )
-        )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_ready(base, system)
-        echo(f"serving on {base}")
-        yield base, credentials
-    finally:
-        processes.stop(system)
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -246,10 +79,14 @@ def locust_commands(
         shape += ["--canvass-profile", str(options.from_run)]
         shape += ["--canvass-speedup", f"{options.speedup:g}"]
         shape += ["--canvass-counties", f"{options.counties:g}"]
+    if options.shape == "step":
+        shape += ["--canvass-step-users", str(options.step_users)]
+        shape += ["--canvass-step-s", f"{options.step_s:g}", "--canvass-steps", str(options.steps)]
+    users = str(options.users)
     run = [
         "--headless",
         "--only-summary",
-        *("-u", str(options.users), "-r", str(options.users), "--run-time", options.run_time),
+        *("-u", users, "-r", users, "--run-time", options.run_time_text()),
         *("--host", host, "--stop-timeout", str(STOP_TIMEOUT_S)),
         *("--csv", str(out / "locust"), "--html", str(out / "locust-report.html")),
         *("--canvass-ledger", str(out / "ledger.json")),
@@ -280,25 +117,38 @@ def drive(
     credentials: Path,
     processes: Processes,
     echo: Callable[[str], None],
+    watched: Sequence[tuple[str, int]] = (),
 ) -> dict[str, Any]:
-    """Snapshot, run Locust while scraping ``/metrics``, reconcile; what the manifest records."""
+    """Snapshot, run Locust while scraping ``/metrics`` (and sampling the memory of the
+    ``watched`` system processes, by role and pid), reconcile; what the manifest records."""
     out = options.out
     before = reconcile.scrape(host, credentials)
     (out / "metrics-before.json").write_text(json.dumps(before, indent=2, sort_keys=True) + "\n")
     commands = locust_commands(options, host, credentials, out)
     started = [processes.start(name, command) for name, command in commands]
     lone = started[0]
-    echo(f"Locust: {options.users} users, shape {options.shape}, for {options.run_time}")
-    deadline = time.monotonic() + duration_s(options.run_time) + LOCUST_GRACE_S
-    with (out / "metrics.jsonl").open("w") as scraped:
-        while lone.poll() is None and time.monotonic() < deadline:
-            try:
-                snapshot = reconcile.scrape(host, credentials)
-                scraped.write(json.dumps({"at_unix_s": round(time.time(), 3), **snapshot}) + "\n")
-                scraped.flush()
-            except reconcile.ReconcileError as exc:
-                echo(f"a /metrics scrape failed: {exc}")
-            _sleep_while(lone, SCRAPE_EVERY_S)
+    run_time = options.run_time_text()
+    echo(f"Locust: {options.users} users, shape {options.shape}, for {run_time}")
+    deadline = time.monotonic() + duration_s(run_time) + LOCUST_GRACE_S
+    memory_log = (out / "memory.jsonl").open("w") if watched else None
+    try:
+        with (out / "metrics.jsonl").open("w") as scraped:
+            while lone.poll() is None and time.monotonic() < deadline:
+                if memory_log is not None:
+                    memory.record(memory_log, watched)
+                try:
+                    snapshot = reconcile.scrape(host, credentials)
+                    line = {"at_unix_s": round(time.time(), 3), **snapshot}
+                    scraped.write(json.dumps(line) + "\n")
+                    scraped.flush()
+                except reconcile.ReconcileError as exc:
+                    echo(f"a /metrics scrape failed: {exc}")
+                _sleep_while(lone, SCRAPE_EVERY_S)
+        if memory_log is not None:
+            memory.record(memory_log, watched)  # the end of the run
+    finally:
+        if memory_log is not None:
+            memory_log.close()
     if lone.poll() is None:
         processes.stop(started)
         raise RuntimeError(f"Locust did not finish within {LOCUST_GRACE_S:g} s of its run time")
@@ -309,11 +159,10 @@ def drive(
         raise RuntimeError(str(exc)) from None
     lines, reconciled = reconcile.report(checks)
     (out / "reconciliation.json").write_text(json.dumps(reconcile.as_json(checks), indent=2) + "\n")
-    echo("\n".join(lines))
-    slo_held = _slo_held(out / "slo.json")
+    echo("\n".join(lines + _verdict_lines(out / "slo.json")))
     return {
         "locust_exit_code": lone.returncode,
-        "slo_held": slo_held,
+        "slo_held": _slo_held(out / "slo.json"),
         "reconciled": reconciled == 0,
         "baseline_held": compare_with_baseline(options, echo),
     }
@@ -350,6 +199,14 @@ def _sleep_while(process: subprocess.Popen[bytes], seconds: float) -> None:
         time.sleep(0.2)
 
 
+def _verdict_lines(path: Path) -> list[str]:
+    """What the locustfile printed after the run: the gate's lines, a step search's result."""
+    try:
+        return [str(line) for line in json.loads(path.read_text()).get("lines", [])]
+    except (OSError, ValueError, AttributeError):
+        return []
+
+
 def _slo_held(path: Path) -> bool | None:
     try:
         held = json.loads(path.read_text()).get("held")
@@ -359,6 +216,8 @@ def _slo_held(path: Path) -> bool | None:
 
 
 def exit_code_of(outcome: dict[str, Any]) -> int:
+    if outcome.get("interrupted"):
+        return EXIT_INTERRUPTED
     if (
         outcome["slo_held"] is False
         or not outcome["reconciled"]
@@ -370,8 +229,47 @@ def exit_code_of(outcome: dict[str, Any]) -> int:
     return EXIT_HELD
 
 
+def _interrupted_outcome(out: Path, processes: Processes) -> dict[str, Any]:
+    """What an interrupted run had: Locust's exit status and verdict if it got that far."""
+    locust_code = next(
+        (p.returncode for name, p in processes.named() if name.startswith("locust")), None
+    )
+    return {
+        "interrupted": True,
+        "locust_exit_code": locust_code,
+        "slo_held": _slo_held(out / "slo.json"),
+        "reconciled": None,
+        "baseline_held": None,
+    }
+
+
+def _run(
+    options: LoadtestOptions, processes: Processes, scratch: Path, echo: Callable[[str], None]
+) -> dict[str, Any]:
+    if not options.serve:
+        assert options.host is not None
+        assert options.credentials is not None
+        return drive(options, options.host, options.credentials, processes, echo)
+    with served_system(
+        database_url=options.database_url,
+        api_processes=options.api_processes,
+        worker_processes=options.worker_processes,
+        peak_users=options.peak_users(),
+        scratch=scratch,
+        processes=processes,
+        echo=echo,
+    ) as system:
+        watched = [(role, p.pid) for role, p in system.processes]
+        return drive(options, system.url, system.credentials, processes, echo, watched)
+
+
+def _raise_interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def run_loadtest(options: LoadtestOptions, *, echo: Callable[[str], None] = print) -> int:
-    """The whole load test; returns the exit status (0 held, 3 broken, 1 failure)."""
+    """The whole load test; returns the exit status (0 held, 3 broken, 1 failure, 130
+    interrupted)."""
     check_options(options)
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
@@ -384,18 +282,29 @@ def run_loadtest(options: LoadtestOptions, *, echo: Callable[[str], None] = prin
             env[name] = os.environ[name]
     processes = Processes(out / "logs", env)
     processes.log_dir.mkdir(parents=True, exist_ok=True)
+    main_thread = threading.current_thread() is threading.main_thread()
+    handlers = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    if main_thread:
+        signal.signal(signal.SIGTERM, _raise_interrupt)
     outcome: dict[str, Any] = {}
     try:
-        if options.serve:
-            with served_system(options, scratch, processes, echo) as (host, credentials):
-                outcome = drive(options, host, credentials, processes, echo)
-        else:
-            assert options.host is not None
-            assert options.credentials is not None
-            outcome = drive(options, options.host, options.credentials, processes, echo)
+        try:
+            outcome = _run(options, processes, scratch, echo)
+        except KeyboardInterrupt:
+            outcome = {"interrupted": True}
+        finally:
+            if main_thread:  # a second Ctrl-C must not cut the clean-up short
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            processes.stop()
+            shutil.rmtree(scratch, ignore_errors=True)
     finally:
-        processes.stop()
-        shutil.rmtree(scratch, ignore_errors=True)
+        if main_thread:
+            for signum, handler in zip((signal.SIGINT, signal.SIGTERM), handlers, strict=True):
+                signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+    if outcome.get("interrupted"):
+        outcome = _interrupted_outcome(out, processes)
+    outcome["memory"] = memory.as_json(memory.summarise(out / "memory.jsonl"))
     code = exit_code_of(outcome)
     manifest = {
         "kind": "loadtest",
@@ -406,6 +315,11 @@ def run_loadtest(options: LoadtestOptions, *, echo: Callable[[str], None] = prin
     }
     manifest["options"].pop("credentials", None)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    for summary in memory.summarise(out / "memory.jsonl"):
+        echo(summary.line())
+    if code == EXIT_INTERRUPTED:
+        print(f"canvass: load test interrupted; partial results in {out}", file=sys.stderr)
+        return code
     reported = subprocess.run(
         canvass("report", str(out)), env=env, capture_output=True, text=True, check=False
     )

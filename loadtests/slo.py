@@ -5,9 +5,11 @@ broken one can be printed as is. The file (``loadtests/slo.toml`` documents
 the defaults) has three tables: ``[errors]`` (``max_error_rate``, failures ÷
 requests over every entry), ``[latency]`` (``p95_ms`` and ``p99_ms`` for every
 route group, i.e. every Locust entry but the journey) with per-group overrides
-in ``[latency.groups."METHOD name"]``, and ``[journey]`` (``p95_s`` of the
-``journey / request to first evidence`` entry). Unknown keys are errors that
-name the key and the file.
+in ``[latency.groups."METHOD name"]``, ``[journey]`` (``p95_s`` of the
+``journey / request to first evidence`` entry), ``[perf_01]`` (``max_s``, the
+slowest ``perf-01 / approval to notification``: every resident notified in
+time) and ``[perf_02]`` (``p95_s`` of ``perf-02 / share to evidence``).
+Unknown keys are errors that name the key and the file.
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ from typing import Any
 
 from loadtests.journey import NAME as JOURNEY_NAME
 from loadtests.journey import REQUEST_TYPE as JOURNEY_TYPE
+from loadtests.perf import FAN_OUT_KEY, SHARE_KEY
 
 JOURNEY_KEY = f"{JOURNEY_TYPE} {JOURNEY_NAME}"
+TIMED_KEYS = frozenset({JOURNEY_KEY, FAN_OUT_KEY, SHARE_KEY})
+"""Entries the users time themselves (seconds long, not HTTP requests)."""
 DEFAULT_FILE = Path(__file__).with_name("slo.toml")
 
 
@@ -41,6 +46,8 @@ class Thresholds:
     latency: Latency = Latency(250.0, 1000.0)
     groups: Mapping[str, Latency] = field(default_factory=dict)
     journey_p95_s: float = 60.0
+    fan_out_max_s: float = 60.0  # PERF-01
+    share_to_evidence_p95_s: float = 300.0  # PERF-02
 
     def latency_for(self, group: str) -> Latency:
         return self.groups.get(group, self.latency)
@@ -99,7 +106,7 @@ def read_thresholds(path: str | Path) -> Thresholds:
         raw = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise SloFileError(f"{path}: cannot read the SLO file ({exc})") from None
-    _check_keys(raw, {"errors", "latency", "journey"}, "", path)
+    _check_keys(raw, {"errors", "latency", "journey", "perf_01", "perf_02"}, "", path)
     default = Thresholds()
     errors = raw.get("errors", {})
     _check_keys(errors, {"max_error_rate"}, "errors.", path)
@@ -111,11 +118,17 @@ def read_thresholds(path: str | Path) -> Thresholds:
     }
     journey = raw.get("journey", {})
     _check_keys(journey, {"p95_s"}, "journey.", path)
+    fan_out = raw.get("perf_01", {})
+    _check_keys(fan_out, {"max_s"}, "perf_01.", path)
+    share = raw.get("perf_02", {})
+    _check_keys(share, {"p95_s"}, "perf_02.", path)
     return Thresholds(
         max_error_rate=float(errors.get("max_error_rate", default.max_error_rate)),
         latency=latency,
         groups=groups,
         journey_p95_s=float(journey.get("p95_s", default.journey_p95_s)),
+        fan_out_max_s=float(fan_out.get("max_s", default.fan_out_max_s)),
+        share_to_evidence_p95_s=float(share.get("p95_s", default.share_to_evidence_p95_s)),
     )
 
 
@@ -132,10 +145,16 @@ def judge(entries: Mapping[str, Figures], thresholds: Thresholds) -> list[Breach
     for group, figures in sorted(entries.items()):
         if figures.requests == 0:
             continue
-        if group == JOURNEY_KEY:
-            p95_s = figures.percentile_ms(0.95) / 1000.0
-            if p95_s > thresholds.journey_p95_s:
-                breaches.append(Breach(f"p95 of {group}", p95_s, thresholds.journey_p95_s, "s"))
+        timed = {
+            JOURNEY_KEY: ("p95", 0.95, thresholds.journey_p95_s),
+            FAN_OUT_KEY: ("slowest", 1.0, thresholds.fan_out_max_s),
+            SHARE_KEY: ("p95", 0.95, thresholds.share_to_evidence_p95_s),
+        }
+        if group in timed:  # the journey and PERF-01/02: seconds, not a route's milliseconds
+            label, fraction, limit_s = timed[group]
+            measured_s = figures.percentile_ms(fraction) / 1000.0
+            if measured_s > limit_s:
+                breaches.append(Breach(f"{label} of {group}", measured_s, limit_s, "s"))
             continue
         limits = thresholds.latency_for(group)
         for label, fraction, limit in (("p95", 0.95, limits.p95_ms), ("p99", 0.99, limits.p99_ms)):

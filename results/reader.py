@@ -13,7 +13,9 @@ record's own), and their row counts checked against the manifest::
     run.replications                         # one row per replication, one column per metric
 
 A Locust results folder (``*_stats_history.csv``) opens too: ``kind`` is
-``"loadtest"`` and :meth:`locust_history` reads its history.
+``"loadtest"``, :meth:`locust_history` reads its history, :meth:`locust_stats_rows`
+its final statistics and :meth:`memory` the served processes' memory
+(``memory.jsonl``, which ``canvass loadtest --serve`` writes).
 """
 
 from __future__ import annotations
@@ -155,6 +157,41 @@ class RunFolder:
             raise RunFolderError(f"{path}: unreadable CSV ({_first_line(exc)})") from None
         if "Timestamp" not in frame.columns:
             raise RunFolderError(f"{path}: not a Locust stats history (no Timestamp column)")
+        return frame
+
+    def locust_stats_rows(self) -> list[dict[str, str]]:
+        """Locust's final ``*_stats.csv`` rows (beside the history), or none."""
+        paths = sorted(self.path.glob("*_stats.csv"))
+        if not paths:
+            return []
+        try:
+            frame = pd.read_csv(paths[0], dtype=str, keep_default_na=False)
+        except (ValueError, pd.errors.ParserError) as exc:
+            raise RunFolderError(f"{paths[0]}: unreadable CSV ({_first_line(exc)})") from None
+        return [{str(k): str(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+    def memory(self) -> pd.DataFrame:
+        """``memory.jsonl`` as rows of ``seconds`` (from the first sample), ``pid``,
+        ``role`` and ``rss_mb``; empty without the file. A line cut short is skipped."""
+        path = self.path / "memory.jsonl"
+        rows: list[dict[str, Any]] = []
+        if path.is_file():
+            for line in path.read_text().splitlines():
+                try:
+                    sample = json.loads(line)
+                except ValueError:
+                    continue
+                for process in sample.get("processes", []):
+                    rows.append(
+                        {
+                            "at_unix_s": float(sample["at_unix_s"]),
+                            "pid": int(process["pid"]),
+                            "role": str(process["role"]),
+                            "rss_mb": process["rss_kb"] / 1024,
+                        }
+                    )
+        frame = pd.DataFrame(rows, columns=["at_unix_s", "pid", "role", "rss_mb"])
+        frame["seconds"] = frame["at_unix_s"] - (frame["at_unix_s"].min() if rows else 0.0)
         return frame
 
     def feature_set(self) -> frozenset[str]:

@@ -6,7 +6,9 @@ base64 PNG, the style inline, no script, font or stylesheet from anywhere. A run
 folder's report shows what ran, the headline numbers with their 95% intervals and
 definitions, every figure that applies with its caption, the calibration outputs
 beside their public figures, the parameters that are assumptions to sweep, the
-invariant checks and the manifest; a Locust folder's shows its figure and files.
+invariant checks and the manifest; a load test's shows its outcome and SLO verdict,
+the journey and PERF-01/02 timings, the served processes' memory, its figures and
+files (:mod:`results.loadtest_page`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 import jinja2
 
 from results.figures import Rendered, render_all
+from results.loadtest_page import loadtest_context
 from results.metrics import REGISTRY
 from results.reader import RunFolder, is_na
 from results.statistics import FEW_REPLICATIONS, clipped
@@ -47,7 +50,7 @@ def build_report(run_dir: Path, out_dir: Path | None = None) -> Path:
     if run.kind == "run":
         context |= _run_context(run)
     else:
-        context["files"] = _files(run.path)
+        context |= loadtest_context(run)
     path = out / "report.html"
     path.write_text(_template().render(**context))
     return path
@@ -212,7 +215,3 @@ def _assumptions(scenario_name: str, resolved: dict[str, Any]) -> dict[str, Any]
             }
         )
     return {"rows": rows, "note": note}
-
-
-def _files(folder: Path) -> list[tuple[str, int]]:
-    return sorted((p.name, p.stat().st_size) for p in folder.iterdir() if p.is_file())

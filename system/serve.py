@@ -1,10 +1,29 @@
-"""``canvass serve``: the API on uvicorn, with a worker thread embedded by default."""
+"""``canvass serve``: the API on uvicorn, with a worker thread embedded by default.
+
+One process by default. With ``processes`` above 1 (PostgreSQL only) this
+process binds the address once and supervises that many API processes, each
+accepting connections from the one listening socket: the kernel hands each
+new connection to whichever process accepts first. Each API process is
+started fresh (``spawn``), builds its own app and database pool, settles its
+heap and serves; only the first embeds the job worker (run more workers as
+``canvass worker`` processes). SIGTERM or SIGINT, to the supervisor or to the
+whole process group, stops every API process gracefully; an API process
+that dies stops the rest, and one whose supervisor is gone stops itself.
+"""
 
 from __future__ import annotations
 
 import gc
 import logging
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+import time
 from collections.abc import Callable
+from multiprocessing.connection import wait
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -16,6 +35,28 @@ from system.config import Settings
 from system.manage import upgrade_database
 from system.worker import EmbeddedWorker
 
+BACKLOG = 2048
+"""Connections the kernel queues on the listening socket (uvicorn's default)."""
+STOP_TIMEOUT_S = 30.0
+"""How long the supervisor waits for its API processes to stop before killing them."""
+ORPHAN_CHECK_S = 1.0
+
+
+class Server(uvicorn.Server):
+    """uvicorn's server that returns after a signal instead of re-raising it.
+
+    uvicorn shuts down gracefully on SIGTERM and then raises the signal again,
+    which, with the default handler, ends the process before ``serve`` can stop
+    its embedded worker and close its database pool. Returning lets a job in
+    flight finish and the process exit with status 0.
+    """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        captured = getattr(self, "_captured_signals", None)
+        if isinstance(captured, list):
+            captured.clear()
+
 
 def serve(
     settings: Settings,
@@ -25,26 +66,121 @@ def serve(
     worker: bool,
     migrate: bool,
     echo: Callable[[str], None],
+    sock: socket.socket | None = None,
 ) -> int:
-    """Run until interrupted; a job in flight finishes before the process exits."""
+    """Run until interrupted; a job in flight finishes before the process exits.
+
+    ``sock``: a listening socket to accept from (an API process of several);
+    otherwise uvicorn binds ``host:port`` itself.
+    """
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if migrate:
         echo(f"database at migration {upgrade_database(settings)}")
     ctx = build_context(settings)
     app = create_app(settings, ctx=ctx)
-    server = uvicorn.Server(server_config(app, settings, host=host, port=port))
+    server = Server(server_config(app, settings, host=host, port=port))
     embedded = EmbeddedWorker(ctx) if worker else None
     settle_heap()
     if embedded is not None:
         embedded.start()
-    echo(f"serving on http://{host}:{port} ({'with' if worker else 'without'} an embedded worker)")
+    with_worker = "with" if worker else "without"
+    echo(f"serving on http://{host}:{port} (process {os.getpid()}, {with_worker} a worker)")
     try:
-        server.run()
+        server.run(sockets=None if sock is None else [sock])
     finally:
         if embedded is not None:
             embedded.stop()
         ctx.engine.dispose()
     return 0
+
+
+def serve_processes(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    processes: int,
+    worker: bool,
+    migrate: bool,
+    echo: Callable[[str], None],
+) -> int:
+    """Supervise ``processes`` API processes on one listening socket until interrupted.
+
+    Returns 0 after a clean stop, 1 if an API process exited on its own.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if migrate:
+        echo(f"database at migration {upgrade_database(settings)}")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.create_server((host, port), family=family, backlog=BACKLOG)
+    spawn = multiprocessing.get_context("spawn")
+    data = settings.model_dump()
+    children = [
+        spawn.Process(
+            target=_api_process,
+            args=(data, host, port, listener, worker and i == 0, os.getpid()),
+            name=f"canvass-api-{i}",
+        )
+        for i in range(processes)
+    ]
+    stopping = threading.Event()
+
+    def _stop(signum: int, _frame: object) -> None:
+        stopping.set()
+        for child in children:  # they may have had it already (a group's signal): harmless
+            if child.pid is not None and child.is_alive():
+                os.kill(child.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    for child in children:
+        child.start()
+    listener.close()  # the API processes hold it now
+    embedded = "an embedded worker in the first" if worker else "no embedded worker"
+    echo(f"serving on http://{host}:{port} with {processes} API processes ({embedded})")
+    failed: str | None = None
+    while not stopping.is_set():
+        ended = wait([c.sentinel for c in children], timeout=0.5)
+        if ended and not stopping.is_set():
+            gone = next(c for c in children if c.sentinel in ended)
+            failed = f"{gone.name} exited with status {gone.exitcode}: stopping the others"
+            echo(failed)
+            _stop(signal.SIGTERM, None)
+    for child in children:
+        child.join(STOP_TIMEOUT_S)
+        if child.is_alive():
+            child.kill()
+            child.join()
+    return 1 if failed else 0
+
+
+def _api_process(
+    settings_data: dict[str, Any],
+    host: str,
+    port: int,
+    listener: socket.socket,
+    worker: bool,
+    parent_pid: int,
+) -> None:
+    """One API process of several: serve on the supervisor's socket until told to stop."""
+
+    def watch_parent() -> None:
+        # Never left serving without the supervisor: stop as if it had said so.
+        while os.getppid() == parent_pid:
+            time.sleep(ORPHAN_CHECK_S)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch_parent, name="canvass-orphan-check", daemon=True).start()
+    code = serve(
+        Settings(**settings_data),
+        host=host,
+        port=port,
+        worker=worker,
+        migrate=False,
+        echo=print,
+        sock=listener,
+    )
+    raise SystemExit(code)
 
 
 def server_config(app: ASGIApp, settings: Settings, *, host: str, port: int) -> uvicorn.Config:

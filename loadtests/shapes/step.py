@@ -67,7 +67,7 @@ class StepShape(LoadTestShape):
             if breaches:
                 self.result.broken_users, self.result.breaches = users, breaches
                 return None
-            requests = sum(f.requests for f in window.values())
+            requests = sum(f.requests for k, f in window.items() if k not in slo.TIMED_KEYS)
             self.result.held_users, self.result.held_rps = users, requests / step_s
             self._before, self._step = now, step
             if step >= options.canvass_steps:

@@ -38,8 +38,9 @@ class Camera(CanvassUser):
             check = has("clip_id")
             if response.status_code != 201:
                 response.failure(f"status {response.status_code}: {response.text[:200]}")
-            elif problem := check(response.json()):
+            elif problem := check(body := response.json()):
                 response.failure(problem)
             else:
                 response.success()
                 self.canvass.ledger.count("clip_uploads")
+                self.canvass.timings.uploaded(body["clip_id"], made.sha256)

@@ -103,8 +103,12 @@ class Detective(CanvassUser):
     def collect_evidence(self) -> None:
         """List the evidence of a few cases: those still short of their first item first."""
         live = [f for f in self.followed if f.status not in FINISHED]
-        # Active requests (residents notified) awaiting evidence, in turn; then any live one.
-        awaiting = [f for f in live if not f.evidence and f.status == "active"]
+        # Active requests (residents notified) awaiting evidence, or shared from and not yet
+        # seen as evidence, in turn; then any live one.
+        shared = self.canvass.timings.awaited()
+        awaiting = [
+            f for f in live if (not f.evidence and f.status == "active") or f.request_id in shared
+        ]
         awaiting = awaiting or [f for f in live if not f.evidence]
         self.turn += 1
         chosen = [awaiting[(self.turn + i) % len(awaiting)] for i in range(len(awaiting))]
@@ -128,6 +132,7 @@ class Detective(CanvassUser):
         for item in items or []:
             if item["evidence_id"] not in followed.evidence:
                 followed.evidence.add(item["evidence_id"])
+                self.canvass.timings.evidence_seen(item["sha256"], self.environment.events)
                 self.canvass.journeys.evidence_seen(followed.request_id, self.environment.events)
                 self.download(item["evidence_id"], item["sha256"])
 

@@ -34,6 +34,7 @@ class Resident(CanvassUser):
         self.looks: dict[int, int] = {}
         self.answered: set[int] = set()
         self.shared: list[int] = []
+        self.seen: set[int] = set()
 
     @task(4)
     def check_notifications(self) -> None:
@@ -42,6 +43,9 @@ class Resident(CanvassUser):
         notes = self.call("GET", "/me/notifications", params={"limit": 20}, check=is_list)
         for note in notes or []:
             nid = note["notification_id"]
+            if nid not in self.seen:
+                self.seen.add(nid)
+                self.canvass.timings.notification_seen(note["request_id"], self.environment.events)
             if (
                 note.get("answered") is None
                 and nid not in self.answered
@@ -98,6 +102,7 @@ class Resident(CanvassUser):
             ledger.count("shares" if chosen else "declines")
             ledger.count("clips_shared", len(chosen))
             self.canvass.journeys.answered(screen["request_id"])
+            self.canvass.timings.shared(screen["request_id"], chosen)  # PERF-02 starts here
             if chosen:
                 self.shared.append(nid)
 

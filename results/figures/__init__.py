@@ -5,7 +5,8 @@ report's ``fig-<id>``), a one-line caption saying what to read from it, a test o
 whether it applies to a folder, and a function from the folder to the figure. The
 drawing functions themselves take data, not a folder (:mod:`results.figures.summary_bars`,
 :mod:`~results.figures.timelines`, :mod:`~results.figures.county_map`,
-:mod:`~results.figures.locust`), so a researcher can draw from DataFrames of their own.
+:mod:`~results.figures.locust`, :mod:`~results.figures.memory`), so a researcher can
+draw from DataFrames of their own.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from results.figures import county_map, locust, prepare, summary_bars, timelines
+from results.figures import county_map, locust, memory, prepare, summary_bars, timelines
 from results.figures.drawing import save
 from results.load_profile import hourly
 from results.reader import RunFolder
@@ -189,6 +190,13 @@ FIGURES: tuple[FigureSpec, ...] = (
         "percentiles; latency climbing with load marks saturation.",
         applies=lambda run: run.kind == "loadtest" or bool(run.locust_stats),
         draw=lambda run: locust.locust_history(run.locust_history()),
+    ),
+    FigureSpec(
+        id="memory",
+        caption="The served processes' memory over the load test: a line still climbing late "
+        "in a long run is memory not given back.",
+        applies=lambda run: (run.path / "memory.jsonl").is_file(),
+        draw=lambda run: memory.memory_over_time(run.memory()),
     ),
 )
 

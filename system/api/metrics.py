@@ -8,6 +8,7 @@ of resident answers would let an agency watch one request's responses (CON-03).
 from __future__ import annotations
 
 import bisect
+import os
 import threading
 from collections import defaultdict
 from collections.abc import Mapping
@@ -50,6 +51,10 @@ class Metrics:
         """``figures``: the stored data's (read for this scrape); ``batches``: per
         group-committed use case, (transactions, items) written so far."""
         lines = [
+            "# HELP canvass_api_process The API process that answered this scrape: the "
+            "counters and histograms below are its own.",
+            "# TYPE canvass_api_process gauge",
+            f"canvass_api_process{_labels({'pid': str(os.getpid())})} 1",
             "# HELP canvass_http_requests_total HTTP requests by method, route and status.",
             "# TYPE canvass_http_requests_total counter",
         ]

@@ -24,6 +24,7 @@ RESULT_FILES = (
     "locust-report.html",
     "metrics-before.json",
     "metrics.jsonl",
+    "memory.jsonl",
     "reconciliation.json",
     "slo.json",
     "report.html",

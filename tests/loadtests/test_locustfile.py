@@ -1,4 +1,4 @@
-"""The locustfile against a real server: every actor's routes, judged, and the journey.
+"""The locustfile against a real server: every actor's routes, judged, the journey, PERF-01/02.
 
 Each test runs real Locust as a subprocess (a few users, 30 seconds at most)
 against a seeded ``canvass serve`` on 127.0.0.1.
@@ -55,3 +55,6 @@ def test_every_actor_runs_without_a_failure_and_requests_reach_evidence(
     }
     assert not any(missing.values()), (missing, sorted(run.stats))
     assert run.count("journey request to first evidence") >= 1, sorted(run.stats)
+    # PERF-01 and PERF-02, timed by the residents and detectives, with Locust's percentiles.
+    assert run.count("perf-01 approval to notification") >= 1, sorted(run.stats)
+    assert run.count("perf-02 share to evidence") >= 1, sorted(run.stats)

@@ -63,8 +63,12 @@ def test_the_shipped_slo_files_hold_the_documented_defaults() -> None:
     assert default.max_error_rate == 0.001
     assert default.latency == Latency(250.0, 1000.0)
     assert default.journey_p95_s == 60.0
+    assert default.fan_out_max_s == 60.0  # PERF-01: every resident within 60 s of approval
+    assert default.share_to_evidence_p95_s == 300.0  # PERF-02: 5 minutes at p95
     ci = read_thresholds(DEFAULT_FILE.with_name("slo-ci.toml"))
     assert ci.latency.p95_ms > default.latency.p95_ms  # looser for CI's small machine
+    assert ci.fan_out_max_s > default.fan_out_max_s
+    assert ci.share_to_evidence_p95_s > default.share_to_evidence_p95_s
 
 
 def test_the_gate_names_each_broken_threshold_with_measured_value_and_limit() -> None:
@@ -77,6 +81,21 @@ def test_the_gate_names_each_broken_threshold_with_measured_value_and_limit() ->
         "SLO broken: error rate (all requests): measured 0.19802 %, limit 0.1 %",
         "SLO broken: p95 of GET /api/v1/me/notifications: measured 400 ms, limit 250 ms",
         "SLO broken: p95 of journey request to first evidence: measured 90 s, limit 60 s",
+    ]
+
+
+def test_perf_01_is_judged_on_its_slowest_resident_and_perf_02_on_its_p95() -> None:
+    entries = {
+        # 99 residents notified within 5 s, one after 70 s: PERF-01 wants every one in 60.
+        "perf-01 approval to notification": Figures(100, 0, {5_000: 99, 70_000: 1}),
+        "perf-02 share to evidence": Figures(20, 0, {30_000: 19, 400_000: 1}),
+    }
+    assert [str(b) for b in judge(entries, Thresholds())] == [
+        "SLO broken: slowest of perf-01 approval to notification: measured 70 s, limit 60 s",
+    ]
+    entries["perf-02 share to evidence"] = Figures(20, 0, {30_000: 18, 400_000: 2})
+    assert [str(b) for b in judge(entries, Thresholds())][1:] == [
+        "SLO broken: p95 of perf-02 share to evidence: measured 400 s, limit 300 s",
     ]
 
 

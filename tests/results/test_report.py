@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from html.parser import HTMLParser
@@ -111,3 +112,44 @@ def test_the_same_run_folder_gives_byte_identical_svgs(tiny_run: Path, tmp_path:
     # The report differs only in the folder's name it shows.
     first_html = (first / "report.html").read_text().replace("copy-a", "copy-b")
     assert first_html == (second / "report.html").read_text()
+
+
+def test_a_load_test_report_shows_its_timings_memory_and_outcome(
+    locust_folder: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "loadtest"
+    shutil.copytree(locust_folder, folder)
+    with (folder / "fixture_stats.csv").open("a") as stats:
+        stats.write(
+            "perf-01,approval to notification,12,0,900,1000,400,2100,0,0.4,0,"
+            "900,1000,1100,1200,1500,1800,2000,2100,2100,2100,2100\n"
+        )
+    samples = [(0.0, 98_304), (5.0, 101_376), (10.0, 102_400)]
+    (folder / "memory.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {
+                    "at_unix_s": 1_800_000_000 + t,
+                    "processes": [{"pid": 4242, "role": "serve", "rss_kb": kb}],
+                    "total_kb": kb,
+                }
+            )
+            + "\n"
+            for t, kb in samples
+        )
+    )
+    memory = {"pid": 4242, "role": "serve", "samples": 3, "start_mb": 96.0, "peak_mb": 100.0}
+    memory |= {"end_mb": 100.0, "growth_mb_per_h": 360.0, "fitted_s": 5.0}
+    manifest = {"kind": "loadtest", "exit_code": 130, "interrupted": True, "memory": [memory]}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    html = build_report(folder).read_text()
+    assert 'id="fig-memory"' in html
+    timings = re.search(r'<table id="timings-table">.*?</table>', html, re.DOTALL)
+    assert timings is not None
+    assert "perf-01 approval to notification" in timings.group(0)
+    assert ">1.8<" in timings.group(0)  # its p95, 1,800 ms, in seconds
+    table = re.search(r'<table id="memory-table">.*?</table>', html, re.DOTALL)
+    assert table is not None
+    assert "serve 4242" in table.group(0)
+    assert "+360.0" in table.group(0)
+    assert "<th>interrupted</th><td>yes</td>" in html
