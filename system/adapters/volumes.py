@@ -75,6 +75,8 @@ VOLUME_BYTES = 1 << 30
 """A volume is sealed when the next record would take it past this size (one larger record
 gets a volume of its own)."""
 REWRAP_BATCH = 500
+INDEX_NAME = "index.sqlite3"
+"""The index's file under the store's root."""
 
 
 class VolumeContentStore:
@@ -103,7 +105,7 @@ class VolumeContentStore:
             FixedKeys(key_ring) if isinstance(key_ring, KeyRing) else key_ring
         )
         self.volume_bytes, self.segment_bytes, self.durable = volume_bytes, segment_bytes, durable
-        self.index = VolumeIndex(self.root / "index.sqlite3", durable=durable)
+        self.index = VolumeIndex(self.root / INDEX_NAME, durable=durable)
         self._volumes = str(self.root / "volumes")
         self._thread_lock = threading.Lock()
         self._lock_fd: int | None = None
