@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -88,8 +89,16 @@ def test_volumes_rotate_at_the_configured_size_and_every_object_stays_readable(
         assert reopened.read_all(sha256) == data
 
 
+@pytest.mark.parametrize(
+    "cut",
+    [
+        pytest.param(lambda n: HEADER_BYTES // 2, id="inside-the-header"),
+        pytest.param(lambda n: HEADER_BYTES + 300, id="inside-the-body"),
+        pytest.param(lambda n: n, id="whole-record-but-no-index-row"),
+    ],
+)
 def test_xfr01_a_torn_append_after_a_crash_is_ignored_and_later_appends_work(
-    tmp_path: Path, store: VolumeContentStore
+    tmp_path: Path, store: VolumeContentStore, cut: Callable[[int], int]
 ) -> None:
     kept = [store.put(clip(i), max_bytes=LIMIT).sha256 for i in range(3)]
     # What a crash mid-append leaves: another store's record, cut in half, after the last one.
@@ -98,7 +107,7 @@ def test_xfr01_a_torn_append_after_a_crash_is_ignored_and_later_appends_work(
     record = volume_files(elsewhere)[0].read_bytes()
     (volume,) = volume_files(store)
     with open(volume, "ab") as file:
-        file.write(record[: HEADER_BYTES + 300])
+        file.write(record[: cut(len(record))])
     store.close()
 
     restarted = VolumeContentStore(tmp_path / "clips", ring("k1"), durable=False)
