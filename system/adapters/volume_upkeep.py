@@ -70,6 +70,7 @@ def _compact(store: VolumeContentStore) -> CompactionReport:
     with store.appending():
         store.index.seal_active()
     volumes = store.index.volumes()
+    _remove_orphans(store, {v for v, *_ in volumes})
     before = sum(_file_bytes(store.volume_path(v)) for v, *_ in volumes)
     for volume, state, _end, _live in volumes:
         if state == "compacting":  # left by an interrupted compaction: rows may point at it
@@ -158,6 +159,19 @@ class _Target:
             self.store.volume_path(self.volume).unlink(missing_ok=True)
         else:
             self.store.index.set_state(self.volume, "sealed")
+
+
+def _remove_orphans(store: VolumeContentStore, known: set[int]) -> None:
+    """Remove volume files the index no longer lists (a crash between a swap and the unlink).
+
+    A volume's row is committed before its file is created, and ids only grow: a
+    file without a row and below the newest id in ``known`` is never one that
+    another process has just started.
+    """
+    newest = max(known, default=0)
+    for path in (store.root / "volumes").glob("*.vol"):
+        if path.stem.isdigit() and int(path.stem) not in known and int(path.stem) < newest:
+            path.unlink(missing_ok=True)
 
 
 def _file_bytes(path: Path) -> int:

@@ -232,6 +232,22 @@ def test_compaction_under_concurrent_reads_never_fails_a_read(tmp_path: Path) ->
         assert not store.exists(sha256)
 
 
+def test_compaction_removes_a_volume_left_behind_by_a_crash_after_its_swap(
+    store: VolumeContentStore,
+) -> None:
+    kept = store.put(clip(1), max_bytes=LIMIT).sha256
+    store.delete(store.put(clip(2), max_bytes=LIMIT).sha256)
+    (old,) = volume_files(store)
+    saved = old.read_bytes()
+    compact(store)
+    old.write_bytes(saved)  # as if the crash came between the index swap and the unlink
+
+    compact(store)
+
+    assert old not in volume_files(store)
+    assert store.read_all(kept) == clip(1)
+
+
 def test_xfr01_quarantined_records_keep_their_reason_and_survive_compaction(
     store: VolumeContentStore,
 ) -> None:
