@@ -108,8 +108,10 @@ class VolumeContentStore:
         self.index = VolumeIndex(self.root / INDEX_NAME, durable=durable)
         self._volumes = str(self.root / "volumes")
         self._thread_lock = threading.Lock()
-        self._lock_fd: int | None = None
-        self._writer: tuple[int, int] | None = None  # (volume id, fd) of the active volume
+        # File objects rather than bare descriptors: a store dropped without close()
+        # still closes them when it is collected.
+        self._lock_file: IO[bytes] | None = None
+        self._writer: tuple[int, IO[bytes]] | None = None  # the active volume's id and file
 
     @property
     def key_ring(self) -> KeyRing:
@@ -128,9 +130,9 @@ class VolumeContentStore:
         """Close the index and the active volume's file (the store reopens them on use)."""
         with self._thread_lock:
             self._drop_writer()
-            if self._lock_fd is not None:
-                os.close(self._lock_fd)
-                self._lock_fd = None
+            if self._lock_file is not None:
+                self._lock_file.close()
+                self._lock_file = None
         self.index.close()
 
     # -- writing -----------------------------------------------------------------
@@ -182,16 +184,17 @@ class VolumeContentStore:
     def appending(self) -> Iterator[None]:
         """Hold the store's append lock: one appender at a time, across threads and processes."""
         with self._thread_lock:
-            if self._lock_fd is None:
+            if self._lock_file is None:
                 self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-                self._lock_fd = os.open(self.root / "append.lock", os.O_RDWR | os.O_CREAT, 0o600)
+                fd = os.open(self.root / "append.lock", os.O_RDWR | os.O_CREAT, 0o600)
+                self._lock_file = os.fdopen(fd, "r+b", buffering=0)
             if sys.platform != "win32":
-                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+                fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 if sys.platform != "win32":
-                    fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                    fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
 
     def _append(self, record: SealedRecord) -> tuple[int, int]:
         """Write the record at the active volume's committed end (append lock held)."""
@@ -213,7 +216,7 @@ class VolumeContentStore:
 
     def _writer_fd(self, volume: int, end: int) -> int:
         if self._writer is not None and self._writer[0] == volume:
-            return self._writer[1]
+            return self._writer[1].fileno()
         self._drop_writer()
         path = self.volume_path(volume)
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -224,12 +227,12 @@ class VolumeContentStore:
             os.ftruncate(fd, end)
         if self.durable:
             _sync_dir(path.parent)
-        self._writer = (volume, fd)
+        self._writer = (volume, os.fdopen(fd, "r+b", buffering=0))
         return fd
 
     def _drop_writer(self) -> None:
         if self._writer is not None:
-            os.close(self._writer[1])
+            self._writer[1].close()
             self._writer = None
 
     # -- reading -----------------------------------------------------------------
