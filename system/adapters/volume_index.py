@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -187,7 +188,13 @@ class VolumeIndex:
     def forget_old_pages(self) -> None:
         """Checkpoint and empty the write-ahead log, where old copies of changed rows remain."""
         with self._lock:
-            self._db().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            for _attempt in range(10):
+                # (busy, log frames, checkpointed): busy while another process's read is open;
+                # the busy handler waits for it, so a second try is rare.
+                busy = self._db().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                if not busy:
+                    return
+                time.sleep(0.01)
 
     def quarantine(self, sha256: str, reason: str) -> bool:
         with self._write() as conn:
