@@ -15,8 +15,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
+from canvass.store_commands import add_store_commands
 from scenarios.schema import ScenarioError
 from system.adapters.clock import ClockSpecError
 from system.adapters.db import DatabaseUrlError
@@ -750,6 +752,8 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--data-dir", help="default: CANVASS_DATA_DIR or canvass-data")
         command.set_defaults(handler=handler)
 
+    add_store_commands(sub)
+
     bench = sub.add_parser("bench", help="run a benchmark; prints its figures and writes JSON")
     bench_sub = bench.add_subparsers(dest="bench_name", required=True, metavar="NAME")
     system = bench_sub.add_parser(
@@ -798,6 +802,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"canvass: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
+    except ValidationError as exc:  # a CANVASS_* setting with a value it cannot take
+        problem = exc.errors()[0]
+        name = "CANVASS_" + "_".join(str(part) for part in problem["loc"]).upper()
+        print(f"canvass: {name}: {problem['msg']}", file=sys.stderr)
+        return EXIT_USAGE
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         print(f"canvass: database error: {reason}", file=sys.stderr)

@@ -87,6 +87,8 @@ def build_context(
             platform_keys=settings.platform_keys,
             agency_keys=settings.agency_keys,
             account_keys=settings.account_keys,
+            kind=settings.store,
+            volume_bytes=settings.store_volume_mb << 20,
         )
         if with_stores
         else None,

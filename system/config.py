@@ -8,7 +8,7 @@ at import time.
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     agency_daily_request_quota: int = Field(50, ge=1)
     response_period_days: float = Field(7.0, gt=0)
     data_dir: str = "canvass-data"
+    # How the content stores keep objects: "volumes" (append-only volume files with an
+    # index, the default) or "files" (one encrypted file per object, the older layout;
+    # `canvass store migrate` moves such a store into volumes).
+    store: Literal["volumes", "files"] = "volumes"
+    store_volume_mb: int = Field(1024, ge=1)  # a volume is sealed at this size
     # Key rings "ID:BASE64KEY,...;active=ID" (see system.adapters.stores); absent: a file
     # under data_dir/keys, generated on first use and rotated by ``canvass keys rotate``.
     platform_keys: str | None = None

@@ -30,6 +30,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from system.adapters.blobstore import FileContentStore
+from system.adapters.volumes import VolumeContentStore
 from system.domain.stores import (
     EncryptedContentStore,
     FixedKeys,
@@ -37,12 +38,19 @@ from system.domain.stores import (
     KeyMismatch,
     KeyRing,
     KeyRingSource,
+    StoreError,
     generate_key,
     key_fingerprint,
 )
 
 if sys.platform != "win32":
     import fcntl
+
+STORE_KINDS = ("volumes", "files")
+"""How objects are kept (``CANVASS_STORE``): append-only volumes, or one file per object."""
+
+CONTENT_STORES = ("clips", "outbox", "evidence")
+"""The content stores under the data directory, by folder name."""
 
 KEY_DOMAINS = ("platform", "agency", "accounts")
 """Every key ring the system holds, by domain name (the ``canvass keys`` argument)."""
@@ -224,18 +232,81 @@ def make_stores(
     agency_keys: str | None = None,
     account_keys: str | None = None,
     durable: bool = True,
+    kind: str = "volumes",
+    volume_bytes: int | None = None,
 ) -> ContentStores:
-    """Build the stores under ``data_dir`` (``clips/``, ``outbox/``, ``evidence/``, ``keys/``)."""
+    """Build the stores under ``data_dir`` (``clips/``, ``outbox/``, ``evidence/``, ``keys/``).
+
+    ``kind`` is ``volumes`` (the default) or ``files`` (one file per object, the
+    store before volumes); ``volume_bytes`` is where volumes rotate (default 1 GiB).
+    """
     keys = data_dir / "keys"
     sources = {
         "platform": key_source(platform_keys, keys / "platform.keyring"),
         "agency": key_source(agency_keys, keys / "agency.keyring"),
         "accounts": key_source(account_keys, keys / "accounts.keyring"),
     }
+
+    def store(name: str, domain: str) -> EncryptedContentStore:
+        return open_content_store(
+            data_dir / name, sources[domain], kind=kind, durable=durable, volume_bytes=volume_bytes
+        )
+
     return ContentStores(
-        clips=FileContentStore(data_dir / "clips", sources["platform"], durable=durable),
-        outbox=FileContentStore(data_dir / "outbox", sources["platform"], durable=durable),
-        evidence=FileContentStore(data_dir / "evidence", sources["agency"], durable=durable),
+        clips=store("clips", "platform"),
+        outbox=store("outbox", "platform"),
+        evidence=store("evidence", "agency"),
         key_sources=sources,
         secrets=SecretBox(sources["accounts"]),
     )
+
+
+class StoreNeedsMigration(StoreError):
+    """A folder holds a per-object file store, but the settings ask for volumes."""
+
+    code = "store_needs_migration"
+
+
+def open_content_store(
+    root: Path,
+    keys: KeyRingSource,
+    *,
+    kind: str = "volumes",
+    durable: bool = True,
+    volume_bytes: int | None = None,
+) -> EncryptedContentStore:
+    """The store of ``kind`` at ``root``; a volume store refuses a folder of object files.
+
+    Opening volumes over a file store would hide its objects, so it is an error that
+    says what to do (``canvass store migrate``) instead.
+    """
+    if kind == "files":
+        return FileContentStore(root, keys, durable=durable)
+    if kind != "volumes":
+        raise ValueError(f"unknown store kind {kind!r}; choose one of {', '.join(STORE_KINDS)}")
+    if holds_object_files(root):
+        raise StoreNeedsMigration(
+            f"{root} holds objects in per-object files; run `canvass store migrate` to move "
+            "them into volumes, or set CANVASS_STORE=files to keep using them"
+        )
+    if volume_bytes is None:
+        return VolumeContentStore(root, keys, durable=durable)
+    return VolumeContentStore(root, keys, durable=durable, volume_bytes=volume_bytes)
+
+
+def holds_object_files(root: Path) -> bool:
+    """Whether ``root`` has a per-object file store's fan-out folders with an object in them."""
+    try:
+        entries = list(os.scandir(root))
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    for entry in entries:
+        if len(entry.name) == 2 and entry.is_dir() and _is_hex(entry.name):
+            for sub in os.scandir(entry.path):
+                if sub.is_dir() and any(n.endswith(".obj") for n in os.listdir(sub.path)):
+                    return True
+    return False
+
+
+def _is_hex(name: str) -> bool:
+    return all(c in "0123456789abcdef" for c in name)

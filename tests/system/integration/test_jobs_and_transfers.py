@@ -16,6 +16,7 @@ from system.adapters.jobs_repo import JobStatus
 from system.service_layer import consent, jobs, transfer
 from system.service_layer.context import ServiceContext
 from tests.system.consent_world import ConsentWorld, build_consent_world
+from tests.system.store_faults import flip_a_content_byte
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -92,10 +93,7 @@ def test_xfr01_corrupted_clip_is_quarantined_audited_and_never_evidence(
     with ctx.uow(read_only=True) as uow:
         clip = uow.clips.get(shared.clips_of["sharer"][0])
     assert clip is not None
-    path = next(p for p in (ctx.stores.clips.root).rglob(f"{clip.sha256}.obj"))  # type: ignore[attr-defined]
-    raw = bytearray(path.read_bytes())
-    raw[-40] ^= 0xFF  # flip a byte inside the encrypted content
-    path.write_bytes(bytes(raw))
+    flip_a_content_byte(ctx.stores.clips, clip.sha256)  # a byte inside the encrypted content
     report = jobs.run_pending_jobs(ctx)
     assert report.errors == []
     assert evidence_count(ctx) == 0
@@ -123,10 +121,7 @@ def test_xfr01_corrupted_transient_copy_is_quarantined_and_retried_from_the_sour
 
     def corrupt_outbox(at: str) -> None:
         if at == "after_read":
-            path = next(ctx.stores.outbox.root.rglob("*.obj"))  # type: ignore[attr-defined]
-            raw = bytearray(path.read_bytes())
-            raw[-40] ^= 0xFF
-            path.write_bytes(bytes(raw))
+            flip_a_content_byte(ctx.stores.outbox)
 
     with pytest.raises(transfer.TransferFailed):
         transfer.run_transfer(ctx, transfer_id=tid, fault=corrupt_outbox)

@@ -17,9 +17,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine, select
 
 from canvass.cli import main
-from system.adapters.blobstore import FileContentStore
 from system.adapters.stores import make_stores
 from system.adapters.tables_accounts import accounts as accounts_table
+from system.adapters.volumes import VolumeContentStore
 from system.bootstrap import SqlServiceContext
 from system.domain.accounts import AuthenticationFailed, decode_totp_secret, totp
 from system.domain.clock import ManualClock
@@ -63,8 +63,8 @@ def test_evd05_rotation_rewraps_old_objects_and_new_objects_use_the_new_key(
     assert sorted(ring.keys) == ["k1", "k2"]  # the old key stays until it is retired
     after = stores.clips.put(b"clip after", max_bytes=LIMIT).sha256
 
-    new_only = FileContentStore(tmp_path / "data" / "clips", only(ring, "k2"))
-    old_only = FileContentStore(tmp_path / "data" / "clips", only(ring, "k1"))
+    new_only = VolumeContentStore(tmp_path / "data" / "clips", only(ring, "k2"))
+    old_only = VolumeContentStore(tmp_path / "data" / "clips", only(ring, "k1"))
     for i, sha256 in enumerate(before):
         assert stores.clips.read_all(sha256) == f"clip {i}".encode()
         assert new_only.read_all(sha256) == f"clip {i}".encode()
@@ -102,7 +102,7 @@ def test_evd05_another_process_on_the_same_data_dir_reads_rotated_objects_withou
     assert other.evidence.read_all(sha256) == b"delivered"
     written = other.evidence.put(b"written after", max_bytes=LIMIT).sha256
     ring = full_ctx.stores.key_sources["agency"].current()
-    new_only = FileContentStore(tmp_path / "data" / "evidence", only(ring, "k2"))
+    new_only = VolumeContentStore(tmp_path / "data" / "evidence", only(ring, "k2"))
     assert new_only.read_all(written) == b"written after"
 
 
@@ -132,7 +132,7 @@ def test_evd05_a_ring_from_settings_is_not_changed_by_the_system_but_can_be_rewr
     )
     report = keys.rotate_keys(ctx, domain="platform", new_key=False, actor=ADMIN)
     assert report.stores["clips"].rewrapped == 1
-    assert FileContentStore(tmp_path / "d" / "clips", only(both, "b")).read_all(sha256) == b"clip"
+    assert VolumeContentStore(tmp_path / "d" / "clips", only(both, "b")).read_all(sha256) == b"clip"
 
 
 def staff_login(ctx: ServiceContext, username: str, secret: str) -> str:

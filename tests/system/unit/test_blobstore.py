@@ -3,8 +3,8 @@
 Requirements: XFR-01 (SHA-256 verified at every hop, corrupted items
 quarantined), XFR-05 (size limits) and EVD-05 (AES-256-GCM, a data key per
 object, wrapped by a key from settings). Every test here runs the real
-filesystem adapter in ``tmp_path``; the contract tests also run the in-memory
-store so the two cannot drift apart.
+filesystem adapter in ``tmp_path``; the contract tests also run the volume
+store and the in-memory store so they cannot drift apart.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from system.adapters.blobstore import HEADER_BYTES, SEGMENT_BYTES, TAG_BYTES, FileContentStore
+from system.adapters.volumes import VolumeContentStore
 from system.domain.stores import (
     Content,
     ContentStore,
@@ -74,10 +75,12 @@ def store(tmp_path: Path) -> FileContentStore:
     return FileContentStore(tmp_path / "clips", ring("k1"))
 
 
-@pytest.fixture(params=["filesystem", "memory"])
+@pytest.fixture(params=["filesystem", "volumes", "memory"])
 def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> ContentStore:
     if request.param == "memory":
         return InMemoryContentStore()
+    if request.param == "volumes":
+        return VolumeContentStore(tmp_path / "clips", ring("k1"))
     return FileContentStore(tmp_path / "clips", ring("k1"))
 
 
