@@ -47,7 +47,15 @@ from system.domain.clock import ManualClock
 from system.domain.errors import DomainError
 from system.domain.moderation import CHECKLIST_ITEMS
 from system.domain.rules import RequestDraft, RequestPolicy
-from system.service_layer import clips, consent, evidence, jobs, registration, requests, residents
+from system.service_layer import (
+    activity,
+    clips,
+    consent,
+    evidence,
+    jobs,
+    registration,
+    requests,
+)
 
 APPROVE = dict.fromkeys(CHECKLIST_ITEMS, True)
 SCHEDULE_EVERY_MIN = 60.0  # expiry is also checked by the rules at answer time (CON-08)
@@ -354,54 +362,75 @@ class InProcessDriver:
             self.flush()
 
     def flush(self) -> None:
-        """Apply deferred answers and opt-outs, in order, each run of a kind set-based."""
+        """Apply deferred answers and opt-outs, in order, each run of a kind set-based and
+        all of them in one transaction (:func:`~system.service_layer.activity.apply_activity`)."""
         pending, self._deferred = self._deferred, []
-        start = 0
-        while start < len(pending):
-            end = start + 1
-            kind = type(pending[start])
-            while end < len(pending) and type(pending[end]) is kind:
-                end += 1
-            run = pending[start:end]
-            moment = self._moment(run[-1].at_min)
-            if moment > self.clock.now():
-                self.clock.set(moment)
-            if kind is _Answer:
-                self._apply_answers(cast("list[_Answer]", run))
+        if not pending:
+            return
+        moment = self._moment(pending[-1].at_min)
+        if moment > self.clock.now():
+            self.clock.set(moment)
+        runs: list[list[_Deferred]] = []
+        for item in pending:
+            if runs and type(runs[-1][0]) is type(item):
+                runs[-1].append(item)
             else:
-                residents.opt_out_many(
-                    self.ctx,
-                    [(self.resident_ids[o.resident], self._moment(o.at_min)) for o in run],
-                )
-            start = end
-
-    def _apply_answers(self, answers: list[_Answer]) -> None:
-        uploads: dict[int, tuple[ClipSpec, float]] = {}
-        for answer in answers:
-            for spec in answer.clips:
-                if spec.key not in self._clip_ids and spec.key not in uploads:
-                    uploads[spec.key] = (spec, answer.at_min)
-        if uploads:
-            keys = list(uploads)
-            clip_ids = clips.upload_clips(
-                self.ctx,
-                [
-                    clips.ClipUpload(
-                        self.camera_ids[spec.camera], self._content(spec), self._moment(at_min)
+                runs.append([item])
+        steps: list[activity.Step] = []
+        uploaded: list[list[int]] = []  # per run of answers: the model's keys of its uploads
+        for run in runs:
+            if isinstance(run[0], _OptOut):
+                steps.append(
+                    activity.OptOuts(
+                        [(self.resident_ids[o.resident], self._moment(o.at_min)) for o in run]
                     )
-                    for spec, at_min in uploads.values()
-                ],
-            )
-            for key, clip_id in zip(keys, clip_ids, strict=True):
+                )
+                continue
+            step, keys = self._answers_step(cast("list[_Answer]", run))
+            steps.append(step)
+            uploaded.append(keys)
+        applied = activity.apply_activity(self.ctx, steps)
+        keys_of_runs = iter(uploaded)
+        for run, outcome in zip(runs, applied, strict=True):
+            if isinstance(run[0], _OptOut):
+                continue
+            for key, clip_id in zip(next(keys_of_runs), outcome.clip_ids, strict=True):
                 self._clip_ids[key] = clip_id
                 self._clip_keys[clip_id] = key
-        outcomes = consent.respond_many(
-            self.ctx,
+            for answer, result in zip(cast("list[_Answer]", run), outcome.outcomes, strict=True):
+                accepted = not isinstance(result, DomainError)
+                answer.verdict.settle(accepted)
+                if accepted and answer.clips:
+                    self._jobs_waiting = True
+
+    def _answers_step(self, answers: list[_Answer]) -> tuple[activity.Answers, list[int]]:
+        """A run of answers as one step: the clips shared for the first time are uploaded
+        first (named in the answers by placeholders, -1 for the first); their keys."""
+        placeholder: dict[int, int] = {}
+        uploads: list[clips.ClipUpload] = []
+        for answer in answers:
+            for spec in answer.clips:
+                if spec.key not in self._clip_ids and spec.key not in placeholder:
+                    placeholder[spec.key] = -len(placeholder) - 1
+                    uploads.append(
+                        clips.ClipUpload(
+                            self.camera_ids[spec.camera],
+                            self._content(spec),
+                            self._moment(answer.at_min),
+                        )
+                    )
+        step = activity.Answers(
+            uploads,
             [
                 consent.Answer(
                     self.resident_ids[a.resident],
                     a.notification_id,
-                    tuple(self._clip_ids[spec.key] for spec in a.clips),
+                    tuple(
+                        self._clip_ids[spec.key]
+                        if spec.key in self._clip_ids
+                        else placeholder[spec.key]
+                        for spec in a.clips
+                    ),
                     a.share_identity,
                     a.include_audio,
                     self._moment(a.at_min),
@@ -409,11 +438,7 @@ class InProcessDriver:
                 for a in answers
             ],
         )
-        for answer, outcome in zip(answers, outcomes, strict=True):
-            accepted = not isinstance(outcome, DomainError)
-            answer.verdict.settle(accepted)
-            if accepted and answer.clips:
-                self._jobs_waiting = True
+        return step, list(placeholder)
 
     def _content(self, spec: ClipSpec) -> bytes:
         size = max(16, int(spec.size_bytes))
