@@ -185,6 +185,9 @@ class SqlUnitOfWork:
             self._lock = None
 
     def commit(self) -> None:
+        audit = self.__dict__.get("audit")
+        if audit is not None:
+            audit.flush()  # the entries recorded in this unit of work, appended together
         self._transaction.commit()
 
     def rollback(self) -> None:

@@ -7,8 +7,9 @@ minutes; each use case on its own (:func:`~system.service_layer.clips.upload_cli
 :func:`~system.service_layer.residents.opt_out_many`) would take a transaction and
 its fixed cost. :func:`apply_activity` applies the steps in the order given, each at
 its own time with the same checks and records as those use cases, and commits once:
-the rows, their ids and the audit chain come out as if each step had been its own
-transaction. The HTTP API never uses it (one transaction per request).
+the rows and their ids come out as if each step had been its own transaction, and
+each audit stream holds the same entries in the same order. The HTTP API never
+uses it (one transaction per request).
 """
 
 from __future__ import annotations
