@@ -154,6 +154,7 @@ class InProcessDriver:
         # one schedules time-driven work whatever the hourly throttle says.
         self._expiries: list[float] = []
         self._period_min = self.ctx.policy.response_period.total_seconds() / 60
+        self._finished: list[jobs.Finished] = []  # jobs done but not yet marked so
 
     def close(self) -> None:
         self.engine.dispose()
@@ -163,7 +164,7 @@ class InProcessDriver:
 
     def _at(self, at_min: float) -> None:
         """Apply what was deferred, then move the system's clock to ``at_min``."""
-        self.flush()
+        self._apply_deferred()
         moment = self._moment(at_min)
         if moment > self.clock.now():
             self.clock.set(moment)
@@ -315,7 +316,12 @@ class InProcessDriver:
             schedule=schedule,
             claim_batch=self.claim_batch,
             work_queued=self._jobs_waiting,
+            finished=self._finished,
+            finish_later=True,
         )
+        # The jobs that ran last are marked done, at the time they finished, in the next
+        # call's first transaction (or at the final flush): one transaction less a call.
+        self._finished = [report.finished] if report.finished is not None else []
         if report.errors:
             raise RuntimeError(f"system jobs failed: {report.errors[:3]}")
         # A job that failed would be retried later; none did, so the queue is empty now
@@ -323,7 +329,7 @@ class InProcessDriver:
         self._jobs_waiting = report.ran >= 1000
 
     def notified(self, *, request_id: int) -> Notified:
-        self.flush()
+        self._apply_deferred()
         with self.ctx.uow(read_only=True) as uow:
             notification_of = uow.notifications.ids_for(request_id)
         indices = sorted(self.resident_index[r] for r in notification_of)
@@ -359,9 +365,15 @@ class InProcessDriver:
     def _defer(self, item: _Deferred) -> None:
         self._deferred.append(item)
         if len(self._deferred) >= self.batch:
-            self.flush()
+            self._apply_deferred()
 
     def flush(self) -> None:
+        """Apply what was deferred and mark done the jobs that ran last (the run's end)."""
+        self._apply_deferred()
+        jobs.complete_finished(self.ctx, self._finished)
+        self._finished = []
+
+    def _apply_deferred(self) -> None:
         """Apply deferred answers and opt-outs, in order, each run of a kind set-based and
         all of them in one transaction (:func:`~system.service_layer.activity.apply_activity`)."""
         pending, self._deferred = self._deferred, []
