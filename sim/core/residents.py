@@ -257,10 +257,11 @@ def clips_to_share(
     )
     relevant = set(relevant_cameras(world, resident, request))
     existing: list[tuple[float, int, float, int]] = []  # (from the middle, camera, at, theft)
-    for camera in inside.tolist():
+    cameras = inside.tolist()
+    for camera, motion in zip(cameras, clips.motion_clips_of(cameras, start, end), strict=True):
         if camera in relevant and not clips.expired(camera, theft.at_min, now):
             existing.append((abs(theft.at_min - middle), camera, theft.at_min, theft.theft_id))
-        for recorded_at in clips.motion_clips(camera, start, end):
+        for recorded_at in motion:
             if not clips.expired(camera, recorded_at, now):
                 existing.append((abs(recorded_at - middle), camera, recorded_at, -1))
     chosen = sorted(existing)[:wanted]
