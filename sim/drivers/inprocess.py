@@ -12,11 +12,14 @@ the scenario's ``transfer.byte_scale`` and charges transfer time for the
 nominal size).
 
 Answers and opt-outs are deferred (as :mod:`sim.core.ports` allows): they
-queue up and are applied in order, set-based (one transaction for a run of
-uploads, one for a run of answers, one for a run of opt-outs), at the next
-call of any other kind or when ``BATCH`` are waiting. Transfers run in
-batches of up to ``CLAIM_BATCH`` jobs. This is what lets a county-year go
-through the real service layer in minutes rather than hours.
+queue up and are applied in order, each at its own time, set-based and all in
+one transaction (:func:`system.service_layer.activity.apply_activity`), at the
+next call of any other kind or when ``BATCH`` are waiting. Transfers run in
+batches of up to ``CLAIM_BATCH`` jobs; the jobs a ``run_jobs`` ran last are
+marked done (at the time they finished) in the next call's first transaction.
+Listed evidence is mapped back to the model's clips by content hash. This is
+what lets a county-year go through the real service layer in minutes rather
+than hours.
 """
 
 from __future__ import annotations
