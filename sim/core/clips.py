@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sim.core.params import MIN_PER_DAY, MIN_PER_HOUR, ModelParams
 from sim.core.population import Population
 from sim.core.ports import ClipSpec
-from sim.core.streams import motion_clip_times
+from sim.core.streams import motion_clip_times_many
 
 
 @dataclass(frozen=True)
@@ -57,14 +57,20 @@ class ClipCatalogue:
     def motion_clips(self, camera: int, start_min: float, end_min: float) -> list[float]:
         """Motion clips the camera recorded in ``[start_min, end_min]``, from its own draws
         hour by hour."""
-        times = motion_clip_times(
+        return self.motion_clips_of([camera], start_min, end_min)[0]
+
+    def motion_clips_of(
+        self, cameras: list[int], start_min: float, end_min: float
+    ) -> list[list[float]]:
+        """:meth:`motion_clips` of each camera, drawn in one block (the same times)."""
+        block = motion_clip_times_many(
             self.seed,
-            camera,
+            cameras,
             math.floor(start_min / MIN_PER_HOUR),
             int(end_min // MIN_PER_HOUR),
             self.params.motion_clips_per_camera_per_min * MIN_PER_HOUR,
         )
-        return [float(t) for t in times if start_min <= t <= end_min]
+        return [[t for t in times.tolist() if start_min <= t <= end_min] for times in block]
 
     def name(self, camera: int, recorded_at_min: float, theft_id: int) -> int:
         """The model's key for a recorded clip (the driver uploads it when first shared)."""

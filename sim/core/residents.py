@@ -84,6 +84,15 @@ def notify(world: World, resident: int, request: Request, draws: list[float]) ->
             home_in_slice=bool(world.population.home_in_slice[home]),
         )
     )
+    profile = world.params.resident_profiles[int(world.county.resident_profile[resident])]
+    u_answer, u_opt_out = draws[0], draws[3]
+    if u_answer >= profile.response_prob and (
+        book.opted_out[resident] or u_opt_out >= profile.opt_out_prob(received)
+    ):
+        # Silent and not opting out (nor can they by the time their process would run:
+        # an opt-out is never undone): no process, as it would do nothing. Most notified
+        # residents are these; the draws, and so every outcome, are unchanged.
+        return
     world.env.process(resident_decides(world, resident, request, received, lost, draws))
 
 
@@ -248,10 +257,11 @@ def clips_to_share(
     )
     relevant = set(relevant_cameras(world, resident, request))
     existing: list[tuple[float, int, float, int]] = []  # (from the middle, camera, at, theft)
-    for camera in inside.tolist():
+    cameras = inside.tolist()
+    for camera, motion in zip(cameras, clips.motion_clips_of(cameras, start, end), strict=True):
         if camera in relevant and not clips.expired(camera, theft.at_min, now):
             existing.append((abs(theft.at_min - middle), camera, theft.at_min, theft.theft_id))
-        for recorded_at in clips.motion_clips(camera, start, end):
+        for recorded_at in motion:
             if not clips.expired(camera, recorded_at, now):
                 existing.append((abs(recorded_at - middle), camera, recorded_at, -1))
     chosen = sorted(existing)[:wanted]

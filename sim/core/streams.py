@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -112,19 +113,38 @@ def motion_clip_times(
     clock hours ``first_slot..last_slot``: a Poisson count per hour (by inverting its
     distribution function) at uniform times inside it, each hour from its own draws.
     Hours before the start (negative slots) have clips too: a window may begin there."""
+    return motion_clip_times_many(seed, [camera], first_slot, last_slot, rate_per_hour)[0]
+
+
+def motion_clip_times_many(
+    seed: int, cameras: Sequence[int], first_slot: int, last_slot: int, rate_per_hour: float
+) -> list[np.ndarray[Any, np.dtype[np.float64]]]:
+    """:func:`motion_clip_times` of each of ``cameras`` over the same hours, drawn in one
+    block: the draws are keyed by (camera, hour, clip), so each camera's times are the
+    same as when drawn alone."""
     slots = np.arange(first_slot, last_slot + 1, dtype=np.int64)
-    if rate_per_hour <= 0 or slots.size == 0:
-        return np.empty(0)
+    if rate_per_hour <= 0 or slots.size == 0 or not len(cameras):
+        return [np.empty(0) for _ in cameras]
     keys = slots.astype(np.uint64)  # two's complement: a negative hour is a key of its own
+    camera_keys = np.asarray(cameras, dtype=np.int64).astype(np.uint64)
     counts = np.searchsorted(
-        _poisson_cdf(rate_per_hour), hashed_uniforms(seed, Source.CLIPS, camera, keys, 0)
-    )
-    if not counts.any():
-        return np.empty(0)
-    slot_of = np.repeat(slots, counts)
-    draw = np.arange(slot_of.size) - np.repeat(np.cumsum(counts) - counts, counts) + 1
-    u = hashed_uniforms(seed, Source.CLIPS, camera, np.repeat(keys, counts), draw)
-    return np.sort(slot_of * 60.0 + u * 60.0)
+        _poisson_cdf(rate_per_hour),
+        hashed_uniforms(seed, Source.CLIPS, camera_keys[:, None], keys[None, :], 0),
+    )  # (camera, hour)
+    per_camera = counts.sum(axis=1)
+    if not per_camera.any():
+        return [np.empty(0) for _ in cameras]
+    flat = counts.ravel()
+    slot_of = np.repeat(np.tile(slots, len(camera_keys)), flat)
+    camera_of = np.repeat(np.repeat(camera_keys, slots.size), flat)
+    draw = np.arange(slot_of.size) - np.repeat(np.cumsum(flat) - flat, flat) + 1
+    u = hashed_uniforms(seed, Source.CLIPS, camera_of, slot_of.astype(np.uint64), draw)
+    times = slot_of * 60.0 + u * 60.0
+    ends = np.cumsum(per_camera)
+    return [
+        np.sort(times[end - n : end])
+        for n, end in zip(per_camera.tolist(), ends.tolist(), strict=True)
+    ]
 
 
 def poisson_quantile(u: float, rate: float) -> int:

@@ -12,16 +12,20 @@ the scenario's ``transfer.byte_scale`` and charges transfer time for the
 nominal size).
 
 Answers and opt-outs are deferred (as :mod:`sim.core.ports` allows): they
-queue up and are applied in order, set-based (one transaction for a run of
-uploads, one for a run of answers, one for a run of opt-outs), at the next
-call of any other kind or when ``BATCH`` are waiting. Transfers run in
-batches of up to ``CLAIM_BATCH`` jobs. This is what lets a county-year go
-through the real service layer in minutes rather than hours.
+queue up and are applied in order, each at its own time, set-based and all in
+one transaction (:func:`system.service_layer.activity.apply_activity`), at the
+next call of any other kind or when ``BATCH`` are waiting. Transfers run in
+batches of up to ``CLAIM_BATCH`` jobs; the jobs a ``run_jobs`` ran last are
+marked done (at the time they finished) in the next call's first transaction.
+Listed evidence is mapped back to the model's clips by content hash. This is
+what lets a county-year go through the real service layer in minutes rather
+than hours.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import heapq
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -45,9 +49,18 @@ from system.domain.area import CircleArea
 from system.domain.clip import encode_clip
 from system.domain.clock import ManualClock
 from system.domain.errors import DomainError
+from system.domain.evidence import EvidenceView
 from system.domain.moderation import CHECKLIST_ITEMS
 from system.domain.rules import RequestDraft, RequestPolicy
-from system.service_layer import clips, consent, evidence, jobs, registration, requests, residents
+from system.service_layer import (
+    activity,
+    clips,
+    consent,
+    evidence,
+    jobs,
+    registration,
+    requests,
+)
 
 APPROVE = dict.fromkeys(CHECKLIST_ITEMS, True)
 SCHEDULE_EVERY_MIN = 60.0  # expiry is also checked by the rules at answer time (CON-08)
@@ -76,6 +89,9 @@ def system_policy(params: ModelParams) -> RequestPolicy:
 _CLIPS_OF_EVIDENCE = select(t.transfers.c.evidence_id, t.transfers.c.clip_id).where(
     t.transfers.c.evidence_id.in_(ids())
 )
+
+
+_AMBIGUOUS = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +154,9 @@ class InProcessDriver:
         self._notification_ids: dict[tuple[int, int], int] = {}  # (request, resident idx)
         self._clip_ids: dict[int, int] = {}  # the model's clip key -> the system's clip id
         self._clip_keys: dict[int, int] = {}  # and back
+        # An uploaded clip's SHA-256 (its first 64 bits, to keep a county's worth small)
+        # -> its key; AMBIGUOUS where two clips share those bits (then the records tell).
+        self._key_of_sha: dict[int, int] = {}
         self._deferred: list[_Deferred] = []
         self._evidence_listed: dict[int, int] = {}  # case -> newest evidence id listed
         self._last_schedule_min = -SCHEDULE_EVERY_MIN
@@ -146,6 +165,7 @@ class InProcessDriver:
         # one schedules time-driven work whatever the hourly throttle says.
         self._expiries: list[float] = []
         self._period_min = self.ctx.policy.response_period.total_seconds() / 60
+        self._finished: list[jobs.Finished] = []  # jobs done but not yet marked so
 
     def close(self) -> None:
         self.engine.dispose()
@@ -155,7 +175,7 @@ class InProcessDriver:
 
     def _at(self, at_min: float) -> None:
         """Apply what was deferred, then move the system's clock to ``at_min``."""
-        self.flush()
+        self._apply_deferred()
         moment = self._moment(at_min)
         if moment > self.clock.now():
             self.clock.set(moment)
@@ -307,7 +327,12 @@ class InProcessDriver:
             schedule=schedule,
             claim_batch=self.claim_batch,
             work_queued=self._jobs_waiting,
+            finished=self._finished,
+            finish_later=True,
         )
+        # The jobs that ran last are marked done, at the time they finished, in the next
+        # call's first transaction (or at the final flush): one transaction less a call.
+        self._finished = [report.finished] if report.finished is not None else []
         if report.errors:
             raise RuntimeError(f"system jobs failed: {report.errors[:3]}")
         # A job that failed would be retried later; none did, so the queue is empty now
@@ -315,7 +340,7 @@ class InProcessDriver:
         self._jobs_waiting = report.ran >= 1000
 
     def notified(self, *, request_id: int) -> Notified:
-        self.flush()
+        self._apply_deferred()
         with self.ctx.uow(read_only=True) as uow:
             notification_of = uow.notifications.ids_for(request_id)
         indices = sorted(self.resident_index[r] for r in notification_of)
@@ -351,57 +376,84 @@ class InProcessDriver:
     def _defer(self, item: _Deferred) -> None:
         self._deferred.append(item)
         if len(self._deferred) >= self.batch:
-            self.flush()
+            self._apply_deferred()
 
     def flush(self) -> None:
-        """Apply deferred answers and opt-outs, in order, each run of a kind set-based."""
-        pending, self._deferred = self._deferred, []
-        start = 0
-        while start < len(pending):
-            end = start + 1
-            kind = type(pending[start])
-            while end < len(pending) and type(pending[end]) is kind:
-                end += 1
-            run = pending[start:end]
-            moment = self._moment(run[-1].at_min)
-            if moment > self.clock.now():
-                self.clock.set(moment)
-            if kind is _Answer:
-                self._apply_answers(cast("list[_Answer]", run))
-            else:
-                residents.opt_out_many(
-                    self.ctx,
-                    [(self.resident_ids[o.resident], self._moment(o.at_min)) for o in run],
-                )
-            start = end
+        """Apply what was deferred and mark done the jobs that ran last (the run's end)."""
+        self._apply_deferred()
+        jobs.complete_finished(self.ctx, self._finished)
+        self._finished = []
 
-    def _apply_answers(self, answers: list[_Answer]) -> None:
-        uploads: dict[int, tuple[ClipSpec, float]] = {}
-        for answer in answers:
-            for spec in answer.clips:
-                if spec.key not in self._clip_ids and spec.key not in uploads:
-                    uploads[spec.key] = (spec, answer.at_min)
-        if uploads:
-            keys = list(uploads)
-            clip_ids = clips.upload_clips(
-                self.ctx,
-                [
-                    clips.ClipUpload(
-                        self.camera_ids[spec.camera], self._content(spec), self._moment(at_min)
+    def _apply_deferred(self) -> None:
+        """Apply deferred answers and opt-outs, in order, each run of a kind set-based and
+        all of them in one transaction (:func:`~system.service_layer.activity.apply_activity`)."""
+        pending, self._deferred = self._deferred, []
+        if not pending:
+            return
+        moment = self._moment(pending[-1].at_min)
+        if moment > self.clock.now():
+            self.clock.set(moment)
+        runs: list[list[_Deferred]] = []
+        for item in pending:
+            if runs and type(runs[-1][0]) is type(item):
+                runs[-1].append(item)
+            else:
+                runs.append([item])
+        steps: list[activity.Step] = []
+        uploaded: list[list[int]] = []  # per run of answers: the model's keys of its uploads
+        for run in runs:
+            if isinstance(run[0], _OptOut):
+                steps.append(
+                    activity.OptOuts(
+                        [(self.resident_ids[o.resident], self._moment(o.at_min)) for o in run]
                     )
-                    for spec, at_min in uploads.values()
-                ],
-            )
-            for key, clip_id in zip(keys, clip_ids, strict=True):
+                )
+                continue
+            step, keys = self._answers_step(cast("list[_Answer]", run))
+            steps.append(step)
+            uploaded.append(keys)
+        applied = activity.apply_activity(self.ctx, steps)
+        keys_of_runs = iter(uploaded)
+        for run, outcome in zip(runs, applied, strict=True):
+            if isinstance(run[0], _OptOut):
+                continue
+            for key, clip_id in zip(next(keys_of_runs), outcome.clip_ids, strict=True):
                 self._clip_ids[key] = clip_id
                 self._clip_keys[clip_id] = key
-        outcomes = consent.respond_many(
-            self.ctx,
+            for answer, result in zip(cast("list[_Answer]", run), outcome.outcomes, strict=True):
+                accepted = not isinstance(result, DomainError)
+                answer.verdict.settle(accepted)
+                if accepted and answer.clips:
+                    self._jobs_waiting = True
+
+    def _answers_step(self, answers: list[_Answer]) -> tuple[activity.Answers, list[int]]:
+        """A run of answers as one step: the clips shared for the first time are uploaded
+        first (named in the answers by placeholders, -1 for the first); their keys."""
+        placeholder: dict[int, int] = {}
+        uploads: list[clips.ClipUpload] = []
+        for answer in answers:
+            for spec in answer.clips:
+                if spec.key not in self._clip_ids and spec.key not in placeholder:
+                    placeholder[spec.key] = -len(placeholder) - 1
+                    content = self._content(spec)
+                    self._remember_sha(hashlib.sha256(content).hexdigest(), spec.key)
+                    uploads.append(
+                        clips.ClipUpload(
+                            self.camera_ids[spec.camera], content, self._moment(answer.at_min)
+                        )
+                    )
+        step = activity.Answers(
+            uploads,
             [
                 consent.Answer(
                     self.resident_ids[a.resident],
                     a.notification_id,
-                    tuple(self._clip_ids[spec.key] for spec in a.clips),
+                    tuple(
+                        self._clip_ids[spec.key]
+                        if spec.key in self._clip_ids
+                        else placeholder[spec.key]
+                        for spec in a.clips
+                    ),
                     a.share_identity,
                     a.include_audio,
                     self._moment(a.at_min),
@@ -409,11 +461,7 @@ class InProcessDriver:
                 for a in answers
             ],
         )
-        for answer, outcome in zip(answers, outcomes, strict=True):
-            accepted = not isinstance(outcome, DomainError)
-            answer.verdict.settle(accepted)
-            if accepted and answer.clips:
-                self._jobs_waiting = True
+        return step, list(placeholder)
 
     def _content(self, spec: ClipSpec) -> bytes:
         size = max(16, int(spec.size_bytes))
@@ -436,13 +484,34 @@ class InProcessDriver:
         if not items:
             return ()
         self._evidence_listed[case_id] = max(i.id for i in items)
-        # The simulation (not the agency) maps items back to clips to know which camera saw what.
-        with self.ctx.uow(read_only=True) as uow:
-            rows = uow.connection.execute(_CLIPS_OF_EVIDENCE, {"ids": [i.id for i in items]}).all()
-        clip_of: dict[int, int] = {int(e): int(c) for e, c in rows}
+        # The simulation (not the agency) maps items back to clips to know which camera saw
+        # what: by the content's hash, which the item carries (the original's, for a copy
+        # with its audio removed); the system's records are asked only about the rest.
+        keys = [self._clip_key_of(i) for i in items]
+        unknown = [i.id for i, key in zip(items, keys, strict=True) if key is None]
+        if unknown:
+            with self.ctx.uow(read_only=True) as uow:
+                rows = uow.connection.execute(_CLIPS_OF_EVIDENCE, {"ids": unknown}).all()
+            clip_of: dict[int, int] = {int(e): int(c) for e, c in rows}
+            keys = [
+                self._clip_keys[clip_of[i.id]] if key is None else key
+                for i, key in zip(items, keys, strict=True)
+            ]
         return tuple(
-            EvidenceSeen(i.id, self._clip_keys[clip_of[i.id]], i.size_bytes) for i in items
+            EvidenceSeen(i.id, cast("int", key), i.size_bytes)
+            for i, key in zip(items, keys, strict=True)
         )
+
+    def _clip_key_of(self, item: EvidenceView) -> int | None:
+        prefix = "audio_removed_from:"
+        derivation = item.derivation or ""
+        sha = derivation[len(prefix) :] if derivation.startswith(prefix) else item.sha256
+        key = self._key_of_sha.get(int(sha[:16], 16))
+        return None if key == _AMBIGUOUS else key
+
+    def _remember_sha(self, sha: str, key: int) -> None:
+        short = int(sha[:16], 16)
+        self._key_of_sha[short] = key if short not in self._key_of_sha else _AMBIGUOUS
 
     def close_request(self, *, at_min: float, detective: int, request_id: int) -> None:
         self._at(at_min)

@@ -44,6 +44,9 @@ class RetentionRow:
     updated_by: str
 
 
+_RETENTION_ROWS = select(retention_settings).order_by(retention_settings.c.category)
+
+
 class RetentionRepository:
     """Admin-set retention periods, and the evidence queries that follow them (EVD-03)."""
 
@@ -51,8 +54,7 @@ class RetentionRepository:
         self.connection = connection
 
     def rows(self) -> list[RetentionRow]:
-        r = retention_settings.c
-        found = self.connection.execute(select(retention_settings).order_by(r.category))
+        found = self.connection.execute(_RETENTION_ROWS)  # read by every acknowledgement
         return [RetentionRow(x.category, x.period_days, x.updated_at, x.updated_by) for x in found]
 
     def save(self, category: str, period_days: int | None, *, now: datetime, by: str) -> None:

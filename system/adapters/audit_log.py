@@ -1,4 +1,11 @@
-"""The audit chain in the database: append under a per-stream row lock, verify all."""
+"""The audit chain in the database: append under a per-stream row lock, verify all.
+
+Entries recorded in a unit of work are held until it commits (or until the chain is
+read in it) and then appended together: the heads of the streams touched are locked
+once per unit of work, with one insert for all its entries and one update for the
+heads, however many steps recorded them. Entries keep the order they were recorded
+in, each with its own time; a unit of work that rolls back appends nothing, as before.
+"""
 
 from __future__ import annotations
 
@@ -38,15 +45,21 @@ _ADVANCE_HEAD = (
 class AuditLog:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        self._pending: list[tuple[AuditEvent, datetime]] = []
 
     def record(self, event: AuditEvent, *, now: datetime) -> None:
-        """Append one entry to its stream; the head row lock orders writers of that stream."""
-        self.record_many([(event, now)])
+        """Append one entry to its stream (at :meth:`flush`, which the commit calls)."""
+        self._pending.append((event, now))
 
     def record_many(self, events: Sequence[tuple[AuditEvent, datetime]]) -> None:
-        """Append entries in the given order, set-based: the heads of every stream touched
+        """Append entries in the given order (at :meth:`flush`, which the commit calls)."""
+        self._pending.extend(events)
+
+    def flush(self) -> None:
+        """Write the entries recorded so far, set-based: the heads of every stream touched
         are locked in one statement (in stream order, so writers never deadlock), then
         one insert for all entries and one update for all heads."""
+        events, self._pending = self._pending, []
         if not events:
             return
         by_stream: dict[str, list[tuple[AuditEvent, datetime]]] = {}
@@ -97,6 +110,7 @@ class AuditLog:
 
     def entries(self, *, obj: str | None = None, limit: int = 1000) -> list[AuditEntry]:
         """Entries in time order, optionally only those about ``obj``."""
+        self.flush()
         query = select(t.audit_entries).order_by(t.audit_entries.c.at, t.audit_entries.c.id)
         if obj is not None:
             query = query.where(t.audit_entries.c.object == obj)
@@ -104,6 +118,7 @@ class AuditLog:
 
     def verify(self) -> VerifyResult:
         """Walk every stream; the first broken entry is named in the result."""
+        self.flush()
         heads = {
             row.stream: row
             for row in self.connection.execute(

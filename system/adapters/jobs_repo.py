@@ -105,12 +105,19 @@ class JobQueue:
         now: datetime,
         run_after: datetime | None = None,
         max_attempts: int = 8,
+        fresh_keys: bool = False,
     ) -> list[int | None]:
         """Add jobs of one kind as (payload, dedupe key, created at or None for ``now``);
         the id of each, None where a pending job already had that key (or an earlier one
-        in the list did). A job runs from ``run_after``, by default when it was created."""
+        in the list did). A job runs from ``run_after``, by default when it was created.
+        ``fresh_keys``: the keys name rows made in this transaction (a new transfer's id),
+        so no pending job can hold one and they are not looked up."""
         keys = [key for _payload, key, _at in jobs if key is not None]
-        taken = {str(r[0]) for r in rows_in(self.connection, _PENDING_KEYS, keys)}
+        taken = (
+            set()
+            if fresh_keys
+            else {str(r[0]) for r in rows_in(self.connection, _PENDING_KEYS, keys)}
+        )
         rows_to_add: list[dict[str, Any]] = []
         positions: list[int] = []
         for position, (payload, key, at) in enumerate(jobs):

@@ -61,6 +61,10 @@ class AgencyRepository(_Repository):
 
 
 class OfficerRepository(_Repository):
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        self._read: dict[int, Officer | None] = {}
+
     def add(self, *, agency_id: int, name: str, email: str, role: Role, now: datetime) -> Officer:
         new_id = self._insert(
             t.officers,
@@ -74,10 +78,18 @@ class OfficerRepository(_Repository):
         return Officer(new_id, agency_id, name, email, role)
 
     def get(self, officer_id: int) -> Officer | None:
+        """The officer (read once per unit of work: an access check and its audit entry
+        both ask; no unit of work changes an officer after reading it)."""
+        if officer_id in self._read:
+            return self._read[officer_id]
         row = self.connection.execute(_OFFICER, {"id": officer_id}).first()
-        if row is None:
-            return None
-        return Officer(row.id, row.agency_id, row.name, row.email, Role(row.role), row.active)
+        officer = (
+            None
+            if row is None
+            else Officer(row.id, row.agency_id, row.name, row.email, Role(row.role), row.active)
+        )
+        self._read[officer_id] = officer
+        return officer
 
     def email_taken(self, email: str) -> bool:
         return _email_taken(self.connection, t.officers, email)

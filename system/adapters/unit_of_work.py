@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -66,6 +67,37 @@ def write_lock_for(engine: Engine) -> threading.RLock | None:
     return sqlite_write_lock(engine) if engine.dialect.name == "sqlite" else None
 
 
+_REPOSITORIES: dict[str, Callable[[Connection], object]] = {
+    "agencies": repo.AgencyRepository,
+    "officers": repo.OfficerRepository,
+    "staff": repo.StaffRepository,
+    "cases": repo.CaseRepository,
+    "residents": repo.ResidentRepository,
+    "cameras": repo.CameraRepository,
+    "opt_outs": repo.OptOutRepository,
+    "requests": repo.RequestRepository,
+    "moderation": repo.ModerationRepository,
+    "notifications": repo.NotificationRepository,
+    "evidence": EvidenceRepository,
+    "audit": AuditLog,
+    "jobs": JobQueue,
+    "clips": ClipRepository,
+    "responses": ResponseRepository,
+    "transfers": TransferRepository,
+    "emergencies": EmergencyRepository,
+    "accounts": AccountRepository,
+    "agency_admin": AgencyAdminRepository,
+    "agency_history": AgencyHistoryRepository,
+    "break_glass": BreakGlassRepository,
+    "metrics_tokens": MetricsTokenRepository,
+    "operations": OperationsRepository,
+    "retention": RetentionRepository,
+    "sealed_secrets": SealedSecretRepository,
+}
+"""The repositories of a unit of work, by attribute: each is built on first use (most
+units of work touch two or three of them)."""
+
+
 class SqlUnitOfWork:
     """``with uow: ...; uow.commit()``. Leaving the block without commit rolls back.
 
@@ -75,6 +107,31 @@ class SqlUnitOfWork:
     """
 
     connection: Connection
+    agencies: repo.AgencyRepository
+    officers: repo.OfficerRepository
+    staff: repo.StaffRepository
+    cases: repo.CaseRepository
+    residents: repo.ResidentRepository
+    cameras: repo.CameraRepository
+    opt_outs: repo.OptOutRepository
+    requests: repo.RequestRepository
+    moderation: repo.ModerationRepository
+    notifications: repo.NotificationRepository
+    evidence: EvidenceRepository
+    audit: AuditLog
+    jobs: JobQueue
+    clips: ClipRepository
+    responses: ResponseRepository
+    transfers: TransferRepository
+    emergencies: EmergencyRepository
+    accounts: AccountRepository
+    agency_admin: AgencyAdminRepository
+    agency_history: AgencyHistoryRepository
+    break_glass: BreakGlassRepository
+    metrics_tokens: MetricsTokenRepository
+    operations: OperationsRepository
+    retention: RetentionRepository
+    sealed_secrets: SealedSecretRepository
 
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -98,32 +155,16 @@ class SqlUnitOfWork:
                 self.connection.close()
             self._release()
             raise
-        self.agencies = repo.AgencyRepository(connection)
-        self.officers = repo.OfficerRepository(connection)
-        self.staff = repo.StaffRepository(connection)
-        self.cases = repo.CaseRepository(connection)
-        self.residents = repo.ResidentRepository(connection)
-        self.cameras = repo.CameraRepository(connection)
-        self.opt_outs = repo.OptOutRepository(connection)
-        self.requests = repo.RequestRepository(connection)
-        self.moderation = repo.ModerationRepository(connection)
-        self.notifications = repo.NotificationRepository(connection)
-        self.evidence = EvidenceRepository(connection)
-        self.audit = AuditLog(connection)
-        self.jobs = JobQueue(connection)
-        self.clips = ClipRepository(connection)
-        self.responses = ResponseRepository(connection)
-        self.transfers = TransferRepository(connection)
-        self.emergencies = EmergencyRepository(connection)
-        self.accounts = AccountRepository(connection)
-        self.agency_admin = AgencyAdminRepository(connection)
-        self.agency_history = AgencyHistoryRepository(connection)
-        self.break_glass = BreakGlassRepository(connection)
-        self.metrics_tokens = MetricsTokenRepository(connection)
-        self.operations = OperationsRepository(connection)
-        self.retention = RetentionRepository(connection)
-        self.sealed_secrets = SealedSecretRepository(connection)
         return self
+
+    def __getattr__(self, name: str) -> object:
+        """Build a repository on first use and keep it for the rest of the unit of work."""
+        factory = _REPOSITORIES.get(name)
+        if factory is None or "connection" not in self.__dict__:
+            raise AttributeError(name)
+        repository = factory(self.connection)
+        setattr(self, name, repository)
+        return repository
 
     def __exit__(
         self,
@@ -144,6 +185,9 @@ class SqlUnitOfWork:
             self._lock = None
 
     def commit(self) -> None:
+        audit = self.__dict__.get("audit")
+        if audit is not None:
+            audit.flush()  # the entries recorded in this unit of work, appended together
         self._transaction.commit()
 
     def rollback(self) -> None:

@@ -75,54 +75,82 @@ def upload_clips(ctx: ServiceContext, uploads: Sequence[ClipUpload]) -> list[int
     now = ctx.clock.now()
     with ctx.uow(read_only=True) as uow:
         cameras = _cameras(uow, [u.camera_id for u in uploads])
+    staged = _store(ctx, uploads, cameras, now)
+    return _record_clips(ctx, staged)
+
+
+def upload_clips_in(
+    uow: UnitOfWork, ctx: ServiceContext, uploads: Sequence[ClipUpload], now: datetime
+) -> list[int]:
+    """:func:`upload_clips` inside the caller's unit of work (which commits): the cameras
+    are checked in it, then the content stored and the clips recorded."""
+    if not uploads:
+        return []
+    cameras = _cameras(uow, [u.camera_id for u in uploads])
+    return record_clips(uow, _store(ctx, uploads, cameras, now))
+
+
+def _store(
+    ctx: ServiceContext,
+    uploads: Sequence[ClipUpload],
+    cameras: dict[int, Camera],
+    now: datetime,
+) -> list[tuple[Camera, StoredObject, ClipMetadata, datetime]]:
     staged = []
     for upload in uploads:
         at = not_after(upload.at, now)
         meta = read_metadata(upload.content[:4096])
         stored = ctx.stores.clips.put(upload.content, max_bytes=MAX_CLIP_BYTES)
         staged.append((cameras[upload.camera_id], stored, meta, at))
-    return _record_clips(ctx, staged)
+    return staged
 
 
 def _record_clips(
     ctx: ServiceContext, staged: Sequence[tuple[Camera, StoredObject, ClipMetadata, datetime]]
 ) -> list[int]:
     with ctx.uow() as uow:
-        clip_ids = uow.clips.add_many(
-            [
-                {
-                    "camera_id": camera.id,
-                    "resident_id": camera.resident_id,
-                    "sha256": stored.sha256,
-                    "size_bytes": stored.size,
-                    "recorded_at": meta.recorded_at,
-                    "duration_s": meta.duration_s,
-                    "has_audio": meta.has_audio,
-                    "flags": meta.flags,
-                    "uploaded_at": at,
-                    "delete_after": (meta.recorded_at or at)
-                    + timedelta(days=camera.retention_days),
-                    "status": "stored",
-                }
-                for camera, stored, meta, at in staged
-            ]
-        )
-        uow.audit.record_many(
-            [
-                (
-                    AuditEvent(
-                        actor=f"device:{camera.id}",
-                        role="device",
-                        object=f"clip:{clip_id}",
-                        action="clip.upload",
-                        details={"sha256": stored.sha256, "flags": list(meta.flags)},
-                    ),
-                    at,
-                )
-                for clip_id, (camera, stored, meta, at) in zip(clip_ids, staged, strict=True)
-            ]
-        )
+        clip_ids = record_clips(uow, staged)
         uow.commit()
+    return clip_ids
+
+
+def record_clips(
+    uow: UnitOfWork, staged: Sequence[tuple[Camera, StoredObject, ClipMetadata, datetime]]
+) -> list[int]:
+    """The stored clips' rows and their audit entries, set-based, in the caller's unit of work."""
+    clip_ids = uow.clips.add_many(
+        [
+            {
+                "camera_id": camera.id,
+                "resident_id": camera.resident_id,
+                "sha256": stored.sha256,
+                "size_bytes": stored.size,
+                "recorded_at": meta.recorded_at,
+                "duration_s": meta.duration_s,
+                "has_audio": meta.has_audio,
+                "flags": meta.flags,
+                "uploaded_at": at,
+                "delete_after": (meta.recorded_at or at) + timedelta(days=camera.retention_days),
+                "status": "stored",
+            }
+            for camera, stored, meta, at in staged
+        ]
+    )
+    uow.audit.record_many(
+        [
+            (
+                AuditEvent(
+                    actor=f"device:{camera.id}",
+                    role="device",
+                    object=f"clip:{clip_id}",
+                    action="clip.upload",
+                    details={"sha256": stored.sha256, "flags": list(meta.flags)},
+                ),
+                at,
+            )
+            for clip_id, (camera, stored, meta, at) in zip(clip_ids, staged, strict=True)
+        ]
+    )
     return clip_ids
 
 

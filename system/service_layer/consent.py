@@ -193,37 +193,44 @@ def respond_many(ctx: ServiceContext, answers: Sequence[Answer]) -> list[Receipt
     """Record answers in the order given, each judged at its own time by the rules of
     :func:`respond`, in one transaction: a receipt for each accepted answer, the error
     for each refused one (a refusal changes nothing and does not stop the others)."""
-    now = ctx.clock.now()
-    outcomes: list[Receipt | DomainError | None] = [None] * len(answers)
     with ctx.uow() as uow:
-        notifications = uow.notifications.get_many(
-            [a.notification_id for a in answers], for_update=True
-        )
-        requests = uow.requests.get_many([row.request_id for row in notifications.values()])
-        answered = uow.responses.answered_among(list(notifications))
-        clips = uow.clips.for_residents([a.resident_id for a in answers if a.clip_ids])
-        accepted: list[tuple[int, Answer, VideoRequest, datetime]] = []
-        for position, answer in enumerate(answers):
-            at = not_after(answer.at, now)
-            row = notifications.get(answer.notification_id)
-            try:
-                problems = _clip_id_problems(list(answer.clip_ids))
-                if problems:
-                    raise InvalidInput(problems)
-                if row is None or row.resident_id != answer.resident_id:
-                    raise NotFound(
-                        f"no notification {answer.notification_id} for you",
-                        field="notification_id",
-                    )
-                request = requests[row.request_id]
-                _check_answer(answer, request, row.id in answered, clips, at)
-            except DomainError as refused:
-                outcomes[position] = refused
-                continue
-            answered.add(row.id)
-            accepted.append((position, answer, request, at))
-        _record_answers(uow, accepted, outcomes)
+        outcomes = respond_many_in(uow, answers, ctx.clock.now())
         uow.commit()
+    return outcomes
+
+
+def respond_many_in(
+    uow: UnitOfWork, answers: Sequence[Answer], now: datetime
+) -> list[Receipt | DomainError]:
+    """:func:`respond_many` inside the caller's unit of work (which commits)."""
+    outcomes: list[Receipt | DomainError | None] = [None] * len(answers)
+    notifications = uow.notifications.get_many(
+        [a.notification_id for a in answers], for_update=True
+    )
+    requests = uow.requests.get_many([row.request_id for row in notifications.values()])
+    answered = uow.responses.answered_among(list(notifications))
+    clips = uow.clips.for_residents([a.resident_id for a in answers if a.clip_ids])
+    accepted: list[tuple[int, Answer, VideoRequest, datetime]] = []
+    for position, answer in enumerate(answers):
+        at = not_after(answer.at, now)
+        row = notifications.get(answer.notification_id)
+        try:
+            problems = _clip_id_problems(list(answer.clip_ids))
+            if problems:
+                raise InvalidInput(problems)
+            if row is None or row.resident_id != answer.resident_id:
+                raise NotFound(
+                    f"no notification {answer.notification_id} for you",
+                    field="notification_id",
+                )
+            request = requests[row.request_id]
+            _check_answer(answer, request, row.id in answered, clips, at)
+        except DomainError as refused:
+            outcomes[position] = refused
+            continue
+        answered.add(row.id)
+        accepted.append((position, answer, request, at))
+    _record_answers(uow, accepted, outcomes)
     return [o for o in outcomes if o is not None]
 
 

@@ -14,7 +14,7 @@ their idempotent handlers make harmless (as for a death just after a handler).
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -156,10 +156,30 @@ class RunReport:
     dead: int = 0
     scheduled: int = 0
     errors: list[str] = field(default_factory=list)
+    finished: Finished | None = None  # with ``finish_later``: jobs done, not yet completed
 
     @property
     def ran(self) -> int:
         return self.done + self.retried + self.dead
+
+
+@dataclass(frozen=True)
+class Finished:
+    """Jobs that ran and succeeded at ``at`` but are not yet marked done (see
+    :func:`run_pending_jobs`' ``finish_later``)."""
+
+    job_ids: list[int]
+    at: datetime
+
+
+def complete_finished(ctx: ServiceContext, finished: Sequence[Finished]) -> None:
+    """Mark done, each at its own time, jobs a run left for later."""
+    if not any(f.job_ids for f in finished):
+        return
+    with ctx.uow() as uow:
+        for f in finished:
+            uow.jobs.complete_many(f.job_ids, now=f.at)
+        uow.commit()
 
 
 def backoff(attempts: int) -> timedelta:
@@ -191,6 +211,8 @@ def run_pending_jobs(
     schedule: bool = True,
     claim_batch: int = CLAIM_BATCH,
     work_queued: bool = False,
+    finished: Sequence[Finished] = (),
+    finish_later: bool = False,
 ) -> RunReport:
     """Run due jobs until none is left or ``limit`` have run; returns what happened.
 
@@ -199,33 +221,50 @@ def run_pending_jobs(
     (custom ``handlers`` run one job at a time unless ``batch_handlers`` are given).
     An idle queue is found with a read before any write lock is taken, unless the
     caller knows it queued work (``work_queued``): then the first claim looks.
+
+    With the default handlers (none of which queues jobs) a claim that finds fewer jobs
+    than it asked for is the last: nothing else is due. A caller that calls again soon,
+    before the lease runs out (the simulation's driver), may pass ``finish_later``: the
+    last jobs that ran are then not marked done in a transaction of their own but left
+    in the report's ``finished``, for the caller to pass back as ``finished`` to its next
+    call, whose first transaction marks them done at the time they finished (before
+    it claims, so they are never claimed again) -- or to :func:`complete_finished`.
     """
+    drains = handlers is None  # no default handler queues jobs: a short claim is the last
     if batch_handlers is None:
         batch_handlers = default_batch_handlers() if handlers is None else {}
     handlers = handlers if handlers is not None else default_handlers()
     report = RunReport()
-    if not schedule and not work_queued:
+    earlier = [f for f in finished if f.job_ids]
+    if not schedule and not work_queued and not earlier:
         with ctx.uow(read_only=True) as uow:
             # An idle queue is found with a read; a claim takes SQLite's write lock.
             if not uow.jobs.any_due(ctx.clock.now()):
                 return report
     done: list[int] = []  # finished jobs, completed with the next claim
+    last = False
     while True:
         with ctx.uow() as uow:
             now = ctx.clock.now()
-            if schedule:
-                report.scheduled = _schedule(uow, now, None)
-                schedule = False
+            for f in earlier:
+                uow.jobs.complete_many(f.job_ids, now=f.at)
+            earlier = []
             if done:
                 uow.jobs.complete_many(done, now=now)
                 done = []
+            if schedule:
+                report.scheduled = _schedule(uow, now, None)
+                schedule = False
             wanted = min(claim_batch, limit - report.ran)
             claimed = (
-                uow.jobs.claim(worker_id, now=now, lease=LEASE, limit=wanted) if wanted > 0 else []
+                uow.jobs.claim(worker_id, now=now, lease=LEASE, limit=wanted)
+                if wanted > 0 and not last
+                else []
             )
             uow.commit()
         if not claimed:
             return report
+        last = drains and len(claimed) < wanted
         batches: dict[str, list[Job]] = {}
         for job in claimed:
             if job.kind in batch_handlers:
@@ -234,6 +273,11 @@ def run_pending_jobs(
                 done += _run_one(ctx, job, handlers, report)
         for kind, jobs in batches.items():
             done += _run_batch(ctx, jobs, batch_handlers[kind], report)
+        if last and finish_later:
+            report.finished = Finished(done, ctx.clock.now())
+            return report
+        if last and not done:
+            return report
 
 
 def _run_batch(

@@ -39,25 +39,30 @@ def opt_out_many(ctx: ServiceContext, opt_outs: Sequence[tuple[int, datetime | N
     """Many residents opt out of all future requests, each at its own time (default now,
     never later than now), in one transaction; the set-based path of :func:`opt_out`.
     Idempotent per resident; returns how many opt-outs were new."""
-    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        added = opt_out_many_in(uow, opt_outs, ctx.clock.now())
+        uow.commit()
+    return added
+
+
+def opt_out_many_in(
+    uow: UnitOfWork, opt_outs: Sequence[tuple[int, datetime | None]], now: datetime
+) -> int:
+    """:func:`opt_out_many` inside the caller's unit of work (which commits)."""
     if any(at is not None and at > now for _r, at in opt_outs):
         raise ValueError("an opt-out in a batch is later than now")
-    with ctx.uow() as uow:
-        known = uow.residents.get_many([r for r, _at in opt_outs], for_update=True)
-        missing = [r for r, _at in opt_outs if r not in known]
-        if missing:
-            raise NotFound(f"no resident {missing[0]}", field="resident_id")
-        already = {o.resident_id for o in uow.opt_outs.global_among(list(known))}
-        new: list[tuple[int, datetime]] = []
-        for resident_id, at in opt_outs:
-            if resident_id not in already:
-                already.add(resident_id)
-                new.append((resident_id, at or now))
-        uow.opt_outs.add_many_at(new)
-        uow.audit.record_many(
-            [(_event(resident_id, None, "opt_out"), at) for resident_id, at in new]
-        )
-        uow.commit()
+    known = uow.residents.get_many([r for r, _at in opt_outs], for_update=True)
+    missing = [r for r, _at in opt_outs if r not in known]
+    if missing:
+        raise NotFound(f"no resident {missing[0]}", field="resident_id")
+    already = {o.resident_id for o in uow.opt_outs.global_among(list(known))}
+    new: list[tuple[int, datetime]] = []
+    for resident_id, at in opt_outs:
+        if resident_id not in already:
+            already.add(resident_id)
+            new.append((resident_id, at or now))
+    uow.opt_outs.add_many_at(new)
+    uow.audit.record_many([(_event(resident_id, None, "opt_out"), at) for resident_id, at in new])
     return len(new)
 
 

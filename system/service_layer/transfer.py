@@ -125,7 +125,8 @@ def enqueue_transfers(uow: UnitOfWork, orders: Sequence[TransferOrder]) -> list[
         for order, transfer_id in zip(orders, transfer_ids, strict=True)
     ]
     if jobs:
-        uow.jobs.enqueue_many("transfer", jobs, now=max(o.at for o in orders))
+        # Keyed by the new transfers' ids: no pending job can hold one of those keys.
+        uow.jobs.enqueue_many("transfer", jobs, now=max(o.at for o in orders), fresh_keys=True)
     return transfer_ids
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from sim.core.streams import hashed_uniforms, motion_clip_times
+from sim.core.streams import hashed_uniforms, motion_clip_times, motion_clip_times_many
 
 
 def test_hashed_uniforms_depend_only_on_seed_and_keys() -> None:
@@ -48,3 +48,12 @@ def test_counts_per_hour_are_poisson() -> None:
     empty = float(np.mean(per_hour == 0))
     assert abs(empty - np.exp(-rate)) < 4 * np.sqrt(np.exp(-rate) * (1 - np.exp(-rate)) / hours)
     assert per_hour.sum() == times.size
+
+
+def test_motion_clips_drawn_for_many_cameras_at_once_are_each_cameras_own() -> None:
+    cameras = [3, 42, 42, 7, 100_000]
+    for first, last, rate in ((-5, 20, 2.0), (10, 10, 0.5), (0, 40, 0.05), (4, 3, 2.0)):
+        together = motion_clip_times_many(11, cameras, first, last, rate)
+        alone = [motion_clip_times(11, camera, first, last, rate) for camera in cameras]
+        assert [t.tolist() for t in together] == [t.tolist() for t in alone]
+    assert motion_clip_times_many(11, [], 0, 10, 2.0) == []

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from system.adapters import tables as t
 from system.domain.clip import encode_clip
 from system.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
-from system.service_layer import clips, consent, jobs, residents, retention, transfer
+from system.service_layer import activity, clips, consent, jobs, residents, retention, transfer
 from system.service_layer.audit import verify_audit_chain
 from system.service_layer.context import ServiceContext
 from tests.system.consent_world import PEOPLE, ConsentWorld, count, published_world
@@ -139,6 +139,63 @@ def test_opt_out_many_is_idempotent_and_audited(cw: ConsentWorld) -> None:
     with pytest.raises(NotFound):
         residents.opt_out_many(ctx, [(cw.world.residents["cy"], None), (999_999, None)])
     assert count(ctx, t.opt_outs) == 2  # the batch with an unknown resident stored nothing
+    assert verify_audit_chain(ctx).ok
+
+
+def test_apply_activity_runs_uploads_answers_and_opt_outs_in_order_in_one_commit(
+    cw: ConsentWorld,
+) -> None:
+    ctx = cw.ctx
+    now = ctx.clock.now()
+    content = encode_clip(recorded_at=now - timedelta(hours=3), duration_s=20.0, video=b"v" * 64)
+    upload = clips.ClipUpload(cw.camera_of["ann"], content, now - timedelta(minutes=5))
+    steps: list[activity.Step] = [
+        activity.OptOuts([(cw.world.residents["ed"], now - timedelta(minutes=9))]),
+        activity.Answers(
+            [upload],
+            [
+                answer(cw, "ann", (-1,), at=now - timedelta(minutes=4)),  # the new upload
+                answer(cw, "bob", at=now - timedelta(minutes=3)),
+                answer(cw, "bob", at=now - timedelta(minutes=2)),  # refused: answered
+            ],
+        ),
+        activity.OptOuts([(cw.world.residents["bob"], now - timedelta(minutes=1))]),
+    ]
+    before = count(ctx, t.clips)
+    entries_before = count(ctx, t.audit_entries)
+    applied = activity.apply_activity(ctx, steps)
+
+    assert [a.opt_outs for a in applied] == [1, 0, 1]
+    (clip_id,) = applied[1].clip_ids
+    ann, bob, again = applied[1].outcomes
+    assert isinstance(ann, consent.Receipt)
+    assert ann.shared_clip_ids == (clip_id,)  # the placeholder became the uploaded clip
+    assert isinstance(bob, consent.Receipt)
+    assert bob.decision == "decline"
+    assert isinstance(again, Conflict)
+    assert count(ctx, t.clips) == before + 1
+    assert count(ctx, t.opt_outs) == 2
+    with ctx.uow(read_only=True) as uow:
+        actions = [
+            (str(action), at)
+            for action, at in uow.connection.execute(
+                select(t.audit_entries.c.action, t.audit_entries.c.at)
+                .order_by(t.audit_entries.c.id)
+                .offset(entries_before)
+            )
+        ]
+    actions.sort(key=lambda entry: entry[1])
+    assert [a for a, _at in actions] == [
+        "consent.opt_out",
+        "clip.upload",
+        "consent.share",
+        "consent.decline",
+        "consent.opt_out",
+    ]
+    # each step recorded at its own time, in order
+    assert [at.replace(tzinfo=None) for _a, at in actions] == [
+        (now - timedelta(minutes=m)).replace(tzinfo=None) for m in (9, 5, 4, 3, 1)
+    ]
     assert verify_audit_chain(ctx).ok
 
 

@@ -215,3 +215,28 @@ def test_a_run_completes_each_job_once_whether_or_not_it_looks_for_idle_first(
     assert sorted(ran) == [0, 1, 2, 3, 4]
     with ctx.uow(read_only=True) as uow:
         assert uow.jobs.counts() == {JobStatus.DONE: 5}
+
+
+def test_jobs_finished_later_are_marked_done_at_their_own_time_and_never_rerun(
+    full_ctx: ServiceContext,
+) -> None:
+    ctx = full_ctx
+    first_at = ctx.clock.now()
+    with ctx.uow() as uow:
+        for n in range(3):
+            uow.jobs.enqueue("fan_out", {"request_id": 999_000 + n}, now=first_at)
+        uow.commit()
+    first = jobs.run_pending_jobs(ctx, schedule=False, work_queued=True, finish_later=True)
+    assert first.done == 3
+    assert first.finished is not None
+    assert len(first.finished.job_ids) == 3
+    with ctx.uow(read_only=True) as uow:
+        assert uow.jobs.counts() == {JobStatus.RUNNING: 3}  # ran, not yet marked done
+
+    ctx.clock.advance(timedelta(minutes=10))  # past the lease: still never claimed again
+    again = jobs.run_pending_jobs(ctx, schedule=False, finished=[first.finished])
+    assert again.ran == 0
+    with ctx.uow(read_only=True) as uow:
+        assert uow.jobs.counts() == {JobStatus.DONE: 3}
+        finished = set(uow.connection.execute(select(t.jobs.c.finished_at)).scalars())
+    assert {at.replace(tzinfo=None) for at in finished} == {first_at.replace(tzinfo=None)}
