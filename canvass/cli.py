@@ -213,9 +213,9 @@ def _estimate_line(options: RunOptions) -> str:
         seconds = estimate_run_s(homes=homes, days=options.horizon_days, replications=1, workers=1)
         what = "each replication"
     return (
-        f"estimate: {what} takes about {duration(seconds)} on a 2-core machine at the "
-        "calibrated Nassau pace (a rough guess from the county's size; busier scenarios "
-        "and busier machines take longer, and the progress lines refine it)"
+        f"estimate: {what} takes about {duration(seconds)} on an idle 2-core machine at "
+        "the calibrated Nassau pace (a rough guess from the county's size; busier scenarios "
+        "and busier machines take longer; the progress lines refine it)"
     )
 
 

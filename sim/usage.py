@@ -23,15 +23,18 @@ from pathlib import Path
 MB = 1e6
 SPACING = 50  # walk the scratch folder at most once per 50 walks' worth of run time
 
-# The duration estimate's constants, measured on this project's 2-core machine
-# (2026-12-05, load average about 4): a replication's fixed cost (population,
-# system set-up, tables) and its cost per home-day of the calibrated Nassau defaults,
-# fitted to `canvass run tiny` (0.4 thousand homes, 5 days) and `canvass run nassau
-# --scale 0.2` (91 thousand homes, 365 days) replication wall times. Scenarios that
-# make more requests than Nassau's defaults (tiny's inflated rates, nassau-saturated)
-# cost more per home-day; the progress lines correct the estimate as the run goes.
+# The duration estimate's constants, measured on this project's 2-core machine on
+# 2026-12-05 (`/usr/bin/time -v canvass run nassau --scale 0.2 --replications 4
+# --workers 2`: 91,215 homes for 365 days, 33.3 million home-days a replication;
+# 75 CPU-seconds in all, of which some 10-15 build the tables, figures and report, so
+# about 16 CPU-seconds a replication) and `canvass run tiny` (under a second a
+# replication, nearly all of it set-up). CPU-seconds, not wall seconds, because the
+# machine was shared (load average 5): a replication has a core to itself on an
+# idle 2-core machine. Scenarios that make more requests than Nassau's defaults
+# (tiny's inflated rates, nassau-saturated) cost more per home-day, and a busy
+# machine is slower; the progress lines correct the estimate from the run's own pace.
 REPLICATION_FIXED_S = 1.0
-S_PER_HOME_DAY = 1.1e-6
+S_PER_HOME_DAY = 0.5e-6
 
 
 def peak_rss_mb(*, children: bool = False) -> float | None:
