@@ -121,9 +121,9 @@ def run_replication(options: RunOptions, index: int, seed: int) -> ReplicationOu
                 options.horizon_days * MIN_PER_DAY, progress=stopping.stoppable(tick)
             )
             problems = tuple(check_system_invariants(driver.ctx) + check_record_invariants(result))
+            meter.measure()  # at its fullest, before the folder goes (not when stopped)
         finally:
             driver.close()
-            meter.measure()
     return ReplicationOutput(
         index,
         seed,
