@@ -77,6 +77,7 @@ class ScratchMeter:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.peak_bytes = 0
+        self.sampling_s = 0.0  # time spent in :meth:`sample`'s walks, for timings to leave out
         self._walk_s = 0.0
         self._next_at = 0.0
 
@@ -84,6 +85,7 @@ class ScratchMeter:
         """Walk the folder now if enough run time has passed since the last walk."""
         if time.perf_counter() >= self._next_at:
             self.measure()
+            self.sampling_s += self._walk_s
 
     def measure(self) -> int:
         """Walk the folder now (at the end, before it is removed); returns the peak so far."""

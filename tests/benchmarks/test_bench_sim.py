@@ -33,6 +33,7 @@ def test_bench_sim_writes_the_documented_form(tmp_path: Path) -> None:
     # its scratch folder held the database at least.
     assert measured["peak_rss_mb"] > 50
     assert measured["scratch_mb"] > 0.01
+    assert 0 <= measured["scratch_sampling_s"] < measured["wall_s"]
     baseline = result["baseline"]
     assert baseline["bare_simpy_s"] > 0
     assert baseline["bare_insert_s"] > 0
