@@ -761,7 +761,9 @@ def build_parser() -> argparse.ArgumentParser:
     apib.add_argument("--out", default="bench-api.json", help="JSON output file")
     apib.set_defaults(handler=_bench_api)
     simb = bench_sub.add_parser(
-        "sim", help="one replication of a Nassau county-year in-process, beside bare baselines"
+        "sim",
+        help="a county-year of the fixed workload (nassau-saturated) in-process, beside bare "
+        "baselines, and one of the calibrated nassau defaults for its wall time",
     )
     simb.add_argument("--scale", type=_positive_fraction, default=1.0, help="fraction of Nassau")
     simb.add_argument("--seed", type=_seed_value, default=1)
