@@ -1,8 +1,8 @@
 """``canvass bench sim``: a county-year of a fixed workload, in-process on SQLite.
 
 The workload is the shipped scenario ``nassau-saturated`` (every camera owner
-reachable, a request for every followed-up case: about 4.3 million events and
-0.5 million clips a county-year at scale 1), so the benchmark times the same
+reachable, a request for every followed-up case: about 4 million events and
+0.44 million clips a county-year at scale 1), so the benchmark times the same
 work whatever the calibration does; its counts are reported (``events``,
 ``clips``, ``transfers``, ``rows``). A second replication, on the calibrated
 ``nassau`` defaults, gives the wall time a planner waits for one county-year
