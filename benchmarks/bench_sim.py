@@ -1,30 +1,33 @@
-"""``canvass bench sim``: one replication of a Nassau county-year, in-process on SQLite.
+"""``canvass bench sim``: a county-year of a fixed workload, in-process on SQLite.
 
-Measures wall time, simulation events per second and system rows per second,
-beside two baselines from the same run: a bare SimPy loop with the same number
-of events, and a bare bulk insert (``executemany``) of the same number of rows.
-The wall time is split into ``system_s`` (inside the system's port calls:
-the service layer, its database and content stores) and ``model_s`` (the rest:
-the SimPy model), and ``system_calls`` gives the seconds per port method.
-Targets (issue 5): ``wall_s`` under 120 s and ``baseline_ratio`` (wall time over
-the sum of both baselines) under 5, for the full county (``--scale 1``).
+The workload is the shipped scenario ``nassau-saturated`` (every camera owner
+reachable, a request for every followed-up case: about 4 million events and
+0.44 million clips a county-year at scale 1), so the benchmark times the same
+work whatever the calibration does; its counts are reported (``events``,
+``clips``, ``transfers``, ``rows``). A second replication, on the calibrated
+``nassau`` defaults, gives the wall time a planner waits for one county-year
+(``nassau_wall_s``).
 
-A third baseline, ``bare_store_s``, is the least file work the requirements
-ask of the run's clips: each upload and each transfer's two copies a file of
-its own, encrypted under a fresh data key (EVD-05), each copy read back and
-checked against its SHA-256 (XFR-01), the transient copy deleted (XFR-03), in
-a minimal loop (no headers, no atomic rename, no database). It is not part of
-``baseline_ratio``, which is defined by the issue; it shows how much of the
-wall-time target the stores alone would take (``store_floor_share``).
+Beside the workload's wall time, in the same run, the bare loops of
+:mod:`benchmarks.sim_baselines`: a bare SimPy loop of as many events, a bare
+bulk insert of as many rows and a bare volume store doing the least object work
+of the run's clips. ``baseline_ratio`` is the wall time over their sum. The wall
+time is split into ``system_s`` (inside the system's port calls: the service
+layer, its database and content stores; ``system_calls`` by port method) and
+``model_s`` (the rest: the SimPy model's own work); ``model_ratio`` is
+``model_s`` over the bare SimPy loop. ``peak_rss_mb`` is the largest resident
+memory of the process (and of any child process) by the end of the workload's
+replication, before the baselines allocate; ``scratch_mb`` the most its scratch
+folder (database and stores) held, sampled as it runs (the sampling's time,
+``scratch_sampling_s``, is left out of ``wall_s``). The per-object file store of
+before issue 21 is timed too (``bare_store_s``, ``store_floor_share`` of the
+wall-time target), outside the ratio. Targets (issue 21) are for the full county
+(``--scale 1``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import sqlite3
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -34,19 +37,35 @@ from pathlib import Path
 from typing import Any, cast
 
 import simpy
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import func, select
 
 from benchmarks.bench_system import machine_info
+from benchmarks.sim_baselines import (
+    bare_insert,
+    bare_simpy,
+    bare_store,
+    bare_volume_store,
+    object_copies,
+)
 from scenarios.loader import load_scenario
 from sim.core.model import CountyModel
 from sim.core.ports import SystemPort
 from sim.core.scenario_params import MIN_PER_DAY, replication_inputs
 from sim.drivers.inprocess import InProcessDriver, system_policy
 from sim.drivers.scratch import scratch_dir
+from sim.usage import ScratchMeter, peak_rss_mb
 from system.adapters import tables as t
 
-TARGETS = (("wall_s", "<", 120.0), ("baseline_ratio", "<", 5.0))
+WORKLOAD = "nassau-saturated"
+CALIBRATED = "nassau"
+TARGETS = (
+    ("wall_s", "<", 300.0),
+    ("baseline_ratio", "<=", 6.0),
+    ("model_ratio", "<=", 10.0),
+    ("peak_rss_mb", "<=", 1000.0),
+    ("scratch_mb", "<=", 2000.0),
+)
+WALL_TARGET_S = TARGETS[0][2]
 
 
 class _CountingEnvironment:
@@ -93,139 +112,101 @@ class _TimedPort:
         return timed
 
 
-def _bare_simpy(events: int) -> float:
-    env = simpy.Environment()
-
-    def ticker(n: int) -> Any:
-        for _ in range(n):
-            yield env.timeout(1)
-
-    env.process(ticker(events))
-    started = time.perf_counter()
-    env.run()
-    return time.perf_counter() - started
+def _count(connection: Any, table: Any, *where: Any) -> int:
+    return int(
+        connection.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+    )
 
 
-def _bare_insert(rows: int, path: Path) -> float:
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE bare (a INTEGER, b INTEGER, c TEXT)")
-    data = [(i, i % 97, "2026-01-01 00:00:00") for i in range(rows)]
-    started = time.perf_counter()
-    conn.executemany("INSERT INTO bare VALUES (?, ?, ?)", data)
-    conn.commit()
-    elapsed = time.perf_counter() - started
-    conn.close()
-    return elapsed
-
-
-def _peak_rss_mb() -> float | None:
-    """This process's peak resident memory so far, in MB; None where the platform
-    does not say (Windows)."""
-    try:
-        import resource
-    except ImportError:
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
-    return peak / 1e6 if sys.platform == "darwin" else peak * 1024 / 1e6
-
-
-def _bare_store(uploads: int, transfers: int, clip_bytes: int, root: Path) -> float:
-    """Seconds for the least per-object file work of ``uploads`` clips and ``transfers``
-    transfers (see the module's docstring), content of ``clip_bytes`` each."""
-    folders = {}
-    for store in ("clips", "outbox", "evidence"):
-        folders[store] = root / store
-        for prefix in range(256):
-            (root / store / f"{prefix:02x}").mkdir(parents=True, exist_ok=True)
-    wrap = AESGCM(AESGCM.generate_key(bit_length=256))  # the store's key from settings
-
-    def put(store: str, content: bytes) -> str:
-        sha256 = hashlib.sha256(content).hexdigest()
-        data_key, nonce = AESGCM.generate_key(bit_length=256), os.urandom(12)
-        body = (
-            nonce
-            + wrap.encrypt(nonce, data_key, None)
-            + AESGCM(data_key).encrypt(nonce, content, None)
-        )
-        fd = os.open(f"{folders[store]}/{sha256[:2]}/{sha256}", os.O_WRONLY | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, body)
-        finally:
-            os.close(fd)
-        return sha256
-
-    def read(store: str, sha256: str) -> bytes:
-        with open(f"{folders[store]}/{sha256[:2]}/{sha256}", "rb") as file:
-            body = file.read()
-        nonce, wrapped, sealed = body[:12], body[12:60], body[60:]
-        content = AESGCM(wrap.decrypt(nonce, wrapped, None)).decrypt(nonce, sealed, None)
-        if hashlib.sha256(content).hexdigest() != sha256:
-            raise AssertionError("bare store: content does not match its hash")
-        return content
-
-    padding = bytes(max(0, clip_bytes - 8))
-    started = time.perf_counter()
-    uploaded = [put("clips", i.to_bytes(8, "big") + padding) for i in range(uploads)]
-    for i in range(transfers if uploaded else 0):
-        # A derived copy (e.g. audio removed) per transfer, so none is deduplicated away.
-        transient = put("outbox", read("clips", uploaded[i % uploads]) + i.to_bytes(8, "big"))
-        put("evidence", read("outbox", transient))
-        os.unlink(f"{folders['outbox']}/{transient[:2]}/{transient}")
-    return time.perf_counter() - started
-
-
-def run_bench_sim(*, scale: float, seed: int, echo: Callable[[str], None]) -> dict[str, Any]:
-    scenario = load_scenario("nassau")
+def replicate(name: str, *, scale: float, seed: int, echo: Callable[[str], None]) -> dict[str, Any]:
+    """One replication of scenario ``name`` in-process on SQLite, with its wall time, its
+    events, the system's rows, clips and delivered transfers, the time inside each of the
+    system's port calls, the process's peak memory and the most its scratch folder held."""
+    scenario = load_scenario(name)
     start = datetime.combine(scenario.run.start_date, dtime(0, 0), tzinfo=UTC)
     horizon_min = scenario.run.horizon_days * MIN_PER_DAY
     with scratch_dir("canvass-bench-sim-") as scratch:
+        meter = ScratchMeter(Path(scratch))
         population, params = replication_inputs(scenario, seed=seed, scale=scale)
         driver = InProcessDriver(Path(scratch), start=start, policy=system_policy(params))
         port = _TimedPort(driver)
-        echo(f"{population.n_homes} homes; simulating {scenario.run.horizon_days:g} days")
+        echo(f"{name}: {population.n_homes} homes; simulating {scenario.run.horizon_days:g} days")
         started = time.perf_counter()
+
+        def tick(fraction: float) -> None:
+            meter.sample()
+            echo(f"  {fraction:4.0%} ({time.perf_counter() - started:.0f} s)")
+
         with _CountingEnvironment() as counter:
             model = CountyModel(population, params, cast(SystemPort, port), seed=seed)
-            model.run(
-                horizon_min,
-                progress=lambda f: echo(f"  {f:4.0%} ({time.perf_counter() - started:.0f} s)"),
-            )
-        wall_s = time.perf_counter() - started
-        peak_rss_mb = _peak_rss_mb()  # the replication's, before the baselines allocate theirs
+            model.run(horizon_min, progress=tick)
+        # The scratch meter's walks are the benchmark's own work, not the run's.
+        wall_s = time.perf_counter() - started - meter.sampling_s
+        # Before anything else allocates: the replication's own high-water marks.
+        peaks = [p for p in (peak_rss_mb(), peak_rss_mb(children=True)) if p is not None]
         with driver.ctx.uow(read_only=True) as uow:
-            count = uow.connection.execute
-            rows = sum(
-                int(count(select(func.count()).select_from(table)).scalar_one())
-                for table in t.metadata.sorted_tables
-            )
-            uploads = int(count(select(func.count()).select_from(t.clips)).scalar_one())
-            transfers = int(
-                count(
-                    select(func.count())
-                    .select_from(t.transfers)
-                    .where(t.transfers.c.status == "delivered")
-                ).scalar_one()
-            )
+            connection = uow.connection
+            rows = sum(_count(connection, table) for table in t.metadata.sorted_tables)
+            clips = _count(connection, t.clips)
+            transfers = _count(connection, t.transfers, t.transfers.c.status == "delivered")
+        meter.measure()
         driver.close()
-        bare_simpy_s = _bare_simpy(counter.events)
-        bare_insert_s = _bare_insert(rows, Path(scratch) / "bare.db")
-        clip_bytes = max(1, round(params.clip_size_bytes * params.byte_scale))
-        bare_store_s = _bare_store(uploads, transfers, clip_bytes, Path(scratch) / "bare-store")
-    baseline_s = bare_simpy_s + bare_insert_s
-    system_s = sum(port.seconds.values())
-    measured: dict[str, Any] = {
-        "scale": scale,
+    return {
         "homes": population.n_homes,
         "wall_s": wall_s,
         "events": counter.events,
-        "events_per_s": counter.events / wall_s,
         "rows": rows,
-        "rows_per_s": rows / wall_s,
+        "clips": clips,
+        "transfers": transfers,
+        "clip_bytes": max(1, round(params.clip_size_bytes * params.byte_scale)),
+        "port": port,
+        "peak_rss_mb": max(peaks) if peaks else None,
+        "scratch_mb": meter.peak_mb,
+        "scratch_sampling_s": meter.sampling_s,
+    }
+
+
+def run_bench_sim(*, scale: float, seed: int, echo: Callable[[str], None]) -> dict[str, Any]:
+    run = replicate(WORKLOAD, scale=scale, seed=seed, echo=echo)
+    echo(f"{CALIBRATED} (the calibrated defaults), for its wall time:")
+    calibrated = replicate(CALIBRATED, scale=scale, seed=seed, echo=echo)
+    echo("the bare loops:")
+    copies = object_copies(run["clips"], run["transfers"])
+    with scratch_dir("canvass-bench-bare-") as scratch:
+        bare_simpy_s = bare_simpy(run["events"])
+        bare_insert_s = bare_insert(run["rows"], Path(scratch) / "bare.db")
+        bare_volume_s = bare_volume_store(copies, run["clip_bytes"], Path(scratch) / "volume")
+        bare_store_s = bare_store(
+            run["clips"], run["transfers"], run["clip_bytes"], Path(scratch) / "files"
+        )
+    wall_s = run["wall_s"]
+    port = run["port"]
+    baseline_s = bare_simpy_s + bare_insert_s + bare_volume_s
+    system_s = sum(port.seconds.values())
+    model_s = wall_s - system_s
+    measured: dict[str, Any] = {
+        "scenario": WORKLOAD,
+        "scale": scale,
+        "homes": run["homes"],
+        "wall_s": wall_s,
+        "events": run["events"],
+        "clips": run["clips"],
+        "transfers": run["transfers"],
+        "rows": run["rows"],
+        "events_per_s": run["events"] / wall_s,
+        "rows_per_s": run["rows"] / wall_s,
         "baseline_ratio": wall_s / baseline_s if baseline_s > 0 else float("inf"),
         "system_s": system_s,
-        "model_s": wall_s - system_s,
-        "store_floor_share": bare_store_s / TARGETS[0][2],
-        "peak_rss_mb": peak_rss_mb,
+        "model_s": model_s,
+        "model_ratio": model_s / bare_simpy_s if bare_simpy_s > 0 else float("inf"),
+        "peak_rss_mb": run["peak_rss_mb"],
+        "scratch_mb": run["scratch_mb"],
+        "scratch_sampling_s": run["scratch_sampling_s"],
+        "store_floor_share": bare_store_s / WALL_TARGET_S,
+        "nassau_wall_s": calibrated["wall_s"],
+        "nassau_events": calibrated["events"],
+        "nassau_clips": calibrated["clips"],
+        "nassau_scratch_mb": calibrated["scratch_mb"],
     }
     targets = [
         {
@@ -233,7 +214,7 @@ def run_bench_sim(*, scale: float, seed: int, echo: Callable[[str], None]) -> di
             "op": op,
             "value": value,
             "measured": measured[name],
-            "met": bool(measured[name] < value) and scale == 1.0,
+            "met": scale == 1.0 and _holds(measured[name], op, value),
         }
         for name, op, value in TARGETS
     ]
@@ -244,12 +225,14 @@ def run_bench_sim(*, scale: float, seed: int, echo: Callable[[str], None]) -> di
         "baseline": {
             "bare_simpy_s": bare_simpy_s,
             "bare_insert_s": bare_insert_s,
+            "bare_volume_s": bare_volume_s,
             "bare_store_s": bare_store_s,
-            "events": counter.events,
-            "rows": rows,
-            "uploads": uploads,
-            "transfers": transfers,
-            "clip_bytes": clip_bytes,
+            "events": run["events"],
+            "rows": run["rows"],
+            "uploads": run["clips"],
+            "transfers": run["transfers"],
+            "object_copies": copies,
+            "clip_bytes": run["clip_bytes"],
         },
         "system_calls": {
             name: {"calls": port.calls[name], "s": port.seconds[name]}
@@ -258,6 +241,12 @@ def run_bench_sim(*, scale: float, seed: int, echo: Callable[[str], None]) -> di
         "targets": targets,
         "note": "targets are for the full county (scale 1); a smaller scale never meets them",
     }
+
+
+def _holds(measured: float | None, op: str, value: float) -> bool:
+    if measured is None:
+        return False
+    return measured < value if op == "<" else measured <= value
 
 
 def _figure(value: Any) -> str:
@@ -279,17 +268,21 @@ def bench_sim_command(*, scale: float, seed: int, out: Path, echo: Callable[[str
     base = result["baseline"]
     echo(
         f"  baselines: bare SimPy {base['bare_simpy_s']:.3g} s, bare insert "
-        f"{base['bare_insert_s']:.3g} s; bare per-object store {base['bare_store_s']:.3g} s "
-        f"for {base['uploads']:,} uploads and {base['transfers']:,} transfers "
-        f"({result['measured']['store_floor_share']:.0%} of the {TARGETS[0][2]:g} s target)"
+        f"{base['bare_insert_s']:.3g} s, bare volume store {base['bare_volume_s']:.3g} s "
+        f"for {base['object_copies']:,} object copies; the per-object file store "
+        f"{base['bare_store_s']:.3g} s ({result['measured']['store_floor_share']:.0%} of the "
+        f"{WALL_TARGET_S:g} s target)"
     )
     echo("  time inside the system, by call (seconds, calls):")
     for name, spent in result["system_calls"].items():
         echo(f"    {name:16} {spent['s']:8.2f} s {spent['calls']:9,}")
     for target in result["targets"]:
         mark = "met" if target["met"] else "NOT met"
+        if result["measured"]["scale"] != 1.0:
+            mark = "not judged (the targets are for --scale 1)"
         echo(
-            f"  {target['name']} {target['op']} {target['value']}: {target['measured']:.4g} {mark}"
+            f"  {target['name']} {target['op']} {target['value']:g}: "
+            f"{_figure(target['measured'])} {mark}"
         )
     echo(f"wrote {out}")
     return 0 if all(t["met"] for t in result["targets"]) else 3

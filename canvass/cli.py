@@ -13,7 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
@@ -27,6 +27,7 @@ from system.domain.errors import DomainError
 
 if TYPE_CHECKING:
     from sim.precision import Precision
+    from sim.runner import RunOptions
     from system.bootstrap import SqlServiceContext
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2  # 3 (a gate broken) comes from the benchmarks
@@ -169,6 +170,7 @@ def _run(args: argparse.Namespace) -> int:
         f"{options.workers if precision else min(options.workers, options.replications)} "
         "process(es)"
     )
+    echo(_estimate_line(options))
     run_dir, summary = run_scenario(
         options,
         out_root=_writable(Path(args.out), "the run folder"),
@@ -179,7 +181,9 @@ def _run(args: argparse.Namespace) -> int:
     echo(summary_table(summary, scale=options.scale))
     body = json.loads((run_dir / "summary.json").read_text())
     echo(calibration_table(body.get("calibration", [])))
-    reached = json.loads((run_dir / "manifest.json").read_text()).get("precision")
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    echo(_resources_line(manifest))
+    reached = manifest.get("precision")
     if reached is not None and not reached["met"]:
         print(
             f"canvass: warning: the precision asked for was not reached in "
@@ -193,6 +197,36 @@ def _run(args: argparse.Namespace) -> int:
         echo(f"report: {build_report(run_dir)}")
     print(run_dir)
     return EXIT_OK
+
+
+def _estimate_line(options: RunOptions) -> str:
+    from sim.usage import duration, estimate_run_s
+
+    homes = options.scenario.county.households * options.scale
+    if options.precision is None:
+        seconds = estimate_run_s(
+            homes=homes,
+            days=options.horizon_days,
+            replications=options.replications,
+            workers=options.workers,
+        )
+        what = "the run"
+    else:
+        seconds = estimate_run_s(homes=homes, days=options.horizon_days, replications=1, workers=1)
+        what = "each replication"
+    return (
+        f"estimate: {what} takes about {duration(seconds)} on an idle 2-core machine at "
+        "the calibrated Nassau pace (a rough guess from the county's size; busier scenarios "
+        "and busier machines take longer; the progress lines refine it)"
+    )
+
+
+def _resources_line(manifest: dict[str, Any]) -> str:
+    peak, scratch = manifest.get("peak_rss_mb"), manifest.get("scratch_mb")
+    took = f"took {manifest['wall_s']:,.0f} s" if "wall_s" in manifest else "finished"
+    memory = "" if peak is None else f", peak memory {peak:,.0f} MB (the largest process)"
+    disk = "" if scratch is None else f", scratch {scratch:,.0f} MB (the largest replication)"
+    return f"the run {took}{memory}{disk}"
 
 
 def _resumable(run_dir: Path, args: argparse.Namespace) -> Path:
@@ -776,7 +810,9 @@ def build_parser() -> argparse.ArgumentParser:
     apib.add_argument("--out", default="bench-api.json", help="JSON output file")
     apib.set_defaults(handler=_bench_api)
     simb = bench_sub.add_parser(
-        "sim", help="one replication of a Nassau county-year in-process, beside bare baselines"
+        "sim",
+        help="a county-year of the fixed workload (nassau-saturated) in-process, beside bare "
+        "baselines, and one of the calibrated nassau defaults for its wall time",
     )
     simb.add_argument("--scale", type=_positive_fraction, default=1.0, help="fraction of Nassau")
     simb.add_argument("--seed", type=_seed_value, default=1)

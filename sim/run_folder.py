@@ -32,6 +32,7 @@ from sim.core.calibration import calibration_outputs
 from sim.core.metrics import METRIC_UNITS
 from sim.core.population import Population
 from sim.core.records import ModelResult
+from sim.usage import peak_rss_mb
 
 if TYPE_CHECKING:
     from sim.runner import ReplicationOutput, RunOptions
@@ -76,6 +77,8 @@ def keep_replication(run_dir: Path, output: ReplicationOutput) -> None:
             "invariant_problems": list(output.invariant_problems),
             "wall_s": output.wall_s,
             "population": output.population,
+            "peak_rss_mb": output.peak_rss_mb,
+            "scratch_mb": output.scratch_mb,
         },
     )
 
@@ -177,12 +180,30 @@ def finish(
         },
         wall_s=time.perf_counter() - started,
         replication_wall_s=[o["wall_s"] for o in outputs],
+        **resources(outputs),
         invariant_problems=problems,
         table_rows=rows,
     )
     write_load_profile(run_dir)
     remove_parts(run_dir)
     return summary, problems
+
+
+def resources(outputs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run's peak memory and scratch space, for the manifest: the largest peak
+    resident memory of any one process (this one, the worker processes it waited for,
+    each replication's process when it ended) and the most any replication's scratch
+    folder held, with each replication's own figures (None: kept by an older version)."""
+    peaks = [o.get("peak_rss_mb") for o in outputs]
+    scratch = [o.get("scratch_mb") for o in outputs]
+    processes = [peak_rss_mb(), peak_rss_mb(children=True), *peaks]
+    known = [p for p in processes if p is not None]
+    return {
+        "peak_rss_mb": max(known) if known else None,
+        "scratch_mb": max((s for s in scratch if s is not None), default=None),
+        "replication_peak_rss_mb": peaks,
+        "replication_scratch_mb": scratch,
+    }
 
 
 def _rows(run_dir: Path, name: str, fmt: TableFormat) -> int:

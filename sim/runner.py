@@ -48,6 +48,7 @@ from sim.drivers.invariants import check_system_invariants
 from sim.drivers.scratch import scratch_dir
 from sim.precision import Precision, PrecisionCheck, check
 from sim.run_folder import finish, homes_of, keep_replication, settings
+from sim.usage import ScratchMeter, duration, peak_rss_mb, run_left_s
 
 
 class InvariantBroken(RuntimeError):
@@ -89,6 +90,8 @@ class ReplicationOutput:
     wall_s: float
     population: str  # what determines the population: equal strings, equal homes
     homes: list[dict[str, Any]]  # the population's homes (coordinates), for the map
+    peak_rss_mb: float | None = None  # its process's peak memory when it ended
+    scratch_mb: float = 0.0  # the most its scratch folder held
 
 
 def replication_seeds(seed: int, replications: int) -> list[int]:
@@ -103,16 +106,22 @@ def run_replication(options: RunOptions, index: int, seed: int) -> ReplicationOu
     population, params = replication_inputs(scenario, seed=seed, scale=options.scale)
     start = datetime.combine(scenario.run.start_date, dtime(0, 0), tzinfo=UTC)
     with scratch_dir(f"canvass-rep{index}-") as scratch:
+        meter = ScratchMeter(Path(scratch))
+        report = _reporter(index, options, started) if options.show_progress else None
+
+        def tick(fraction: float) -> None:
+            meter.sample()
+            if report is not None:
+                report(fraction)
+
         driver = InProcessDriver(Path(scratch), start=start, policy=system_policy(params))
         try:
             model = CountyModel(population, params, driver, seed=seed)
             result = model.run(
-                options.horizon_days * MIN_PER_DAY,
-                progress=stopping.stoppable(
-                    _reporter(index, options, started) if options.show_progress else None
-                ),
+                options.horizon_days * MIN_PER_DAY, progress=stopping.stoppable(tick)
             )
             problems = tuple(check_system_invariants(driver.ctx) + check_record_invariants(result))
+            meter.measure()  # at its fullest, before the folder goes (not when stopped)
         finally:
             driver.close()
     return ReplicationOutput(
@@ -124,16 +133,30 @@ def run_replication(options: RunOptions, index: int, seed: int) -> ReplicationOu
         time.perf_counter() - started,
         population=f"{population.county}:{seed}:{options.scale!r}",
         homes=homes_of(population),
+        peak_rss_mb=peak_rss_mb(),
+        scratch_mb=meter.peak_mb,
     )
 
 
 def _reporter(index: int, options: RunOptions, started: float) -> Callable[[float], None]:
+    """Progress lines: the replication's time left at its own pace and, for a run of
+    a known number of replications, the whole run's estimate refined from that pace."""
+
     def report(fraction: float) -> None:
         if fraction < 1.0:
             elapsed = time.perf_counter() - started
-            left = (
-                f", about {_duration(elapsed * (1 - fraction) / fraction)} left" if fraction else ""
-            )
+            left = ""
+            if fraction:
+                left = f", about {duration(elapsed * (1 - fraction) / fraction)} left"
+                if options.precision is None and options.replications > 1:
+                    run_left = run_left_s(
+                        index=index,
+                        fraction=fraction,
+                        elapsed_s=elapsed,
+                        replications=options.replications,
+                        workers=options.workers,
+                    )
+                    left += f"; the run: about {duration(run_left)} left, estimated"
             print(
                 f"  replication {index + 1}: {fraction:4.0%} of {options.horizon_days:g} days "
                 f"({elapsed:.0f} s{left})",
@@ -142,10 +165,6 @@ def _reporter(index: int, options: RunOptions, started: float) -> Callable[[floa
             )
 
     return report
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 Keep = Callable[[ReplicationOutput], None]

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.bench_sim import _bare_store, _figure, bench_sim_command
+from benchmarks.bench_sim import _figure, bench_sim_command
+from benchmarks.sim_baselines import bare_store, bare_volume_store, object_copies
 
 
 def test_bench_sim_writes_the_documented_form(tmp_path: Path) -> None:
@@ -17,33 +18,71 @@ def test_bench_sim_writes_the_documented_form(tmp_path: Path) -> None:
     assert set(result) >= {"benchmark", "machine", "measured", "baseline", "targets"}
     assert result["benchmark"] == "sim"
     measured = result["measured"]
+    # The fixed workload, with its counts; the calibrated county's wall time beside it.
+    assert measured["scenario"] == "nassau-saturated"
     assert measured["events"] > 0
     assert measured["rows"] > 0
+    assert measured["clips"] > 0
+    assert measured["transfers"] > 0
     assert measured["wall_s"] > 0
-    # The replication's peak memory: more than an interpreter with the system imported.
+    assert measured["nassau_wall_s"] > 0
+    assert measured["nassau_events"] > 0
+    # The saturated workload asks more of the system than the calibrated defaults.
+    assert measured["clips"] > measured["nassau_clips"]
+    # The replication's peak memory: more than an interpreter with the system imported;
+    # its scratch folder held the database at least.
     assert measured["peak_rss_mb"] > 50
+    assert measured["scratch_mb"] > 0.01
+    assert 0 <= measured["scratch_sampling_s"] < measured["wall_s"]
     baseline = result["baseline"]
     assert baseline["bare_simpy_s"] > 0
-    # The run shared clips, so the bare store baseline had uploads and transfers to time.
-    assert baseline["uploads"] > 0
-    assert baseline["transfers"] > 0
+    assert baseline["bare_insert_s"] > 0
+    assert baseline["bare_volume_s"] > 0
     assert baseline["bare_store_s"] > 0
-    assert measured["store_floor_share"] == pytest.approx(baseline["bare_store_s"] / 120.0)
+    assert baseline["uploads"] == measured["clips"]
+    assert baseline["object_copies"] == measured["clips"] + 2 * measured["transfers"]
+    assert measured["store_floor_share"] == pytest.approx(baseline["bare_store_s"] / 300.0)
+    bare = baseline["bare_simpy_s"] + baseline["bare_insert_s"] + baseline["bare_volume_s"]
+    assert measured["baseline_ratio"] == pytest.approx(measured["wall_s"] / bare)
     # The wall time splits into the system's calls and the model's own work.
     calls = result["system_calls"]
     assert {"setup", "run_jobs", "respond"} <= set(calls)
     assert measured["system_s"] == pytest.approx(sum(c["s"] for c in calls.values()))
     assert 0 < measured["system_s"] < measured["wall_s"]
     assert measured["model_s"] == pytest.approx(measured["wall_s"] - measured["system_s"])
-    names = [t["name"] for t in result["targets"]]
-    assert names == ["wall_s", "baseline_ratio"]
+    assert measured["model_ratio"] == pytest.approx(measured["model_s"] / baseline["bare_simpy_s"])
+    targets = {t["name"]: (t["op"], t["value"]) for t in result["targets"]}
+    assert targets == {
+        "wall_s": ("<", 300),
+        "baseline_ratio": ("<=", 6),
+        "model_ratio": ("<=", 10),
+        "peak_rss_mb": ("<=", 1000),
+        "scratch_mb": ("<=", 2000),
+    }
+    assert all(t["measured"] == measured[t["name"]] for t in result["targets"])
     # A partial county never claims the full-county targets.
     assert not any(t["met"] for t in result["targets"])
     assert status == 3
 
 
+def test_the_bare_volume_store_appends_encrypted_copies(tmp_path: Path) -> None:
+    seconds = bare_volume_store(object_copies(5, 7), 100, tmp_path)
+    assert seconds > 0
+    volume = (tmp_path / "volume").read_bytes()
+    # 19 copies of 100 bytes, each sealed with its 16-byte GCM tag, one after another.
+    assert len(volume) == 19 * (100 + 16)
+    # Encrypted: the plaintext (the copy's index and zero padding) is not in the volume.
+    assert bytes(50) not in volume
+
+
+def test_the_bare_volume_store_starts_a_new_volume_when_one_is_full(tmp_path: Path) -> None:
+    bare_volume_store(4, 300, tmp_path, volume_bytes=1000)
+    # Three sealed copies (316 bytes each) fill the volume; the fourth starts a new one.
+    assert (tmp_path / "volume").stat().st_size == 316
+
+
 def test_the_bare_store_writes_reads_and_deletes_what_it_should(tmp_path: Path) -> None:
-    seconds = _bare_store(5, 7, 100, tmp_path)
+    seconds = bare_store(5, 7, 100, tmp_path)
     assert seconds > 0
     stores = ("clips", "outbox", "evidence")
     files = {store: list((tmp_path / store).glob("*/*")) for store in stores}

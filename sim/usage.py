@@ -1,0 +1,125 @@
+"""What a run costs the machine: peak memory, scratch space, and how long it will take.
+
+``peak_rss_mb`` reads the kernel's high-water mark of resident memory, for this
+process or for its finished children (the worker processes of a parallel run).
+A :class:`ScratchMeter` follows the bytes under a replication's scratch folder
+(its database and content stores) and keeps the largest it saw: it walks the
+folder at the model's progress ticks, but never spends more than about
+``1 / SPACING`` of the run doing so, and once more at the end, before the folder
+is removed. ``estimate_run_s`` is the duration printed when a run starts, from
+the county's size, the horizon, the replications and the worker processes and
+two constants measured on this project's 2-core machine (see below); the
+progress lines then refine it from the first replication's own pace.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+MB = 1e6
+SPACING = 50  # walk the scratch folder at most once per 50 walks' worth of run time
+
+# The duration estimate's constants, measured on this project's 2-core machine on
+# 2026-12-05 (`/usr/bin/time -v canvass run nassau --scale 0.2 --replications 4
+# --workers 2`: 91,215 homes for 365 days, 33.3 million home-days a replication;
+# 75 CPU-seconds in all, of which some 10-15 build the tables, figures and report, so
+# about 16 CPU-seconds a replication) and `canvass run tiny` (under a second a
+# replication, nearly all of it set-up). CPU-seconds, not wall seconds, because the
+# machine was shared (load average 5): a replication has a core to itself on an
+# idle 2-core machine. Scenarios that make more requests than Nassau's defaults
+# (tiny's inflated rates, nassau-saturated) cost more per home-day, and a busy
+# machine is slower; the progress lines correct the estimate from the run's own pace.
+REPLICATION_FIXED_S = 1.0
+S_PER_HOME_DAY = 0.5e-6
+
+
+def peak_rss_mb(*, children: bool = False) -> float | None:
+    """The peak resident memory, in MB, of this process so far (``children``: the
+    largest of its finished, waited-for child processes); None where the platform
+    does not say (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    peak = resource.getrusage(who).ru_maxrss  # KiB on Linux, bytes on macOS
+    return peak / MB if sys.platform == "darwin" else peak * 1024 / MB
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes of the regular files under ``folder`` (files removed meanwhile are skipped)."""
+    total = 0
+    stack = [str(folder)]
+    while stack:
+        try:
+            entries = os.scandir(stack.pop())
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        total += entry.stat(follow_symlinks=False).st_size
+                except OSError:
+                    continue
+    return total
+
+
+class ScratchMeter:
+    """The largest size a scratch folder reached, sampled cheaply while the run goes."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.peak_bytes = 0
+        self.sampling_s = 0.0  # time spent in :meth:`sample`'s walks, for timings to leave out
+        self._walk_s = 0.0
+        self._next_at = 0.0
+
+    def sample(self) -> None:
+        """Walk the folder now if enough run time has passed since the last walk."""
+        if time.perf_counter() >= self._next_at:
+            self.measure()
+            self.sampling_s += self._walk_s
+
+    def measure(self) -> int:
+        """Walk the folder now (at the end, before it is removed); returns the peak so far."""
+        started = time.perf_counter()
+        self.peak_bytes = max(self.peak_bytes, folder_bytes(self.folder))
+        ended = time.perf_counter()
+        self._walk_s = ended - started
+        self._next_at = ended + SPACING * self._walk_s
+        return self.peak_bytes
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak_bytes / MB
+
+
+def estimate_run_s(*, homes: float, days: float, replications: int, workers: int) -> float:
+    """Seconds a run of ``replications`` of ``homes`` homes for ``days`` days should take
+    in ``workers`` processes, at the calibrated Nassau defaults' pace on a 2-core machine."""
+    rounds = math.ceil(replications / max(1, min(workers, replications)))
+    return rounds * (REPLICATION_FIXED_S + S_PER_HOME_DAY * homes * days)
+
+
+def run_left_s(
+    *, index: int, fraction: float, elapsed_s: float, replications: int, workers: int
+) -> float:
+    """Seconds the whole run has left, judged from replication ``index``'s own pace
+    (``fraction`` of it done in ``elapsed_s``): the rest of it, then one replication as
+    long per later round of ``workers`` replications."""
+    replication_s = elapsed_s / fraction
+    rounds = math.ceil(replications / max(1, min(workers, replications)))
+    later_rounds = max(0, rounds - 1 - index // max(1, workers))
+    return replication_s * (1 - fraction) + later_rounds * replication_s
+
+
+def duration(seconds: float) -> str:
+    """A duration as people say it: seconds up to two minutes, then minutes."""
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
