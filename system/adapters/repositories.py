@@ -501,29 +501,20 @@ class NotificationRepository(_Repository):
         limit: int | None = None,
         after: tuple[datetime, int] | None = None,
     ) -> list[Any]:
-        """A page of a resident's notifications, newest first, each with its request's
-        agency name, incident type and status and the resident's answer (if any).
+        """A page of a resident's notifications, newest first: rows of (id, request id,
+        agency name, incident type, notified at, the resident's answer or ``None``,
+        request status), one statement whatever the page's size.
 
         ``after`` is the (notified at, id) of the previous page's last notification: the
-        page continues after it in the same order.
+        page continues after it in the same order. The statements are built once (the
+        listing is a resident's commonest request) and read the page in index order
+        (migration 0010).
         """
-        n, r, a, resp = t.notifications.c, t.video_requests.c, t.agencies.c, t.responses.c
-        query = (
-            select(
-                n.id, n.request_id, n.notified_at, a.name, r.incident_type, r.status, resp.decision
-            )
-            .join(t.video_requests, r.id == n.request_id)
-            .join(t.agencies, a.id == r.agency_id)
-            .outerjoin(t.responses, resp.notification_id == n.id)
-            .where(n.resident_id == resident_id)
-            .order_by(n.notified_at.desc(), n.id.desc())
-        )
-        if limit is not None:
-            query = query.limit(limit)
+        values: dict[str, Any] = {"resident_id": resident_id, "limit": limit}
         if after is not None:
-            at, last = after
-            query = query.where(or_(n.notified_at < at, and_(n.notified_at == at, n.id < last)))
-        return list(self.connection.execute(query).all())
+            values["at"], values["last"] = after
+        statement = _MY_NOTIFICATIONS[(limit is not None, after is not None)]
+        return list(self.connection.execute(statement, values).all())
 
     def ids_for(self, request_id: int) -> dict[int, int]:
         """Resident id -> notification id, for one request."""
@@ -576,6 +567,31 @@ _NOTIFICATIONS = (
     select(t.notifications).where(t.notifications.c.id.in_(ids())).order_by(t.notifications.c.id)
 )
 _NOTIFICATIONS_FOR_UPDATE = _NOTIFICATIONS.with_for_update()
+
+
+def _my_notifications(*, limited: bool, after: bool) -> Any:
+    n, r, a, resp = t.notifications.c, t.video_requests.c, t.agencies.c, t.responses.c
+    query = (
+        select(n.id, n.request_id, a.name, r.incident_type, n.notified_at, resp.decision, r.status)
+        .join(t.video_requests, r.id == n.request_id)
+        .join(t.agencies, a.id == r.agency_id)
+        .outerjoin(t.responses, resp.notification_id == n.id)
+        .where(n.resident_id == bindparam("resident_id"))
+        .order_by(n.notified_at.desc(), n.id.desc())
+    )
+    if after:
+        at = bindparam("at", type_=n.notified_at.type)
+        last = bindparam("last", type_=n.id.type)
+        query = query.where(or_(n.notified_at < at, and_(n.notified_at == at, n.id < last)))
+    return query.limit(bindparam("limit")) if limited else query
+
+
+_MY_NOTIFICATIONS = {
+    (limited, after): _my_notifications(limited=limited, after=after)
+    for limited in (False, True)
+    for after in (False, True)
+}
+"""A resident's listing by (page size given, continuing after a notification)."""
 
 
 def lock_for_bulk_insert(connection: Connection, table: Any) -> None:

@@ -176,9 +176,11 @@ notifications = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("request_id", Integer, ForeignKey("video_requests.id"), nullable=False),
-    Column("resident_id", Integer, ForeignKey("residents.id"), nullable=False, index=True),
+    Column("resident_id", Integer, ForeignKey("residents.id"), nullable=False),
     Column("notified_at", UTCDateTime, nullable=False),
     UniqueConstraint("request_id", "resident_id", name="uq_notifications_request_resident"),
+    # A resident's listing, newest first (migration 0010).
+    Index("ix_notifications_resident_notified", "resident_id", "notified_at", "id"),
 )
 
 # --- migration 0003: clips, consent, jobs, transfers, evidence, audit -----------------

@@ -427,15 +427,4 @@ def my_notifications(
                 raise NotFound(f"no notification {before} for you", field="before")
             after = (at, before)
         rows = uow.notifications.for_resident(resident_id, limit=limit, after=after)
-    return [
-        NotificationSummary(
-            row.id,
-            row.request_id,
-            row.name,
-            row.incident_type,
-            row.notified_at,
-            row.decision,
-            row.status,
-        )
-        for row in rows
-    ]
+    return [NotificationSummary(*row) for row in rows]  # the repository's column order

@@ -16,13 +16,17 @@ import pytest
 from benchmarks.bench_api import (
     FULL,
     QUICK,
+    TARGETS,
     Sizes,
+    WrkResult,
     _free_port,
     _wrk_script,
     answer_capacity_per_s,
     answers_allowed,
     measure,
+    summarise,
 )
+from benchmarks.bench_system import check_targets
 
 TINY = Sizes(duration_s=1, warmup_s=1, connections=4, threads=2, homes=0, requests=0, residents=0)
 
@@ -135,3 +139,52 @@ def test_response_runs_have_answers_to_spare_and_the_rate_limit_lets_them_throug
     assert answer_capacity_per_s(sizes) >= 5_000
     per_resident_per_run = sizes.requests / 2  # a response run and its warm-up
     assert per_resident_per_run <= answers_allowed(sizes)
+
+
+def _result(per_s: float, p99_ms: float, *, late: int = 0) -> WrkResult:
+    return WrkResult(
+        requests=int(per_s * 10),
+        seconds=10.0,
+        non2xx=0,
+        socket_errors=0,
+        p50_ms=p99_ms / 4,
+        p95_ms=p99_ms / 2,
+        p99_ms=p99_ms,
+        late=late,
+        paced=100 if late else 0,
+    )
+
+
+def test_each_read_is_paced_at_80_percent_of_its_own_peak_and_judged_on_its_p99() -> None:
+    runs = {
+        "healthz": _result(2000, 30),
+        "request_status_peak": _result(1000, 900),
+        "notification_list_peak": _result(500, 2000),
+        "response_peak": _result(1600, 60),
+        "request_status_paced": _result(800, 40),
+        "notification_list_paced": _result(400, 120, late=3),
+        "response_paced": _result(1280, 20),
+    }
+    measured = summarise("sqlite", runs, runs["healthz"])
+    assert measured["request_status_paced_rate_per_s_sqlite"] == pytest.approx(800)
+    assert measured["notification_list_paced_rate_per_s_sqlite"] == pytest.approx(400)
+    assert measured["response_paced_rate_per_s_sqlite"] == pytest.approx(1280)
+    assert measured["notification_list_paced_late_share_sqlite"] == pytest.approx(0.03)
+    assert measured["response_peak_ratio_sqlite"] == pytest.approx(0.8)
+    verdicts = {t["name"]: t["met"] for t in check_targets(measured, ["sqlite"], TARGETS)}
+    assert verdicts == {
+        "response_peak_ratio_sqlite": True,
+        "response_p99_ms_sqlite": True,
+        "request_status_p99_ms_sqlite": True,  # the paced 40 ms, not the peak's 900
+        "notification_list_p99_ms_sqlite": False,  # 120 ms
+    }
+    assert {t.metric: (t.op, t.value) for t in TARGETS}["notification_list_p99_ms"] == ("<", 100)
+
+
+@pytest.mark.parametrize("sizes", [QUICK, FULL], ids=["quick", "full"])
+def test_listing_runs_stay_within_the_residents_rate_limit(sizes: Sizes) -> None:
+    # A listing run (and its warm-up) spreads over every resident's token: at 3,000
+    # listings/s (several times the fixed listing's peak) none meets its limit (SEC-06).
+    residents = 242 if sizes is QUICK else sizes.residents  # QUICK's circle holds 242
+    per_resident = 3_000 * (sizes.warmup_s + sizes.duration_s) / residents
+    assert per_resident <= answers_allowed(sizes)
