@@ -57,6 +57,8 @@ from system.domain.stores import (
     StoredObject,
     StoreError,
     TooLarge,
+    check_expected,
+    digest_content,
     iter_content,
     key_fingerprint,
     normalize_sha256,
@@ -145,8 +147,8 @@ class FileContentStore:
         expected = None if expected_sha256 is None else normalize_sha256(expected_sha256)
         if expected is not None and self.exists(expected):
             # A retried transfer: check the content, but don't encrypt and write it again.
-            sha256, size = _digest(content, self.segment_bytes, max_bytes)
-            _check_expected(sha256, expected)
+            sha256, size = digest_content(content, self.segment_bytes, max_bytes)
+            check_expected(sha256, expected)
             return StoredObject.of(sha256, size)
         fd, tmp_name = self._new_tmp_file()
         try:
@@ -154,7 +156,7 @@ class FileContentStore:
                 sha256, size = self._encrypt(content, out, max_bytes)
                 self._sync(out)
             if expected is not None:
-                _check_expected(sha256, expected)
+                check_expected(sha256, expected)
             final = self._file(sha256)
             if os.path.exists(final):
                 os.unlink(tmp_name)
@@ -485,20 +487,3 @@ def _decrypt(
         file.close()
     if digest.hexdigest() != sha256:
         raise IntegrityError(f"object {sha256} decrypts to content hashing to {digest.hexdigest()}")
-
-
-def _digest(content: Content, chunk_bytes: int, max_bytes: int) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    for chunk in iter_content(content, chunk_bytes):
-        size += len(chunk)
-        if size > max_bytes:
-            raise TooLarge(max_bytes)
-        digest.update(chunk)
-    return digest.hexdigest(), size
-
-
-def _check_expected(sha256: str, expected: str) -> None:
-    if sha256 != expected:
-        raise IntegrityError(
-            f"content hashes to {sha256}, not the expected {expected}; nothing was stored"
-        )

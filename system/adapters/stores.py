@@ -30,7 +30,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from system.adapters.blobstore import FileContentStore
-from system.adapters.volumes import VolumeContentStore
+from system.adapters.volumes import VolumeContentStore, sync_dir
 from system.domain.stores import (
     EncryptedContentStore,
     FixedKeys,
@@ -97,7 +97,7 @@ class KeyRingFile:
             ring = KeyRing.from_settings(self.path.read_text().strip()).with_new_key(generate_key())
             draft = self._write_draft(ring)
             os.replace(draft, self.path)
-            _sync_dir(self.path.parent)
+            sync_dir(self.path.parent)
         return self.current()
 
     def _create(self) -> None:
@@ -120,15 +120,6 @@ class KeyRingFile:
             handle.flush()
             os.fsync(handle.fileno())
         return draft
-
-
-def _sync_dir(path: Path) -> None:
-    if sys.platform != "win32":
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def key_source(spec: str | None, path: Path) -> KeyRingSource:

@@ -28,7 +28,6 @@ Rotation rewraps data keys in the index; volumes are never rewritten for it.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import threading
@@ -62,8 +61,8 @@ from system.domain.stores import (
     RewrapSummary,
     StoredObject,
     StoreError,
-    TooLarge,
-    iter_content,
+    check_expected,
+    digest_content,
     key_fingerprint,
     normalize_sha256,
 )
@@ -145,8 +144,8 @@ class VolumeContentStore:
         expected = None if expected_sha256 is None else normalize_sha256(expected_sha256)
         if expected is not None and self.index.exists(expected):
             # A retried transfer: check the content, but don't encrypt and append it again.
-            sha256, size = _digest(content, self.segment_bytes, max_bytes)
-            _check_expected(sha256, expected)
+            sha256, size = digest_content(content, self.segment_bytes, max_bytes)
+            check_expected(sha256, expected)
             return StoredObject.of(sha256, size)
         spool = Spool(self.root / "spool")
         try:
@@ -155,7 +154,7 @@ class VolumeContentStore:
             )
             sha256 = record.header.sha256
             if expected is not None:
-                _check_expected(sha256, expected)
+                check_expected(sha256, expected)
             wrapped = wrap_key(
                 self.key_ring,
                 record.data_key,
@@ -226,7 +225,7 @@ class VolumeContentStore:
             # (Appends overwrite such bytes anyway; this keeps the volume's length honest.)
             os.ftruncate(fd, end)
         if self.durable:
-            _sync_dir(path.parent)
+            sync_dir(path.parent)
         self._writer = (volume, os.fdopen(fd, "r+b", buffering=0))
         return fd
 
@@ -372,27 +371,11 @@ def _write_all(fd: int, data: bytes, position: int) -> int:
     return position
 
 
-def _sync_dir(path: Path) -> None:
+def sync_dir(path: Path) -> None:
+    """fsync a folder, so a file created or renamed in it survives a crash."""
     if sys.platform != "win32":
         fd = os.open(path, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-def _digest(content: Content, chunk_bytes: int, max_bytes: int) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    for chunk in iter_content(content, chunk_bytes):
-        size += len(chunk)
-        if size > max_bytes:
-            raise TooLarge(max_bytes)
-        digest.update(chunk)
-    return digest.hexdigest(), size
-
-
-def _check_expected(sha256: str, expected: str) -> None:
-    if sha256 != expected:
-        raise IntegrityError(
-            f"content hashes to {sha256}, not the expected {expected}; nothing was stored"
-        )

@@ -311,6 +311,25 @@ def iter_content(content: Content, chunk_bytes: int) -> Iterator[bytes | memoryv
         yield from content
 
 
+def digest_content(content: Content, chunk_bytes: int, max_bytes: int) -> tuple[str, int]:
+    """SHA-256 and size of ``content``; :class:`TooLarge` past ``max_bytes``."""
+    digest, size = hashlib.sha256(), 0
+    for chunk in iter_content(content, chunk_bytes):
+        size += len(chunk)
+        if size > max_bytes:
+            raise TooLarge(max_bytes)
+        digest.update(chunk)
+    return digest.hexdigest(), size
+
+
+def check_expected(sha256: str, expected: str) -> None:
+    """:class:`IntegrityError` unless the content's hash is the one its sender gave."""
+    if sha256 != expected:
+        raise IntegrityError(
+            f"content hashes to {sha256}, not the expected {expected}; nothing was stored"
+        )
+
+
 class ContentStore(Protocol):
     """A content-addressed store of immutable objects (XFR-01, XFR-04, XFR-05)."""
 
