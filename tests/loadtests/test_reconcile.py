@@ -81,6 +81,23 @@ def test_transfers_left_queued_are_unfinished() -> None:
     assert "transfers_done" in broken(reconcile.reconcile(BEFORE, after, SEEN, audit_ok=True))
 
 
+def test_transfers_in_flight_before_the_run_may_finish_during_it() -> None:
+    # Three transfers queued before the run were delivered during it, with their items.
+    before = {**BEFORE, 'canvass_transfers{status="queued"}': 3.0}
+    after = {
+        **AFTER,
+        'canvass_transfers{status="delivered"}': 7.0,
+        "canvass_evidence_items": 7.0,
+    }
+    checks = reconcile.reconcile(before, after, SEEN, audit_ok=True)
+    assert broken(checks) == []
+    left = {**after, 'canvass_transfers{status="queued"}': 4.0}  # one more than it found
+    assert broken(reconcile.reconcile(before, left, SEEN, audit_ok=True)) == [
+        "clips_shared",
+        "transfers_done",
+    ]
+
+
 def test_metrics_text_parses_into_series_with_their_labels() -> None:
     text = '# HELP x\ncanvass_clips 12\ncanvass_transfers{status="queued"} 3\n'
     assert reconcile.parse_metrics(text) == {
