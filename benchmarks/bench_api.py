@@ -29,29 +29,23 @@ counted as late, since wrk times a request from its send and would hide that
 queueing, and the share of late sends is reported beside the percentiles.
 Every run is bounded in time; non-2xx answers and socket errors (wrk's 5 s
 timeouts among them) are counted and reported apart.
+
+This module runs the benchmark and judges it: the routes, their runs in order,
+the figures and the targets. The workload and its sizes are in
+:mod:`benchmarks.api_workload`; the server processes and the wrk runs, in
+:mod:`benchmarks.api_runs`.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import os
-import re
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from importlib import resources
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from benchmarks.api_runs import Topology, WrkResult, measure, servers, wrk_threads
 from benchmarks.api_workload import (
     FULL,
     QUICK,
@@ -67,7 +61,6 @@ from benchmarks.bench_system import (
     machine_info,
     write_bench,
 )
-from sim.drivers.processes import stop_process_groups
 from system.adapters.db import create_scratch_database, drop_scratch_database
 
 __all__ = [
@@ -94,243 +87,7 @@ TARGETS = (
 PACED_ROUTES = ("request_status", "notification_list", "response")
 """Routes measured twice: their closed-loop peak, then paced at a share of it."""
 PACED_SHARE = 0.8  # the fixed rate, as a share of each paced route's own peak
-PACED_BACKLOG_S = 1.0  # paced connections: enough for this many seconds of sends in flight
-MAX_PACED_CONNECTIONS = 512
 LATE_SHARE_WARNING = 0.01  # above this, the paced percentiles understate queueing
-READY_TIMEOUT_S = 60.0
-
-
-# --- server processes -----------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@dataclass(frozen=True)
-class Topology:
-    """How many API and separate worker processes a backend runs."""
-
-    api: int
-    workers: int
-
-
-@contextmanager
-def servers(
-    database_url: str, data_dir: Path, topology: Topology, log_dir: Path
-) -> Iterator[list[str]]:
-    """Start the processes, wait for every API's ``/readyz``, yield base URLs; always stop."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CANVASS_")}
-    env["CANVASS_DATA_DIR"] = str(data_dir)
-    db = ["--database-url", database_url]
-    ports = [_free_port() for _ in range(topology.api)]
-    embedded = topology.workers == 0
-    commands = [
-        ["serve", "--host", "127.0.0.1", "--port", str(p), *db, "--no-migrate"]
-        + ([] if embedded else ["--no-worker"])
-        for p in ports
-    ] + [["worker", *db, "--concurrency", "1"] for _ in range(topology.workers)]
-    log_dir.mkdir(parents=True, exist_ok=True)
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        for i, args in enumerate(commands):
-            with (log_dir / f"{i}-{args[0]}.log").open("ab") as log:
-                procs.append(
-                    subprocess.Popen(
-                        [sys.executable, "-m", "canvass", *args],
-                        env=env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
-                )
-        urls = [f"http://127.0.0.1:{p}" for p in ports]
-        _wait_ready(urls, procs)
-        yield urls
-    finally:
-        stop_process_groups(procs)
-
-
-def _wait_ready(urls: list[str], procs: list[subprocess.Popen[bytes]]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    pending = list(urls)
-    while pending and time.monotonic() < deadline:
-        if any(p.poll() is not None for p in procs):
-            raise RuntimeError("a server process exited during start-up; see its log")
-        try:
-            if httpx.get(pending[0] + "/readyz", timeout=2.0).status_code == 200:
-                pending.pop(0)
-                continue
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    if pending:
-        raise RuntimeError(f"servers not ready within {READY_TIMEOUT_S} s: {pending}")
-
-
-# --- wrk -------------------------------------------------------------------------------
-
-WRK_SCRIPTS = "wrk"
-"""The folder of this package that holds the Lua pieces every wrk script is made of."""
-
-
-def _lua(name: str) -> str:
-    """One piece of a wrk script, from ``benchmarks/wrk/NAME.lua`` (package data)."""
-    return (resources.files("benchmarks") / WRK_SCRIPTS / f"{name}.lua").read_text()
-
-
-@dataclass(frozen=True)
-class WrkResult:
-    requests: int
-    seconds: float
-    non2xx: int
-    socket_errors: int
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    late: int = 0  # paced sends that missed their slot (all connections were busy)
-    paced: int = 0  # paced sends in all
-    repeats: int = 0  # sends after a thread ran out of data lines (answers sent twice)
-
-    @property
-    def per_s(self) -> float:
-        """Successful (2xx) answers per second: a refused request is not throughput."""
-        ok = self.requests - self.non2xx
-        return ok / self.seconds if self.seconds > 0 else 0.0
-
-    @property
-    def late_share(self) -> float:
-        return self.late / self.paced if self.paced else 0.0
-
-
-def _wrk_script(
-    folder: Path,
-    name: str,
-    *,
-    lines: list[str] | None,
-    path: str,
-    threads: int,
-    interval_ms: float | None,
-) -> Path:
-    """The Lua for one wrk run; ``interval_ms`` (per thread) paces it, else closed loop."""
-    text = _lua("setup")
-    if lines is not None:
-        data = folder / f"{name}.txt"
-        data.write_text("\n".join(lines) + "\n")
-        text += (
-            _lua("rotate")
-            .replace("__DATA__", str(data))
-            .replace("__THREADS__", str(threads))
-            .replace("__PATH__", path)
-        )
-    if interval_ms is not None:
-        text += _lua("pace").replace("__INTERVAL_MS__", f"{interval_ms:.4f}")
-    script = folder / f"{name}.lua"
-    script.write_text(text + _lua("done"))
-    return script
-
-
-def run_wrk(
-    url: str,
-    *,
-    script: Path,
-    sizes: Sizes,
-    connections: int | None = None,
-) -> subprocess.Popen[str]:
-    """Start one wrk run, bounded by ``--duration`` and ``--timeout``; see :func:`wrk_result`."""
-    conns = connections or sizes.connections
-    command = [
-        "wrk",
-        "--threads",
-        str(min(wrk_threads(sizes), conns)),
-        "--connections",
-        str(conns),
-        "--duration",
-        f"{sizes.duration_s}s",
-        "--timeout",
-        "5s",
-        "--latency",
-        "--script",
-        str(script),
-        url,
-    ]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def wrk_result(proc: subprocess.Popen[str], sizes: Sizes) -> WrkResult:
-    output, _ = proc.communicate(timeout=sizes.duration_s + 30)
-    found = re.search(r"^WRK_JSON (.*)$", output, re.MULTILINE)
-    if proc.returncode != 0 or found is None:
-        raise RuntimeError(f"wrk failed (exit {proc.returncode}): {output[-500:]}")
-    raw = json.loads(found.group(1))
-    return WrkResult(
-        requests=raw["requests"],
-        seconds=raw["duration_us"] / 1e6,
-        non2xx=raw["non2xx"],
-        socket_errors=raw["socket_errors"],
-        p50_ms=raw["p50_us"] / 1000,
-        p95_ms=raw["p95_us"] / 1000,
-        p99_ms=raw["p99_us"] / 1000,
-        late=raw["late"],
-        paced=raw["paced"],
-        repeats=raw["repeats"],
-    )
-
-
-def wrk_threads(sizes: Sizes) -> int:
-    """wrk's threads: at most half the machine's CPUs, so the load generator does not
-    take the CPU the servers are being measured on (one wrk thread drives far more
-    requests per second than one Python process serves)."""
-    return max(1, min(sizes.threads, (os.cpu_count() or 2) // 2))
-
-
-def paced_connections(rate_per_s: float, sizes: Sizes) -> int:
-    """Enough connections for :data:`PACED_BACKLOG_S` of sends in flight (bounded)."""
-    wanted = math.ceil(rate_per_s * PACED_BACKLOG_S)
-    return max(sizes.connections, min(MAX_PACED_CONNECTIONS, wanted))
-
-
-def measure(
-    urls: list[str],
-    name: str,
-    folder: Path,
-    sizes: Sizes,
-    *,
-    path: str,
-    lines: list[str] | None = None,
-    rate_per_s: float | None = None,
-) -> WrkResult:
-    """One wrk per API process at once (connections, lines and rate split between them), summed.
-
-    With several processes the percentiles are the worst of the processes' (conservative).
-    """
-    connections = sizes.connections if rate_per_s is None else paced_connections(rate_per_s, sizes)
-    share = max(1, connections // len(urls))
-    threads = min(wrk_threads(sizes), share)
-    procs = []
-    for i, url in enumerate(urls):
-        mine = None if lines is None else lines[i :: len(urls)]
-        interval_ms = None if rate_per_s is None else 1000.0 * threads * len(urls) / rate_per_s
-        script = _wrk_script(
-            folder, f"{name}-{i}", lines=mine, path=path, threads=threads, interval_ms=interval_ms
-        )
-        procs.append(run_wrk(url + path, script=script, sizes=sizes, connections=share))
-    results = [wrk_result(p, sizes) for p in procs]
-    return WrkResult(
-        requests=sum(r.requests for r in results),
-        seconds=max(r.seconds for r in results),
-        non2xx=sum(r.non2xx for r in results),
-        socket_errors=sum(r.socket_errors for r in results),
-        p50_ms=max(r.p50_ms for r in results),
-        p95_ms=max(r.p95_ms for r in results),
-        p99_ms=max(r.p99_ms for r in results),
-        late=sum(r.late for r in results),
-        paced=sum(r.paced for r in results),
-        repeats=sum(r.repeats for r in results),
-    )
 
 
 # --- one backend ------------------------------------------------------------------------

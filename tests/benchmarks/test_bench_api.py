@@ -13,14 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from benchmarks.api_runs import _free_port, _wrk_script
 from benchmarks.bench_api import (
     FULL,
     QUICK,
     TARGETS,
     Sizes,
     WrkResult,
-    _free_port,
-    _wrk_script,
     answer_capacity_per_s,
     answers_allowed,
     measure,
