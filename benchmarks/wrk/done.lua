@@ -1,5 +1,5 @@
 -- Every script ends here: one WRK_JSON line with the run's figures, which
--- bench_api reads from wrk's output.
+-- api_runs.py reads from wrk's output.
 
 done = function(summary, latency, requests)
   local e = summary.errors

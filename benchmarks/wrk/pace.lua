@@ -1,6 +1,6 @@
 -- Request k of this thread is due at start + k * interval (monotonic clock). A
 -- connection that frees up early waits for the next slot; one that frees up after
--- its slot has passed sends at once and counts as late. bench_api.py fills in
+-- its slot has passed sends at once and counts as late. api_runs.py fills in
 -- the interval (the double-underscored name).
 
 local ffi = require("ffi")

@@ -1,6 +1,6 @@
 -- Each wrk thread loads the script into its own Lua state and takes every n-th
 -- line of the data file: no two connections of one run ever send the same line.
--- Lines: ``TOKEN`` or ``TOKEN NOTIFICATION_ID``. bench_api.py fills in the data
+-- Lines: ``TOKEN`` or ``TOKEN NOTIFICATION_ID``. api_runs.py fills in the data
 -- file's path, the thread count and the GET path (the double-underscored names).
 
 local lines = {}
