@@ -20,6 +20,13 @@ marked done (at the time they finished) in the next call's first transaction.
 Listed evidence is mapped back to the model's clips by content hash. This is
 what lets a county-year go through the real service layer in minutes rather
 than hours.
+
+The stores rotate volumes at ``VOLUME_BYTES`` (a deployment's default is 1 GiB)
+and the driver compacts them every ``COMPACT_EVERY_MIN`` of simulated time, as
+an operator's scheduled ``canvass store compact`` would: a sealed volume whose
+every object was deleted (the outbox's transient copies) goes at once, and the
+platform's clips deleted at the end of their camera's retention are reclaimed,
+so the scratch folder holds about what the system keeps, not all it ever wrote.
 """
 
 from __future__ import annotations
@@ -44,6 +51,8 @@ from system.adapters.bulk import ids
 from system.adapters.db import make_engine
 from system.adapters.migrate import upgrade
 from system.adapters.stores import make_stores
+from system.adapters.volume_upkeep import compact
+from system.adapters.volumes import VolumeContentStore
 from system.bootstrap import SqlServiceContext
 from system.domain.area import CircleArea
 from system.domain.clip import encode_clip
@@ -66,6 +75,8 @@ APPROVE = dict.fromkeys(CHECKLIST_ITEMS, True)
 SCHEDULE_EVERY_MIN = 60.0  # expiry is also checked by the rules at answer time (CON-08)
 BATCH = 2000  # deferred answers and opt-outs applied together at most
 CLAIM_BATCH = 500  # jobs claimed (and transfers run) together
+VOLUME_BYTES = 32 << 20  # where the replication's stores rotate volumes
+COMPACT_EVERY_MIN = 7 * 24 * 60.0  # simulated time between compactions of the stores
 DESCRIPTION = "A package was taken from a porch; looking for video of the street at that time."
 MESSAGE = (
     "Police are investigating a package theft near you. If your camera recorded the street "
@@ -144,7 +155,7 @@ class InProcessDriver:
             engine=self.engine,
             clock=self.clock,
             policy=policy or RequestPolicy(agency_daily_quota=AGENCY_DAILY_QUOTA),
-            content=make_stores(workdir / "data", durable=False),
+            content=make_stores(workdir / "data", durable=False, volume_bytes=VOLUME_BYTES),
         )
         self.detectives: list[int] = []
         self.moderators: list[int] = []
@@ -166,6 +177,7 @@ class InProcessDriver:
         self._expiries: list[float] = []
         self._period_min = self.ctx.policy.response_period.total_seconds() / 60
         self._finished: list[jobs.Finished] = []  # jobs done but not yet marked so
+        self._last_compact_min = 0.0
 
     def close(self) -> None:
         self.engine.dispose()
@@ -320,6 +332,9 @@ class InProcessDriver:
         schedule = expiry_due or at_min - self._last_schedule_min >= SCHEDULE_EVERY_MIN
         if schedule:
             self._last_schedule_min = at_min
+            if at_min - self._last_compact_min >= COMPACT_EVERY_MIN:
+                self._last_compact_min = at_min
+                self._compact_stores()
         elif not self._jobs_waiting:
             return
         report = jobs.run_pending_jobs(
@@ -338,6 +353,13 @@ class InProcessDriver:
         # A job that failed would be retried later; none did, so the queue is empty now
         # and stays so until this driver queues more (answers, approvals) or schedules.
         self._jobs_waiting = report.ran >= 1000
+
+    def _compact_stores(self) -> None:
+        """Reclaim the space of deleted objects (the stores are this process's alone)."""
+        stores = self.ctx.stores
+        for store in (stores.clips, stores.outbox, stores.evidence):
+            if isinstance(store, VolumeContentStore):
+                compact(store)
 
     def notified(self, *, request_id: int) -> Notified:
         self._apply_deferred()

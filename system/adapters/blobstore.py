@@ -36,7 +36,7 @@ import os
 import secrets
 import struct
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -252,6 +252,9 @@ class FileContentStore:
             return False
         self._sync_dir(os.path.dirname(path))
         return True
+
+    def delete_many(self, sha256s: Iterable[str]) -> int:
+        return sum(self.delete(sha256) for sha256 in set(sha256s))
 
     def quarantine(self, sha256: str, reason: str) -> bool:
         """Move the object under ``quarantine/``, its reason in a ``.reason`` file beside it."""

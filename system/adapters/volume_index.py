@@ -24,7 +24,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,13 +177,37 @@ class VolumeIndex:
     def addresses(self) -> list[str]:
         return [str(r[0]) for r in self._read("SELECT sha256 FROM objects ORDER BY sha256")]
 
-    def delete(self, sha256: str) -> bool:
-        """Remove the row and with it the only copy of the wrapped data key."""
+    def delete(self, sha256s: Sequence[str]) -> tuple[int, list[int]]:
+        """Remove the rows, and with them the only copies of their wrapped data keys, in one
+        transaction; returns how many there were and the sealed volumes left with no record
+        at all, whose rows went in the same transaction (their files are for the caller to
+        remove: nothing can point into them any more)."""
+        wanted = sorted(set(sha256s))
+        if not wanted:
+            return 0, []
         with self._write() as conn:
-            deleted = conn.execute("DELETE FROM objects WHERE sha256 = ?", (sha256,)).rowcount
+            touched: set[int] = set()
+            for start in range(0, len(wanted), _IN_CHUNK):
+                part = wanted[start : start + _IN_CHUNK]
+                marks = ", ".join("?" * len(part))
+                touched.update(
+                    int(v)
+                    for (v,) in conn.execute(
+                        f"SELECT DISTINCT volume FROM objects WHERE sha256 IN ({marks})", part
+                    )
+                )
+            deleted = conn.executemany(
+                "DELETE FROM objects WHERE sha256 = ?", [(s,) for s in wanted]
+            ).rowcount
+            dropped = _drop_dead(conn, touched)
         if deleted:
             self.forget_old_pages()
-        return deleted > 0
+        return deleted, dropped
+
+    def drop_dead(self, volumes: Sequence[int]) -> list[int]:
+        """Drop those of ``volumes`` that are sealed and hold no record; their ids."""
+        with self._write() as conn:
+            return _drop_dead(conn, volumes)
 
     def forget_old_pages(self) -> None:
         """Checkpoint and empty the write-ahead log, where old copies of changed rows remain."""
@@ -336,6 +360,26 @@ class VolumeIndex:
     def drop_volume(self, volume: int) -> None:
         with self._write() as conn:
             conn.execute("DELETE FROM volumes WHERE id = ?", (volume,))
+
+
+_IN_CHUNK = 500
+"""Values per ``IN`` list: well under SQLite's bound-parameter limit."""
+
+
+def _drop_dead(conn: sqlite3.Connection, volumes: Iterable[int]) -> list[int]:
+    """Delete the rows of the sealed ``volumes`` no object or quarantined record is in."""
+    dead = [
+        volume
+        for volume in sorted(set(volumes))
+        if conn.execute(
+            "SELECT 1 FROM volumes v WHERE v.id = ? AND v.state = 'sealed' "
+            "AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.volume = v.id) "
+            "AND NOT EXISTS (SELECT 1 FROM quarantined q WHERE q.volume = v.id)",
+            (volume,),
+        ).fetchone()
+    ]
+    conn.executemany("DELETE FROM volumes WHERE id = ?", [(v,) for v in dead])
+    return dead
 
 
 @contextmanager

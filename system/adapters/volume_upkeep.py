@@ -119,7 +119,11 @@ class _Target:
         if not records:
             return []
         start, moves, failed = self.end, [], {}
-        with open(self.store.volume_path(volume), "rb", buffering=0) as source:
+        try:
+            source = open(self.store.volume_path(volume), "rb", buffering=0)  # noqa: SIM115
+        except FileNotFoundError:  # its last record was deleted meanwhile and it went
+            return []
+        with source:
             for sha256, quarantine_id, offset, length in records:
                 try:
                     parse_header(os.pread(source.fileno(), HEADER_BYTES, offset), sha256)

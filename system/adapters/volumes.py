@@ -22,7 +22,8 @@ record and removed the old volume in between, the read looks the row up again.
 
 Deleting removes the index row and with it the only wrapped copy of the data
 key: the record's bytes are unreadable from then on (crypto-erasure), and
-``canvass store compact`` (:mod:`system.adapters.volume_upkeep`) reclaims them.
+``canvass store compact`` (:mod:`system.adapters.volume_upkeep`) reclaims them;
+a sealed volume whose last record is deleted is removed at once.
 Rotation rewraps data keys in the index; volumes are never rewritten for it.
 """
 
@@ -31,7 +32,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -200,7 +201,10 @@ class VolumeContentStore:
         length = record.header.record_bytes
         active = self.index.active_volume()
         if active is None or (active[1] > 0 and active[1] + length > self.volume_bytes):
+            sealed = active
             active = (self.index.new_volume("active"), 0)
+            if sealed is not None:  # every record in it may be gone already (an outbox's)
+                self._remove_volumes(self.index.drop_dead([sealed[0]]))
         volume, offset = active
         fd = self._writer_fd(volume, offset)
         if record.body.file is None:  # the usual clip: header and body in one write
@@ -293,7 +297,21 @@ class VolumeContentStore:
 
     def delete(self, sha256: str) -> bool:
         """Destroy the object's wrapped data key: unreadable at once; compaction frees the bytes."""
-        return self.index.delete(normalize_sha256(sha256))
+        return self.delete_many([sha256]) > 0
+
+    def delete_many(self, sha256s: Iterable[str]) -> int:
+        """Destroy the objects' wrapped data keys in one index transaction; how many were there.
+
+        A sealed volume left with no record is removed at once (no compaction needed):
+        transient objects, such as the outbox's, never pile up.
+        """
+        deleted, dead = self.index.delete([normalize_sha256(s) for s in sha256s])
+        self._remove_volumes(dead)
+        return deleted
+
+    def _remove_volumes(self, volumes: Iterable[int]) -> None:
+        for volume in volumes:
+            Path(self._volume_file(volume)).unlink(missing_ok=True)
 
     def quarantine(self, sha256: str, reason: str) -> bool:
         """Move the object's row to ``quarantined`` with its reason: kept, never served."""

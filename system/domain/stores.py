@@ -366,6 +366,10 @@ class ContentStore(Protocol):
         """Remove the object; True if it was there (deleting twice is not an error)."""
         ...
 
+    def delete_many(self, sha256s: Iterable[str]) -> int:
+        """Remove the objects (together where the store can); how many were there."""
+        ...
+
     def quarantine(self, sha256: str, reason: str) -> bool:
         """Move the object aside so it is never served again; True if it was there (XFR-01)."""
         ...
@@ -421,6 +425,9 @@ class InMemoryContentStore:
 
     def delete(self, sha256: str) -> bool:
         return self.objects.pop(normalize_sha256(sha256), None) is not None
+
+    def delete_many(self, sha256s: Iterable[str]) -> int:
+        return sum(self.delete(sha256) for sha256 in set(sha256s))
 
     def quarantine(self, sha256: str, reason: str) -> bool:
         sha256 = normalize_sha256(sha256)

@@ -101,8 +101,7 @@ def delete_expired_clips_batch(
         ]
         uow.clips.set_status_many([clip.id for clip in due], "deleted")
         uow.commit()
-    for clip in due:
-        ctx.stores.clips.delete(clip.sha256)
+    ctx.stores.clips.delete_many([clip.sha256 for clip in due])
     return [None] * len(payloads)
 
 

@@ -175,8 +175,8 @@ def run_transfers(
         written.append((transfer_id, plan, transfer_sha))
     fault("after_write")
     _acknowledge(ctx, written, fault)
-    for transfer_id, _plan, transfer_sha in written:
-        ctx.stores.outbox.delete(transfer_sha)
+    ctx.stores.outbox.delete_many([transfer_sha for _id, _plan, transfer_sha in written])
+    for transfer_id, _plan, _sha in written:
         outcomes[transfer_id] = "delivered"
     for transfer_id in transfer_ids:
         if transfer_id not in outcomes:

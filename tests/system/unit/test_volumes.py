@@ -90,6 +90,29 @@ def test_volumes_rotate_at_the_configured_size_and_every_object_stays_readable(
         assert reopened.read_all(sha256) == data
 
 
+def test_a_sealed_volume_is_removed_when_its_last_object_is_deleted(tmp_path: Path) -> None:
+    store = VolumeContentStore(tmp_path / "outbox", ring("k1"), volume_bytes=4096, durable=False)
+    kept = {store.put(c, max_bytes=LIMIT).sha256: c for c in (clip(1), clip(2), clip(3))}
+    # Transient objects, as the outbox holds: each deleted soon after it is written.
+    for number in range(10, 40):
+        store.delete(store.put(clip(number), max_bytes=LIMIT).sha256)
+    # Only the volume with the kept objects and the active one are left on disk.
+    assert len(volume_files(store)) == 2
+    assert [v[1] for v in store.index.volumes()] == ["sealed", "active"]
+    for sha256, data in kept.items():
+        assert store.read_all(sha256) == data
+
+    assert store.delete_many([*kept, "0" * 64]) == 3
+    assert len(volume_files(store)) == 1  # the active volume stays, empty or not
+    for sha256 in kept:
+        with pytest.raises(ObjectNotFound):
+            store.read_all(sha256)
+    # Compaction after volumes went this way finds nothing to do and loses nothing.
+    last = store.put(clip(99), max_bytes=LIMIT).sha256
+    compact(store)
+    assert store.read_all(last) == clip(99)
+
+
 @pytest.mark.parametrize(
     "cut",
     [
