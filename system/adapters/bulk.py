@@ -92,3 +92,18 @@ def update_by_id(
         statement,
         [{"_id": row["id"], **{f"_{name}": row[name] for name in columns}} for row in rows],
     )
+
+
+def lock_for_bulk_insert(connection: Connection, table: Any) -> None:
+    """On PostgreSQL, serialise bulk writers of ``table`` (SQLite's lock already does)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"LOCK TABLE {table.name} IN SHARE ROW EXCLUSIVE MODE")
+
+
+def advance_sequence(connection: Connection, table: Any) -> None:
+    """On PostgreSQL, move ``table``'s id sequence past rows inserted with explicit ids."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+            f"(SELECT COALESCE(MAX(id), 1) FROM {table.name}))"
+        )

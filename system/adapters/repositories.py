@@ -15,7 +15,15 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, exists, func, insert, or_, select, update
 
 from system.adapters import tables as t
-from system.adapters.bulk import chunks, ids, rows_in, update_by_id
+from system.adapters.bulk import (
+    advance_sequence,
+    chunks,
+    ids,
+    lock_for_bulk_insert,
+    rows_in,
+    update_by_id,
+)
+from system.adapters.repo_base import Repository, email_taken
 from system.domain import geo
 from system.domain.area import Area, CircleArea, PolygonArea
 from system.domain.model import (
@@ -35,16 +43,7 @@ from system.domain.model import (
 )
 
 
-class _Repository:
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-
-    def _insert(self, table: Any, **values: Any) -> int:
-        result = self.connection.execute(insert(table).returning(table.c.id), values)
-        return int(result.scalar_one())
-
-
-class AgencyRepository(_Repository):
+class AgencyRepository(Repository):
     def add(self, *, name: str, county: str, verified: bool, now: datetime) -> Agency:
         new_id = self._insert(
             t.agencies, name=name, county=county, verified=verified, created_at=now
@@ -60,7 +59,7 @@ class AgencyRepository(_Repository):
         return None if row is None else Agency(row.id, row.name, row.county, row.verified)
 
 
-class OfficerRepository(_Repository):
+class OfficerRepository(Repository):
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
         self._read: dict[int, Officer | None] = {}
@@ -92,10 +91,10 @@ class OfficerRepository(_Repository):
         return officer
 
     def email_taken(self, email: str) -> bool:
-        return _email_taken(self.connection, t.officers, email)
+        return email_taken(self.connection, t.officers, email)
 
 
-class StaffRepository(_Repository):
+class StaffRepository(Repository):
     def add(self, *, name: str, email: str, role: Role, now: datetime) -> Staff:
         new_id = self._insert(
             t.staff, name=name, email=email, role=role.value, active=True, created_at=now
@@ -109,10 +108,10 @@ class StaffRepository(_Repository):
         return Staff(row.id, row.name, row.email, Role(row.role), row.active)
 
     def email_taken(self, email: str) -> bool:
-        return _email_taken(self.connection, t.staff, email)
+        return email_taken(self.connection, t.staff, email)
 
 
-class CaseRepository(_Repository):
+class CaseRepository(Repository):
     def add(
         self,
         *,
@@ -171,7 +170,7 @@ class CaseRepository(_Repository):
         )
 
 
-class ResidentRepository(_Repository):
+class ResidentRepository(Repository):
     def homes(self) -> dict[int, tuple[float, float]]:
         """Every resident's home point, ``id -> (lat, lon)``."""
         r = t.residents.c
@@ -205,7 +204,7 @@ class ResidentRepository(_Repository):
         }
 
     def email_taken(self, email: str) -> bool:
-        return _email_taken(self.connection, t.residents, email)
+        return email_taken(self.connection, t.residents, email)
 
     def add_many(self, rows: Sequence[dict[str, Any]], *, now: datetime) -> list[int]:
         """Insert many residents (``name``, ``email``, ``home_lat``, ``home_lon``); ids in order."""
@@ -216,7 +215,7 @@ class ResidentRepository(_Repository):
             insert(t.residents),
             [{**row, "id": first + i, "created_at": now} for i, row in enumerate(rows)],
         )
-        _advance_sequence(self.connection, t.residents)
+        advance_sequence(self.connection, t.residents)
         return list(range(first, first + len(rows)))
 
     def count(self) -> int:
@@ -233,7 +232,7 @@ class ResidentRepository(_Repository):
         return int(current or 0) + 1
 
 
-class CameraRepository(_Repository):
+class CameraRepository(Repository):
     def add(
         self,
         *,
@@ -328,7 +327,7 @@ class CameraRepository(_Repository):
         return [(r.resident_id, r.lat, r.lon) for r in self.connection.execute(query)]
 
 
-class OptOutRepository(_Repository):
+class OptOutRepository(Repository):
     def get(self, resident_id: int, agency_id: int | None) -> OptOut | None:
         o = t.opt_outs.c
         scope = o.agency_id.is_(None) if agency_id is None else o.agency_id == agency_id
@@ -380,7 +379,7 @@ class OptOutRepository(_Repository):
         return found
 
 
-class RequestRepository(_Repository):
+class RequestRepository(Repository):
     def add(self, request: VideoRequest) -> int:
         request.id = self._insert(t.video_requests, **_request_row(request))
         return request.id
@@ -430,7 +429,7 @@ class RequestRepository(_Repository):
         return [_request_from_row(r) for r in rows]
 
 
-class ModerationRepository(_Repository):
+class ModerationRepository(Repository):
     def add(self, decision: ModerationDecision) -> int:
         return self._insert(
             t.moderation_decisions,
@@ -462,7 +461,7 @@ class ModerationRepository(_Repository):
         ]
 
 
-class NotificationRepository(_Repository):
+class NotificationRepository(Repository):
     def add_many(self, request_id: int, resident_ids: Sequence[int], *, now: datetime) -> None:
         if resident_ids:
             self.connection.execute(
@@ -592,25 +591,6 @@ _MY_NOTIFICATIONS = {
     for after in (False, True)
 }
 """A resident's listing by (page size given, continuing after a notification)."""
-
-
-def lock_for_bulk_insert(connection: Connection, table: Any) -> None:
-    """On PostgreSQL, serialise bulk writers of ``table`` (SQLite's lock already does)."""
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"LOCK TABLE {table.name} IN SHARE ROW EXCLUSIVE MODE")
-
-
-def _advance_sequence(connection: Connection, table: Any) -> None:
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(
-            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-            f"(SELECT COALESCE(MAX(id), 1) FROM {table.name}))"
-        )
-
-
-def _email_taken(connection: Connection, table: Any, email: str) -> bool:
-    query = select(exists().where(func.lower(table.c.email) == email.lower()))
-    return bool(connection.execute(query).scalar())
 
 
 def _area_columns(area: Area) -> dict[str, Any]:
