@@ -1,0 +1,132 @@
+"""The agency side: agencies, their officers and their cases: rows in, domain objects out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, bindparam, exists, insert, select, update
+
+from system.adapters import tables as t
+from system.adapters.repo_base import Repository, email_taken
+from system.domain.model import Agency, Case, CaseStatus, IncidentType, Officer, Role
+
+
+class AgencyRepository(Repository):
+    def add(self, *, name: str, county: str, verified: bool, now: datetime) -> Agency:
+        new_id = self._insert(
+            t.agencies, name=name, county=county, verified=verified, created_at=now
+        )
+        return Agency(new_id, name, county, verified)
+
+    def get(self, agency_id: int) -> Agency | None:
+        row = self.connection.execute(_AGENCY, {"id": agency_id}).first()
+        return None if row is None else Agency(row.id, row.name, row.county, row.verified)
+
+    def by_name(self, name: str) -> Agency | None:
+        row = self.connection.execute(select(t.agencies).where(t.agencies.c.name == name)).first()
+        return None if row is None else Agency(row.id, row.name, row.county, row.verified)
+
+
+class OfficerRepository(Repository):
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        self._read: dict[int, Officer | None] = {}
+
+    def add(self, *, agency_id: int, name: str, email: str, role: Role, now: datetime) -> Officer:
+        new_id = self._insert(
+            t.officers,
+            agency_id=agency_id,
+            name=name,
+            email=email,
+            role=role.value,
+            active=True,
+            created_at=now,
+        )
+        return Officer(new_id, agency_id, name, email, role)
+
+    def get(self, officer_id: int) -> Officer | None:
+        """The officer (read once per unit of work: an access check and its audit entry
+        both ask; no unit of work changes an officer after reading it)."""
+        if officer_id in self._read:
+            return self._read[officer_id]
+        row = self.connection.execute(_OFFICER, {"id": officer_id}).first()
+        officer = (
+            None
+            if row is None
+            else Officer(row.id, row.agency_id, row.name, row.email, Role(row.role), row.active)
+        )
+        self._read[officer_id] = officer
+        return officer
+
+    def email_taken(self, email: str) -> bool:
+        return email_taken(self.connection, t.officers, email)
+
+
+class CaseRepository(Repository):
+    def add(
+        self,
+        *,
+        agency_id: int,
+        case_number: str,
+        incident_type: IncidentType,
+        opened_by: int,
+        now: datetime,
+    ) -> Case:
+        new_id = self._insert(
+            t.cases,
+            agency_id=agency_id,
+            case_number=case_number,
+            incident_type=incident_type.value,
+            opened_at=now,
+            opened_by=opened_by,
+            status=CaseStatus.OPEN.value,
+        )
+        self.assign(new_id, opened_by, now=now)
+        return Case(new_id, agency_id, case_number, incident_type, now, opened_by)
+
+    def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
+        query = _CASE_FOR_UPDATE if for_update else _CASE
+        row = self.connection.execute(query, {"id": case_id}).first()
+        if row is None:
+            return None
+        return Case(
+            row.id,
+            row.agency_id,
+            row.case_number,
+            IncidentType(row.incident_type),
+            row.opened_at,
+            row.opened_by,
+            CaseStatus(row.status),
+        )
+
+    def number_taken(self, agency_id: int, case_number: str) -> bool:
+        query = select(
+            exists().where(t.cases.c.agency_id == agency_id, t.cases.c.case_number == case_number)
+        )
+        return bool(self.connection.execute(query).scalar())
+
+    def assign(self, case_id: int, officer_id: int, *, now: datetime) -> None:
+        self.connection.execute(
+            insert(t.case_assignments),
+            {"case_id": case_id, "officer_id": officer_id, "assigned_at": now},
+        )
+
+    def assigned_officers(self, case_id: int) -> list[int]:
+        rows = self.connection.execute(_ASSIGNED, {"id": case_id})
+        return [r.officer_id for r in rows]
+
+    def set_status(self, case_id: int, status: CaseStatus) -> None:
+        self.connection.execute(
+            update(t.cases).where(t.cases.c.id == case_id).values(status=status.value)
+        )
+
+
+_AGENCY = select(t.agencies).where(t.agencies.c.id == bindparam("id"))
+_OFFICER = select(t.officers).where(t.officers.c.id == bindparam("id"))
+_CASE = select(t.cases).where(t.cases.c.id == bindparam("id"))
+_CASE_FOR_UPDATE = _CASE.with_for_update()
+_ASSIGNED = (
+    select(t.case_assignments.c.officer_id)
+    .where(t.case_assignments.c.case_id == bindparam("id"))
+    .order_by(t.case_assignments.c.officer_id)
+)
