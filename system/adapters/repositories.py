@@ -24,18 +24,16 @@ from system.adapters.bulk import (
     rows_in,
     update_by_id,
 )
+from system.adapters.moderation_repo import ModerationRepository, StaffRepository
 from system.adapters.repo_base import Repository, email_taken
 from system.domain import geo
 from system.domain.area import Area, CircleArea, PolygonArea
 from system.domain.model import (
     Camera,
     IncidentType,
-    ModerationDecision,
     OptOut,
     RequestStatus,
     Resident,
-    Role,
-    Staff,
     VideoRequest,
 )
 
@@ -53,23 +51,6 @@ __all__ = [
     "StaffRepository",
     "lock_for_bulk_insert",
 ]
-
-
-class StaffRepository(Repository):
-    def add(self, *, name: str, email: str, role: Role, now: datetime) -> Staff:
-        new_id = self._insert(
-            t.staff, name=name, email=email, role=role.value, active=True, created_at=now
-        )
-        return Staff(new_id, name, email, role)
-
-    def get(self, staff_id: int) -> Staff | None:
-        row = self.connection.execute(_STAFF, {"id": staff_id}).first()
-        if row is None:
-            return None
-        return Staff(row.id, row.name, row.email, Role(row.role), row.active)
-
-    def email_taken(self, email: str) -> bool:
-        return email_taken(self.connection, t.staff, email)
 
 
 class ResidentRepository(Repository):
@@ -331,38 +312,6 @@ class RequestRepository(Repository):
         return [_request_from_row(r) for r in rows]
 
 
-class ModerationRepository(Repository):
-    def add(self, decision: ModerationDecision) -> int:
-        return self._insert(
-            t.moderation_decisions,
-            request_id=decision.request_id,
-            moderator_id=decision.moderator_id,
-            decision=decision.decision.value,
-            reason=decision.reason,
-            checklist_json=json.dumps(decision.checklist, sort_keys=True),
-            lint_flags_json=json.dumps(list(decision.lint_flags)),
-            decided_at=decision.decided_at,
-        )
-
-    def for_request(self, request_id: int) -> list[dict[str, Any]]:
-        rows = self.connection.execute(
-            select(t.moderation_decisions)
-            .where(t.moderation_decisions.c.request_id == request_id)
-            .order_by(t.moderation_decisions.c.id)
-        )
-        return [
-            {
-                "moderator_id": r.moderator_id,
-                "decision": r.decision,
-                "reason": r.reason,
-                "checklist": json.loads(r.checklist_json),
-                "lint_flags": json.loads(r.lint_flags_json),
-                "decided_at": r.decided_at,
-            }
-            for r in rows
-        ]
-
-
 class NotificationRepository(Repository):
     def add_many(self, request_id: int, resident_ids: Sequence[int], *, now: datetime) -> None:
         if resident_ids:
@@ -439,7 +388,6 @@ class NotificationRepository(Repository):
         )
 
 
-_STAFF = select(t.staff).where(t.staff.c.id == bindparam("id"))
 _CAMERAS = select(t.cameras).where(t.cameras.c.id.in_(ids()))
 _RESIDENTS = select(t.residents).where(t.residents.c.id.in_(ids())).order_by(t.residents.c.id)
 _RESIDENTS_FOR_UPDATE = _RESIDENTS.with_for_update()
