@@ -24,17 +24,16 @@ MB = 1e6
 SPACING = 50  # walk the scratch folder at most once per 50 walks' worth of run time
 
 # The duration estimate's constants, measured on this project's 2-core machine on
-# 2026-12-05 (`/usr/bin/time -v canvass run nassau --scale 0.2 --replications 4
-# --workers 2`: 91,215 homes for 365 days, 33.3 million home-days a replication;
-# 75 CPU-seconds in all, of which some 10-15 build the tables, figures and report, so
-# about 16 CPU-seconds a replication) and `canvass run tiny` (under a second a
-# replication, nearly all of it set-up). CPU-seconds, not wall seconds, because the
-# machine was shared (load average 5): a replication has a core to itself on an
-# idle 2-core machine. Scenarios that make more requests than Nassau's defaults
-# (tiny's inflated rates, nassau-saturated) cost more per home-day, and a busy
-# machine is slower; the progress lines correct the estimate from the run's own pace.
+# 2026-12-05, alone on it: `canvass run nassau --scale 1 --replications 2 --workers 2`
+# (456,076 homes for 365 days, 166.5 million home-days a replication) took 49 s, each
+# replication about 44 s on its own core, the summary and report the rest: 0.26
+# microseconds a home-day; `canvass run tiny` takes under a second a replication,
+# nearly all of it set-up. Scenarios that make more requests than Nassau's defaults
+# (tiny's inflated rates; nassau-saturated, about 25 times the calibrated pace) cost
+# more per home-day, and a busy machine is slower; the progress lines correct the
+# estimate from the run's own pace.
 REPLICATION_FIXED_S = 1.0
-S_PER_HOME_DAY = 0.5e-6
+S_PER_HOME_DAY = 0.26e-6
 
 
 def peak_rss_mb(*, children: bool = False) -> float | None:

@@ -46,6 +46,7 @@ from sqlalchemy import select
 from sim.core.params import ModelParams
 from sim.core.population import Population, camera_rows, resident_rows
 from sim.core.ports import AnswerVerdict, ClipSpec, EvidenceSeen, Notified, Staffing, Submitted
+from sim.drivers.id_maps import IdMap
 from system.adapters import tables as t
 from system.adapters.bulk import ids
 from system.adapters.db import make_engine
@@ -162,9 +163,11 @@ class InProcessDriver:
         self.resident_ids: list[int] = []
         self.resident_index: dict[int, int] = {}
         self.camera_ids: list[int] = []
-        self._notification_ids: dict[tuple[int, int], int] = {}  # (request, resident idx)
-        self._clip_ids: dict[int, int] = {}  # the model's clip key -> the system's clip id
-        self._clip_keys: dict[int, int] = {}  # and back
+        # Per request: its notified residents' indices (sorted) and their notification ids,
+        # as arrays (a county-year notifies millions: a dict of pairs took hundreds of MB).
+        self._notification_ids: dict[int, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
+        self._clip_ids = IdMap()  # the model's clip key -> the system's clip id
+        self._clip_keys = IdMap()  # and back
         # An uploaded clip's SHA-256 (its first 64 bits, to keep a county's worth small)
         # -> its key; AMBIGUOUS where two clips share those bits (then the records tell).
         self._key_of_sha: dict[int, int] = {}
@@ -365,10 +368,23 @@ class InProcessDriver:
         self._apply_deferred()
         with self.ctx.uow(read_only=True) as uow:
             notification_of = uow.notifications.ids_for(request_id)
-        indices = sorted(self.resident_index[r] for r in notification_of)
-        for resident_id, notification_id in notification_of.items():
-            self._notification_ids[(request_id, self.resident_index[resident_id])] = notification_id
-        return Notified(request_id, tuple(indices))
+        pairs = sorted((self.resident_index[r], n) for r, n in notification_of.items())
+        indices = np.array([i for i, _n in pairs], dtype=np.int64)
+        self._notification_ids[request_id] = (
+            indices,
+            np.array([n for _i, n in pairs], dtype=np.int64),
+        )
+        return Notified(request_id, tuple(i for i, _n in pairs))
+
+    def _notification_id(self, request_id: int, resident: int) -> int | None:
+        known = self._notification_ids.get(request_id)
+        if known is None:
+            return None
+        indices, notification_ids = known
+        at = int(np.searchsorted(indices, resident))
+        if at < indices.size and indices[at] == resident:
+            return int(notification_ids[at])
+        return None
 
     def respond(
         self,
@@ -381,7 +397,7 @@ class InProcessDriver:
         include_audio: bool,
     ) -> AnswerVerdict:
         verdict = AnswerVerdict()
-        notification_id = self._notification_ids.get((request_id, resident))
+        notification_id = self._notification_id(request_id, resident)
         if notification_id is None:  # never notified: the system has nothing to answer
             verdict.settle(False)
             return verdict
