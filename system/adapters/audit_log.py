@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
+from system.adapters import driver_sql
 from system.adapters import tables as t
 from system.adapters.bulk import ids
 from system.domain.audit import (
@@ -34,7 +35,6 @@ _HEADS = (
     .order_by(t.audit_streams.c.stream)
     .with_for_update()
 )
-_APPEND = insert(t.audit_entries)
 _ADVANCE_HEAD = (
     update(t.audit_streams)
     .where(t.audit_streams.c.stream == bindparam("_stream"))
@@ -66,7 +66,8 @@ class AuditLog:
         for event, at in events:
             by_stream.setdefault(stream_for(event.object), []).append((event, at.astimezone(UTC)))
         heads = {
-            row.stream: row for row in self.connection.execute(_HEADS, {"ids": sorted(by_stream)})
+            row.stream: row
+            for row in driver_sql.select_rows(self.connection, _HEADS, {"ids": sorted(by_stream)})
         }
         rows, new_heads = [], []
         for stream in sorted(by_stream):
@@ -105,8 +106,8 @@ class AuditLog:
                 )
                 prev_hash = digest
             new_heads.append({"_stream": stream, "_seq": seq, "_hash": prev_hash})
-        self.connection.execute(_APPEND, rows)
-        self.connection.execute(_ADVANCE_HEAD, new_heads)
+        driver_sql.insert_many(self.connection, t.audit_entries, rows)
+        driver_sql.execute_many(self.connection, _ADVANCE_HEAD, new_heads)
 
     def entries(self, *, obj: str | None = None, limit: int = 1000) -> list[AuditEntry]:
         """Entries in time order, optionally only those about ``obj``."""

@@ -21,7 +21,9 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import BindParameter, Connection, Executable, Row, Table, bindparam, insert, update
+from sqlalchemy import BindParameter, Connection, Executable, Table, bindparam, insert, update
+
+from system.adapters.driver_sql import execute_many, insert_ids, select_rows
 
 T = TypeVar("T")
 
@@ -45,11 +47,12 @@ def ids(name: str = "ids") -> BindParameter[Any]:
 
 def rows_in(
     connection: Connection, statement: Executable, keys: Iterable[Hashable], name: str = "ids"
-) -> Iterator[Row[Any]]:
+) -> Iterator[Any]:
     """The rows of a prebuilt ``IN`` statement for the distinct ``keys`` (bound to ``name``),
-    in sorted :func:`chunks`, one statement each."""
+    in sorted :func:`chunks`, one statement each (on SQLite straight on the driver,
+    :mod:`system.adapters.driver_sql`; the rows answer ``row.column`` either way)."""
     for part in chunks(sorted(set(keys))):  # type: ignore[type-var]
-        yield from connection.execute(statement, {name: part})
+        yield from select_rows(connection, statement, {name: part})
 
 
 def insert_returning_ids(
@@ -58,6 +61,9 @@ def insert_returning_ids(
     """Insert ``rows`` and return their new ids, in the same order."""
     if not rows:
         return []
+    fast = insert_ids(connection, table, rows)
+    if fast is not None:
+        return _checked(table, rows, fast)
     # Ids chosen by the caller are not ascending by position: let SQLAlchemy order them.
     by_sorting = connection.dialect.name == "sqlite" and all("id" not in row for row in rows)
     key = (table.name, by_sorting)
@@ -69,6 +75,10 @@ def insert_returning_ids(
     new_ids = [int(i) for i in connection.execute(statement, list(rows)).scalars()]
     if by_sorting:
         new_ids.sort()
+    return _checked(table, rows, new_ids)
+
+
+def _checked(table: Table, rows: Sequence[object], new_ids: list[int]) -> list[int]:
     if len(new_ids) != len(rows):
         raise RuntimeError(f"{len(rows)} rows inserted into {table.name}, {len(new_ids)} ids")
     return new_ids
@@ -88,7 +98,8 @@ def update_by_id(
             .where(table.c.id == bindparam("_id"))
             .values({name: bindparam(f"_{name}") for name in columns})
         )
-    connection.execute(
+    execute_many(
+        connection,
         statement,
         [{"_id": row["id"], **{f"_{name}": row[name] for name in columns}} for row in rows],
     )

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from system.adapters import driver_sql
 from system.adapters import tables as t
 from system.adapters.bulk import chunks, ids, insert_returning_ids, rows_in, update_by_id
 
@@ -148,8 +149,10 @@ class ResponseRepository:
         self, shared_clip_ids: Sequence[int], status: str, *, now: datetime
     ) -> None:
         for part in chunks(shared_clip_ids):
-            self.connection.execute(
-                _SHARED_STATUS, {"ids": part, "v_status": status, "v_updated_at": now}
+            driver_sql.execute(
+                self.connection,
+                _SHARED_STATUS,
+                {"ids": part, "v_status": status, "v_updated_at": now},
             )
 
     def shared_clip_for_update(self, shared_clip_id: int) -> Any:
@@ -211,9 +214,8 @@ class TransferRepository:
                 .values({name: bindparam(f"v_{name}") for name in names})
             )
         for part in chunks(transfer_ids):
-            self.connection.execute(
-                statement, {"ids": part, **{f"v_{k}": v for k, v in values.items()}}
-            )
+            bound = {"ids": part, **{f"v_{k}": v for k, v in values.items()}}
+            driver_sql.execute(self.connection, statement, bound)
 
     def deliver_many(self, rows: Sequence[tuple[int, int, datetime]]) -> None:
         """Mark transfers delivered as (transfer id, evidence id, time)."""

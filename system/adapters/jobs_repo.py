@@ -17,8 +17,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
+from system.adapters import driver_sql
 from system.adapters import tables as t
-from system.adapters.bulk import ids, insert_returning_ids, rows_in
+from system.adapters.bulk import chunks, ids, insert_returning_ids, rows_in
 
 
 class JobStatus:
@@ -152,10 +153,11 @@ class JobQueue:
     def claim(self, worker: str, *, now: datetime, lease: timedelta, limit: int = 1) -> list[Job]:
         """Take up to ``limit`` due jobs (or jobs whose lease ran out) for ``worker``."""
         query = _CLAIM_PG if self.connection.dialect.name == "postgresql" else _CLAIM
-        rows = self.connection.execute(query, {"now": now, "limit": limit}).all()
+        rows = driver_sql.select_rows(self.connection, query, {"now": now, "limit": limit})
         if not rows:
             return []
-        self.connection.execute(
+        driver_sql.execute(
+            self.connection,
             _TAKE,
             {"ids": [r.id for r in rows], "v_worker": worker, "v_until": now + lease},
         )
@@ -170,7 +172,8 @@ class JobQueue:
     def complete_many(self, job_ids: Sequence[int], *, now: datetime) -> None:
         # Releasing the dedupe key lets a scheduler enqueue the same work again later
         # (e.g. a purge that found the item on hold); it dedupes only pending work.
-        self.connection.execute(_COMPLETE, {"ids": list(job_ids), "v_now": now})
+        for part in chunks(job_ids):
+            driver_sql.execute(self.connection, _COMPLETE, {"ids": list(part), "v_now": now})
 
     def fail(self, job: Job, error: str, *, now: datetime, backoff: timedelta) -> str:
         """Record a failure: retry after ``backoff``, or dead-letter when out of attempts."""

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 
+from system.adapters import driver_sql
 from system.adapters import tables as t
 from system.adapters.bulk import ids, rows_in
 from system.adapters.repo_base import Repository
@@ -16,8 +17,9 @@ from system.adapters.repo_base import Repository
 class NotificationRepository(Repository):
     def add_many(self, request_id: int, resident_ids: Sequence[int], *, now: datetime) -> None:
         if resident_ids:
-            self.connection.execute(
-                insert(t.notifications),
+            driver_sql.insert_many(
+                self.connection,
+                t.notifications,
                 [
                     {"request_id": request_id, "resident_id": r, "notified_at": now}
                     for r in resident_ids
