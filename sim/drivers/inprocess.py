@@ -46,6 +46,7 @@ from sim.core.params import ModelParams
 from sim.core.population import Population, camera_rows, resident_rows
 from sim.core.ports import AnswerVerdict, ClipSpec, EvidenceSeen, Notified, Staffing, Submitted
 from sim.drivers.id_maps import IdMap
+from system.adapters import driver_sql
 from system.adapters import tables as t
 from system.adapters.bulk import ids
 from system.adapters.db import make_engine
@@ -517,7 +518,9 @@ class InProcessDriver:
         # what, from the system's own records of which clip each transfer carried (a map
         # by content hash cost ~100 bytes a clip, 44 MB in a county-year, to save this read).
         with self.ctx.uow(read_only=True) as uow:
-            rows = uow.connection.execute(_CLIPS_OF_EVIDENCE, {"ids": [i.id for i in items]})
+            rows = driver_sql.select_rows(
+                uow.connection, _CLIPS_OF_EVIDENCE, {"ids": [i.id for i in items]}
+            )
             clip_of: dict[int, int] = {int(e): int(c) for e, c in rows}
         return tuple(
             EvidenceSeen(i.id, self._clip_keys[clip_of[i.id]], i.size_bytes) for i in items

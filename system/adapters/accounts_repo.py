@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from system.adapters import driver_sql
 from system.adapters.tables import cameras
 from system.adapters.tables_accounts import accounts, device_tokens, session_revocations, tokens
 from system.domain.accounts import AccountRole
@@ -173,7 +174,7 @@ class AccountRepository:
 
     def session(self, token_hash: str) -> SessionRecord | None:
         """The token with this hash and its account, in one statement."""
-        row = self.connection.execute(_SESSION_BY_HASH, {"token_hash": token_hash}).first()
+        row = driver_sql.first_row(self.connection, _SESSION_BY_HASH, {"token_hash": token_hash})
         if row is None:
             return None
         return SessionRecord(

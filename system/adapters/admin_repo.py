@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Select, and_, bindparam, delete, insert, or_, select, update
 
+from system.adapters import driver_sql
 from system.adapters import tables as t
 from system.adapters.tables_accounts import accounts
 from system.adapters.tables_admin import metrics_tokens, retention_settings
@@ -54,7 +55,8 @@ class RetentionRepository:
         self.connection = connection
 
     def rows(self) -> list[RetentionRow]:
-        found = self.connection.execute(_RETENTION_ROWS)  # read by every acknowledgement
+        # read by every acknowledgement
+        found = driver_sql.select_rows(self.connection, _RETENTION_ROWS, {})
         return [RetentionRow(x.category, x.period_days, x.updated_at, x.updated_by) for x in found]
 
     def save(self, category: str, period_days: int | None, *, now: datetime, by: str) -> None:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, exists, insert, select, update
 
+from system.adapters import driver_sql
 from system.adapters import tables as t
 from system.adapters.repo_base import Repository, email_taken
 from system.domain.model import Agency, Case, CaseStatus, IncidentType, Officer, Role
@@ -19,7 +20,7 @@ class AgencyRepository(Repository):
         return Agency(new_id, name, county, verified)
 
     def get(self, agency_id: int) -> Agency | None:
-        row = self.connection.execute(_AGENCY, {"id": agency_id}).first()
+        row = driver_sql.first_row(self.connection, _AGENCY, {"id": agency_id})
         return None if row is None else Agency(row.id, row.name, row.county, row.verified)
 
     def by_name(self, name: str) -> Agency | None:
@@ -49,7 +50,7 @@ class OfficerRepository(Repository):
         both ask; no unit of work changes an officer after reading it)."""
         if officer_id in self._read:
             return self._read[officer_id]
-        row = self.connection.execute(_OFFICER, {"id": officer_id}).first()
+        row = driver_sql.first_row(self.connection, _OFFICER, {"id": officer_id})
         officer = (
             None
             if row is None
@@ -86,7 +87,7 @@ class CaseRepository(Repository):
 
     def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
         query = _CASE_FOR_UPDATE if for_update else _CASE
-        row = self.connection.execute(query, {"id": case_id}).first()
+        row = driver_sql.first_row(self.connection, query, {"id": case_id})
         if row is None:
             return None
         return Case(
@@ -112,7 +113,7 @@ class CaseRepository(Repository):
         )
 
     def assigned_officers(self, case_id: int) -> list[int]:
-        rows = self.connection.execute(_ASSIGNED, {"id": case_id})
+        rows = driver_sql.select_rows(self.connection, _ASSIGNED, {"id": case_id})
         return [r.officer_id for r in rows]
 
     def set_status(self, case_id: int, status: CaseStatus) -> None:

@@ -91,10 +91,12 @@ class ClipRepository:
 
     def set_status_many(self, clip_ids: Sequence[int], status: str) -> None:
         for part in chunks(clip_ids):
-            self.connection.execute(_CLIP_STATUS, {"ids": part, "v_status": status})
+            driver_sql.execute(self.connection, _CLIP_STATUS, {"ids": part, "v_status": status})
 
     def due_for_deletion(self, now: datetime, *, limit: int = 500) -> list[ClipRow]:
-        rows = self.connection.execute(_CLIPS_DUE_FOR_DELETION, {"now": now, "limit": limit})
+        rows = driver_sql.select_rows(
+            self.connection, _CLIPS_DUE_FOR_DELETION, {"now": now, "limit": limit}
+        )
         return [_clip(r) for r in rows]
 
 

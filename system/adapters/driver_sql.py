@@ -278,3 +278,9 @@ def insert_many(connection: Connection, table: Table, rows: Sequence[Mapping[str
         for row in rows
     ]
     _cursor(connection, f"{plan.head} VALUES {plan.group}", values, True)
+
+
+def first_row(connection: Connection, statement: Any, params: Mapping[str, Any]) -> Any:
+    """The first row of a prebuilt select, or None."""
+    rows = select_rows(connection, statement, params)
+    return rows[0] if rows else None

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from system.adapters import driver_sql
 from system.adapters import tables as t
 from system.domain import geo
 from system.domain.emergency import EmergencyDisclosure, EmergencyStatus, Location
@@ -60,7 +61,7 @@ class EmergencyRepository:
 
     def approved_due(self, now: datetime) -> list[EmergencyDisclosure]:
         """Approved disclosures whose owner notice is due at ``now``, oldest first."""
-        rows = self.connection.execute(_APPROVED_DUE, {"now": now})
+        rows = driver_sql.select_rows(self.connection, _APPROVED_DUE, {"now": now})
         return [_disclosure(r) for r in rows]
 
     def with_status(self, status: EmergencyStatus) -> list[EmergencyDisclosure]:

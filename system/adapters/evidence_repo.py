@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, exists, insert, select, update
 
+from system.adapters import driver_sql
 from system.adapters import tables as t
 from system.adapters.bulk import ids, insert_returning_ids, rows_in
 from system.domain.evidence import (
@@ -59,7 +60,9 @@ class EvidenceRepository:
         self, case_id: int, *, stored_only: bool = False, after_id: int = 0
     ) -> list[EvidenceItem]:
         query = _STORED_FOR_CASE if stored_only else _FOR_CASE
-        rows = self.connection.execute(query, {"case_id": case_id, "after_id": after_id})
+        rows = driver_sql.select_rows(
+            self.connection, query, {"case_id": case_id, "after_id": after_id}
+        )
         return [_item(r) for r in rows]
 
     def update(self, evidence_id: int, **values: Any) -> None:

@@ -148,7 +148,7 @@ class JobQueue:
 
     def any_due(self, now: datetime) -> bool:
         """Whether a claim would find a job (a read: no write lock on SQLite)."""
-        return self.connection.execute(_CLAIM, {"now": now, "limit": 1}).first() is not None
+        return driver_sql.first_row(self.connection, _CLAIM, {"now": now, "limit": 1}) is not None
 
     def claim(self, worker: str, *, now: datetime, lease: timedelta, limit: int = 1) -> list[Job]:
         """Take up to ``limit`` due jobs (or jobs whose lease ran out) for ``worker``."""

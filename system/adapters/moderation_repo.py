@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
+from system.adapters import driver_sql
 from system.adapters import tables as t
 from system.adapters.repo_base import Repository, email_taken
 from system.domain.model import ModerationDecision, Role, Staff
@@ -21,7 +22,7 @@ class StaffRepository(Repository):
         return Staff(new_id, name, email, role)
 
     def get(self, staff_id: int) -> Staff | None:
-        row = self.connection.execute(_STAFF, {"id": staff_id}).first()
+        row = driver_sql.first_row(self.connection, _STAFF, {"id": staff_id})
         if row is None:
             return None
         return Staff(row.id, row.name, row.email, Role(row.role), row.active)

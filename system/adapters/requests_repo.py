@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select
 
+from system.adapters import driver_sql
 from system.adapters import tables as t
 from system.adapters.bulk import ids, rows_in, update_by_id
 from system.adapters.repo_base import Repository
@@ -23,7 +24,7 @@ class RequestRepository(Repository):
         return request.id
 
     def get(self, request_id: int) -> VideoRequest | None:
-        row = self.connection.execute(_REQUEST, {"id": request_id}).first()
+        row = driver_sql.first_row(self.connection, _REQUEST, {"id": request_id})
         return None if row is None else _request_from_row(row)
 
     def get_many(self, request_ids: Sequence[int]) -> dict[int, VideoRequest]:
@@ -33,7 +34,7 @@ class RequestRepository(Repository):
 
     def get_for_update(self, request_id: int) -> VideoRequest | None:
         """Read a request and lock its row until the transaction ends (PostgreSQL)."""
-        row = self.connection.execute(_REQUEST_FOR_UPDATE, {"id": request_id}).first()
+        row = driver_sql.first_row(self.connection, _REQUEST_FOR_UPDATE, {"id": request_id})
         return None if row is None else _request_from_row(row)
 
     def save(self, request: VideoRequest) -> None:
@@ -54,7 +55,7 @@ class RequestRepository(Repository):
 
     def due_to_expire(self, now: datetime, *, limit: int = 1000) -> list[int]:
         """Ids of active requests whose response period has ended."""
-        rows = self.connection.execute(_DUE_TO_EXPIRE, {"now": now, "limit": limit})
+        rows = driver_sql.select_rows(self.connection, _DUE_TO_EXPIRE, {"now": now, "limit": limit})
         return [r.id for r in rows]
 
     def with_status(self, status: RequestStatus, *, limit: int = 100) -> list[VideoRequest]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, func, insert, or_, select
 
+from system.adapters import driver_sql
 from system.adapters import tables as t
 from system.adapters.bulk import advance_sequence, chunks, ids, lock_for_bulk_insert, rows_in
 from system.adapters.repo_base import Repository, email_taken
@@ -137,7 +138,9 @@ class CameraRepository(Repository):
         wanted = sorted(set(camera_ids))
         found: dict[int, Camera] = {}
         for start in range(0, len(wanted), 500):
-            rows = self.connection.execute(_CAMERAS, {"ids": wanted[start : start + 500]})
+            rows = driver_sql.select_rows(
+                self.connection, _CAMERAS, {"ids": wanted[start : start + 500]}
+            )
             found.update(
                 (r.id, Camera(r.id, r.resident_id, r.lat, r.lon, r.retention_days, r.kind))
                 for r in rows
