@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, update
 
 from system.adapters import driver_sql
 from system.adapters import tables as t
@@ -72,6 +72,13 @@ _COMPLETE = (
         dedupe_key=None,
     )
 )
+_DONE_BEFORE = (  # the claim index's (status, run_after): a range, not a scan
+    select(_j.id)
+    .where(_j.status == JobStatus.DONE, _j.run_after < bindparam("before"))
+    .order_by(_j.run_after, _j.id)
+    .limit(bindparam("limit"))
+)
+_DELETE = delete(t.jobs).where(_j.id.in_(ids()))
 _PENDING_KEYS = select(_j.dedupe_key).where(_j.dedupe_key.in_(ids()))
 
 
@@ -202,6 +209,19 @@ class JobQueue:
             )
         ).scalar()
         return found
+
+    def prune_done(self, *, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` done jobs that came due before ``before``, oldest first;
+        how many went. Queued, running and dead jobs stay."""
+        found = [
+            int(r.id)
+            for r in driver_sql.select_rows(
+                self.connection, _DONE_BEFORE, {"before": before, "limit": limit}
+            )
+        ]
+        for part in chunks(found):
+            driver_sql.execute(self.connection, _DELETE, {"ids": list(part)})
+        return len(found)
 
     def counts(self) -> dict[str, int]:
         rows = self.connection.execute(

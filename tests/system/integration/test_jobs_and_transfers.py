@@ -217,6 +217,42 @@ def test_a_run_completes_each_job_once_whether_or_not_it_looks_for_idle_first(
         assert uow.jobs.counts() == {JobStatus.DONE: 5}
 
 
+def test_done_jobs_leave_the_queue_a_week_after_they_came_due(full_ctx: ServiceContext) -> None:
+    ctx = full_ctx
+    ran: list[object] = []
+
+    def tick(_ctx: ServiceContext, payload: dict[str, object]) -> None:
+        ran.append(payload["n"])
+        if payload["n"] == "fails":
+            raise RuntimeError("this job always fails")
+
+    with ctx.uow() as uow:
+        for n in ("old-1", "old-2"):
+            uow.jobs.enqueue("tick", {"n": n}, now=ctx.clock.now())
+        uow.jobs.enqueue("tick", {"n": "fails"}, now=ctx.clock.now(), max_attempts=1)
+        uow.commit()
+    assert jobs.run_pending_jobs(ctx, handlers={"tick": tick}, schedule=False).ran == 3
+    ctx.clock.advance(jobs.DONE_JOBS_KEPT - timedelta(hours=1))
+    with ctx.uow() as uow:
+        uow.jobs.enqueue("tick", {"n": "recent"}, now=ctx.clock.now())
+        later = ctx.clock.now() + timedelta(days=30)
+        uow.jobs.enqueue("tick", {"n": "waiting"}, now=ctx.clock.now(), run_after=later)
+        uow.commit()
+    jobs.run_pending_jobs(ctx, handlers={"tick": tick}, schedule=False)
+    assert jobs.schedule_due_work(ctx) == 0  # a week not yet passed: nothing pruned
+    with ctx.uow(read_only=True) as uow:
+        assert uow.jobs.counts() == {JobStatus.DONE: 3, JobStatus.DEAD: 1, JobStatus.QUEUED: 1}
+
+    ctx.clock.advance(timedelta(hours=2))
+    assert jobs.schedule_due_work(ctx) == 0  # pruning queues nothing
+    with ctx.uow(read_only=True) as uow:
+        # The two old done jobs went; the recent one, the dead one and the waiting one stay.
+        assert uow.jobs.counts() == {JobStatus.DONE: 1, JobStatus.DEAD: 1, JobStatus.QUEUED: 1}
+        left = {r.status: r.payload_json for r in uow.connection.execute(select(t.jobs))}
+    assert '"recent"' in left[JobStatus.DONE]
+    assert ran == ["old-1", "old-2", "fails", "recent"]
+
+
 def test_jobs_finished_later_are_marked_done_at_their_own_time_and_never_rerun(
     full_ctx: ServiceContext,
 ) -> None:
