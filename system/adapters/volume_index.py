@@ -332,24 +332,32 @@ class VolumeIndex:
         A row deleted or quarantined since it was copied is not resurrected: the
         update only matches a row still at the position the copy was taken from.
         """
+        # Each statement's WHERE names the row's old place, never its new one, so the
+        # order of the updates does not matter: one executemany per statement.
+        live = [
+            (target, m.to_offset, m.sha256, m.from_volume, m.from_offset)
+            for m in moves
+            if m.quarantine_id is None
+        ]
+        held = [
+            (target, m.to_offset, m.quarantine_id, m.from_volume, m.from_offset)
+            for m in moves
+            if m.quarantine_id is not None
+        ]
         with self._write() as conn:
-            for move in moves:
-                table, key, value = (
-                    ("objects", "sha256", move.sha256)
-                    if move.quarantine_id is None
-                    else ("quarantined", "id", move.quarantine_id)
+            where = "WHERE {} = ? AND volume = ? AND offset = ?"
+            conn.executemany(
+                "UPDATE objects SET volume = ?, offset = ? " + where.format("sha256"), live
+            )
+            conn.executemany(
+                "UPDATE quarantined SET volume = ?, offset = ? " + where.format("id"), held
+            )
+            if live and conn.execute("SELECT 1 FROM quarantined LIMIT 1").fetchone():
+                # Quarantined since it was copied: the quarantined row follows its copy.
+                conn.executemany(
+                    "UPDATE quarantined SET volume = ?, offset = ? " + where.format("sha256"),
+                    live,
                 )
-                conn.execute(
-                    f"UPDATE {table} SET volume = ?, offset = ? "
-                    f"WHERE {key} = ? AND volume = ? AND offset = ?",
-                    (target, move.to_offset, value, move.from_volume, move.from_offset),
-                )
-                if move.quarantine_id is None:  # quarantined since it was copied: follow it
-                    conn.execute(
-                        "UPDATE quarantined SET volume = ?, offset = ? "
-                        "WHERE sha256 = ? AND volume = ? AND offset = ?",
-                        (target, move.to_offset, move.sha256, move.from_volume, move.from_offset),
-                    )
             conn.execute("UPDATE volumes SET end_bytes = ? WHERE id = ?", (target_end, target))
             conn.execute("DELETE FROM volumes WHERE id = ?", (source,))
 
