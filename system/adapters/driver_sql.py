@@ -15,7 +15,8 @@ PostgreSQL, and for anything the plan does not cover (an empty ``IN`` list, a
 statement with Python-side defaults), the helpers fall back to
 ``Connection.execute``, so both backends run the same statements with the same
 results, and the suite runs on both. ``before_cursor_execute`` listeners still see
-every statement sent here.
+every statement sent here, and the driver's errors come out wrapped as Core wraps
+them (``sqlalchemy.exc.IntegrityError``, ``OperationalError`` and the like).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Select, Table, insert
+from sqlalchemy.exc import DBAPIError
 
 _TOKEN = re.compile(r"__\[POSTCOMPILE_(\w+)\]")
 _MAX_PLANS = 2048
@@ -136,10 +138,18 @@ def _cursor(connection: Connection, sql: str, params: Any, many: bool) -> Any:
     cursor = driver.cursor()
     for listener in connection.dispatch.before_cursor_execute:
         listener(connection, cursor, sql, params, None, many)
-    if many:
-        cursor.executemany(sql, params)
-    else:
-        cursor.execute(sql, params)
+    dbapi_error = connection.dialect.loaded_dbapi.Error
+    try:
+        if many:
+            cursor.executemany(sql, params)
+        else:
+            cursor.execute(sql, params)
+    except dbapi_error as error:
+        # Wrapped as Core wraps it: callers catch SQLAlchemy's IntegrityError or
+        # OperationalError (a locked or unmigrated database), never the driver's own.
+        raise DBAPIError.instance(
+            sql, params, error, dbapi_error, dialect=connection.dialect, ismulti=many
+        ) from error
     return cursor
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, bindparam, event, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from system.adapters import driver_sql
 from system.adapters import tables as t
 from system.adapters.bulk import ids, insert_returning_ids, rows_in, update_by_id
+from system.adapters.db import make_engine
 from tests.conftest import T0
 
 _J = t.jobs.c
@@ -103,3 +107,16 @@ def test_listeners_see_every_statement_sent(engine: Engine) -> None:
         event.remove(engine, "before_cursor_execute", remember)
     assert seen.count("INSERT") == 2
     assert seen.count("SELECT") == 1
+
+
+def test_database_errors_come_out_as_sqlalchemys_own(engine: Engine, tmp_path: Path) -> None:
+    with engine.begin() as conn:
+        insert_returning_ids(conn, t.jobs, [{**_job(1), "dedupe_key": "once"}])
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        insert_returning_ids(conn, t.jobs, [{**_job(2), "dedupe_key": "once"}])
+    bare = make_engine(f"sqlite:///{tmp_path / 'unmigrated.db'}")  # no tables at all
+    try:
+        with pytest.raises(OperationalError, match="no such table"), bare.begin() as conn:
+            driver_sql.select_rows(conn, _QUEUED_DUE, {"ids": [1], "now": T0})
+    finally:
+        bare.dispose()
