@@ -373,10 +373,27 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    from system.adapters.db import make_engine
+    from system.adapters.migrate import current_revision, head_revision
     from system.config import load_settings
     from system.worker import run_worker_processes
 
     settings = load_settings(database_url=args.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        revision = current_revision(engine)
+    finally:
+        engine.dispose()
+    if revision != head_revision():
+        # Workers on an older schema would fail every poll (and log each failure).
+        found = "has no schema yet" if revision is None else f"is at schema {revision}"
+        print(
+            f"canvass: the database {found}, not {head_revision()}: run "
+            f"`canvass db upgrade --database-url {settings.database_url}` first "
+            "(`canvass serve` also migrates at start)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
     return run_worker_processes(settings, concurrency=args.concurrency, echo=print)
 
 

@@ -92,3 +92,21 @@ def test_worker_processes_stop_by_themselves_when_their_parent_is_killed(tmp_pat
         parent.kill()  # the parent alone, with no chance to stop its workers
         parent.wait(timeout=5)
         assert _wait_gone(workers, timeout_s=5.0) == [], "worker processes outlived their parent"
+
+
+def test_workers_refuse_a_database_without_the_schema_and_say_how_to_fix_it(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    done = subprocess.run(
+        canvass_command("worker", "--database-url", url),
+        env=server_env(tmp_path / "data"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT_S,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "has no schema yet" in done.stderr
+    assert f"canvass db upgrade --database-url {url}" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
