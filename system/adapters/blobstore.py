@@ -53,6 +53,7 @@ from system.domain.stores import (
     KeyRing,
     KeyRingSource,
     ObjectNotFound,
+    PutItem,
     RewrapSummary,
     StoredObject,
     StoreError,
@@ -62,6 +63,7 @@ from system.domain.stores import (
     iter_content,
     key_fingerprint,
     normalize_sha256,
+    put_each,
 )
 
 if sys.platform != "win32":
@@ -174,6 +176,11 @@ class FileContentStore:
             Path(tmp_name).unlink(missing_ok=True)
             raise
         return StoredObject.of(sha256, size)
+
+    def put_many(
+        self, items: Iterable[PutItem], *, max_bytes: int
+    ) -> list[StoredObject | Exception]:
+        return put_each(self, items, max_bytes=max_bytes)
 
     def _new_tmp_file(self) -> tuple[int, str]:
         """A new private file under ``tmp/`` (what ``tempfile.mkstemp`` does, cheaper)."""

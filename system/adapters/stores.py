@@ -30,7 +30,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from system.adapters.blobstore import FileContentStore
-from system.adapters.volumes import VolumeContentStore, sync_dir
+from system.adapters.volume_appends import sync_dir
+from system.adapters.volumes import VolumeContentStore
 from system.domain.stores import (
     EncryptedContentStore,
     FixedKeys,

@@ -68,6 +68,8 @@ CREATE TABLE IF NOT EXISTS quarantined (
     reason TEXT NOT NULL
 );
 """
+_IN_BATCH = 500
+"""Addresses per ``IN`` list (well under SQLite's limit on bound parameters)."""
 _COLUMNS = (
     "sha256, volume, offset, length, size, nonce, key_id, fingerprint, wrap_nonce, "
     "wrapped_key, generation"
@@ -173,6 +175,16 @@ class VolumeIndex:
 
     def exists(self, sha256: str) -> bool:
         return bool(self._read("SELECT 1 FROM objects WHERE sha256 = ?", (sha256,)))
+
+    def existing(self, sha256s: Sequence[str]) -> set[str]:
+        """Which of these addresses are indexed."""
+        found: set[str] = set()
+        for start in range(0, len(sha256s), _IN_BATCH):
+            batch = sha256s[start : start + _IN_BATCH]
+            marks = ", ".join("?" * len(batch))
+            rows = self._read(f"SELECT sha256 FROM objects WHERE sha256 IN ({marks})", batch)
+            found.update(str(r[0]) for r in rows)
+        return found
 
     def addresses(self) -> list[str]:
         return [str(r[0]) for r in self._read("SELECT sha256 FROM objects ORDER BY sha256")]
@@ -287,24 +299,25 @@ class VolumeIndex:
                 "UPDATE volumes SET state = 'sealed' WHERE state = 'active' AND end_bytes > 0"
             )
 
-    def record(self, row: IndexRow) -> bool:
-        """Index an appended record and move its volume's end past it, in one transaction.
-
-        False and nothing changed if the address is indexed already (another writer
-        stored the same content first): the next append overwrites the record.
-        """
+    def record_many(self, rows: Sequence[IndexRow]) -> None:
+        """Index records appended to one volume and move its end past the last, in one
+        transaction. An address indexed already (another writer stored the same content
+        first) keeps its row; the duplicate's bytes are left for compaction."""
+        if not rows:
+            return
+        volume = rows[-1].volume
+        if any(row.volume != volume for row in rows):
+            raise ValueError("record_many indexes the records of one volume at a time")
         with self._write() as conn:
-            added = conn.execute(
+            conn.executemany(
                 f"INSERT OR IGNORE INTO objects ({_COLUMNS}) VALUES "
                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                row.values(),
-            ).rowcount
-            if added:
-                conn.execute(
-                    "UPDATE volumes SET end_bytes = ? WHERE id = ?",
-                    (row.offset + row.length, row.volume),
-                )
-            return added > 0
+                [row.values() for row in rows],
+            )
+            conn.execute(
+                "UPDATE volumes SET end_bytes = ? WHERE id = ?",
+                (rows[-1].offset + rows[-1].length, volume),
+            )
 
     def volumes(self) -> list[tuple[int, str, int, int]]:
         """(id, state, end_bytes, live record bytes) of every volume, oldest first."""

@@ -6,14 +6,11 @@ next record would take it past ``volume_bytes`` (1 GiB by default) and a new
 one becomes active. The index (:mod:`system.adapters.volume_index`) maps each
 SHA-256 to its volume, offset and length and holds its wrapped data key.
 
-Writing: the content is encrypted under a fresh data key into a spool (memory,
-or an anonymous file past 8 MiB) outside any lock; then, under the store's
-append lock (a thread lock and ``flock`` on ``append.lock``, so several
-processes may share the store), the record is written at the active volume's
-committed end, flushed and fsynced (``durable=True``), and only then is its
-index row committed together with the volume's new end. A crash before the
-commit leaves bytes past the committed end: never indexed, so never served,
-and overwritten by the next append.
+Writing: each object is encrypted under a fresh data key into a spool (memory,
+or an anonymous file past 8 MiB) outside any lock; then the records of a
+``put_many`` (up to ``GROUP_BYTES`` at a time) are appended under the store's
+append lock, fsynced (``durable=True``), and indexed in one transaction
+(:mod:`system.adapters.volume_appends`). ``put`` is a group of one.
 
 Reading takes the row, opens the volume, checks the record header against the
 row and the file's length (a torn record is an :class:`IntegrityError`),
@@ -30,13 +27,12 @@ Rotation rewraps data keys in the index; volumes are never rewritten for it.
 from __future__ import annotations
 
 import os
-import sys
-import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO
 
+from system.adapters.volume_appends import Appender
 from system.adapters.volume_index import IndexRow, VolumeIndex
 from system.adapters.volume_records import (
     HEADER_BYTES,
@@ -59,6 +55,7 @@ from system.domain.stores import (
     KeyRing,
     KeyRingSource,
     ObjectNotFound,
+    PutItem,
     RewrapSummary,
     StoredObject,
     StoreError,
@@ -68,12 +65,11 @@ from system.domain.stores import (
     normalize_sha256,
 )
 
-if sys.platform != "win32":
-    import fcntl
-
 VOLUME_BYTES = 1 << 30
 """A volume is sealed when the next record would take it past this size (one larger record
 gets a volume of its own)."""
+GROUP_BYTES = 32 << 20
+"""``put_many`` appends and indexes its records in groups of about this many bytes."""
 REWRAP_BATCH = 500
 INDEX_NAME = "index.sqlite3"
 """The index's file under the store's root."""
@@ -106,12 +102,7 @@ class VolumeContentStore:
         )
         self.volume_bytes, self.segment_bytes, self.durable = volume_bytes, segment_bytes, durable
         self.index = VolumeIndex(self.root / INDEX_NAME, durable=durable)
-        self._volumes = str(self.root / "volumes")
-        self._thread_lock = threading.Lock()
-        # File objects rather than bare descriptors: a store dropped without close()
-        # still closes them when it is collected.
-        self._lock_file: IO[bytes] | None = None
-        self._writer: tuple[int, IO[bytes]] | None = None  # the active volume's id and file
+        self._appender = Appender(self.root, self.index, volume_bytes=volume_bytes, durable=durable)
 
     @property
     def key_ring(self) -> KeyRing:
@@ -124,15 +115,11 @@ class VolumeContentStore:
         return Path(self._volume_file(volume))
 
     def _volume_file(self, volume: int) -> str:
-        return f"{self._volumes}/{volume:08d}.vol"
+        return self._appender.volume_file(volume)
 
     def close(self) -> None:
         """Close the index and the active volume's file (the store reopens them on use)."""
-        with self._thread_lock:
-            self._drop_writer()
-            if self._lock_file is not None:
-                self._lock_file.close()
-                self._lock_file = None
+        self._appender.close()
         self.index.close()
 
     # -- writing -----------------------------------------------------------------
@@ -140,103 +127,85 @@ class VolumeContentStore:
     def put(
         self, content: Content, *, expected_sha256: str | None = None, max_bytes: int
     ) -> StoredObject:
+        outcome = self.put_many([(content, expected_sha256)], max_bytes=max_bytes)[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def put_many(
+        self, items: Iterable[PutItem], *, max_bytes: int
+    ) -> list[StoredObject | Exception]:
+        """Seal each object outside any lock; append and index them in groups (group commit):
+        one hold of the append lock and one index transaction for up to ``GROUP_BYTES``."""
         if max_bytes < 0:
             raise ValueError("max_bytes must not be negative")
-        expected = None if expected_sha256 is None else normalize_sha256(expected_sha256)
-        if expected is not None and self.index.exists(expected):
-            # A retried transfer: check the content, but don't encrypt and append it again.
-            sha256, size = digest_content(content, self.segment_bytes, max_bytes)
-            check_expected(sha256, expected)
-            return StoredObject.of(sha256, size)
+        items = list(items)
+        wanted: list[str | Exception | None] = []
+        for _content, sha256 in items:
+            try:
+                wanted.append(None if sha256 is None else normalize_sha256(sha256))
+            except StoreError as error:
+                wanted.append(error)
+        known = self.index.existing([w for w in wanted if isinstance(w, str)])
+        ring = self.key_ring
+        outcomes: list[StoredObject | Exception] = []
+        group: list[tuple[SealedRecord, WrappedKey]] = []
+        try:
+            for (content, _sha256), expected in zip(items, wanted, strict=True):
+                try:
+                    if isinstance(expected, Exception):
+                        raise expected
+                    if expected in known:
+                        # A retried transfer: check the content, but don't store it again.
+                        sha256, size = digest_content(content, self.segment_bytes, max_bytes)
+                        check_expected(sha256, expected)
+                        outcomes.append(StoredObject.of(sha256, size))
+                        continue
+                    record = self._seal(content, expected, max_bytes)
+                except Exception as error:  # this item's failure; nothing of it was stored
+                    outcomes.append(error)
+                    continue
+                group.append((record, self._wrap(ring, record)))
+                outcomes.append(StoredObject.of(record.header.sha256, record.size))
+                if sum(r.header.record_bytes for r, _w in group) >= GROUP_BYTES:
+                    self._appender.append(group)
+                    group = []
+            self._appender.append(group)
+            group = []
+        finally:
+            for record, _wrapped in group:
+                record.body.close()
+        return outcomes
+
+    def _seal(self, content: Content, expected: str | None, max_bytes: int) -> SealedRecord:
         spool = Spool(self.root / "spool")
         try:
             record = seal(
                 content, segment_bytes=self.segment_bytes, max_bytes=max_bytes, spool=spool
             )
-            sha256 = record.header.sha256
             if expected is not None:
-                check_expected(sha256, expected)
-            wrapped = wrap_key(
-                self.key_ring,
+                check_expected(record.header.sha256, expected)
+        except BaseException:
+            spool.close()
+            raise
+        return record
+
+    def _wrap(self, ring: KeyRing, record: SealedRecord) -> WrappedKey:
+        try:
+            return wrap_key(
+                ring,
                 record.data_key,
-                sha256=sha256,
+                sha256=record.header.sha256,
                 nonce_base=record.header.nonce_base,
                 generation=1,
             )
-            with self.appending():
-                volume, offset = self._append(record)
-                self.index.record(
-                    IndexRow(
-                        sha256,
-                        volume,
-                        offset,
-                        record.header.record_bytes,
-                        record.size,
-                        record.header.nonce_base,
-                        wrapped,
-                    )
-                )
-        finally:
-            spool.close()
-        return StoredObject.of(sha256, record.size)
+        except BaseException:
+            record.body.close()
+            raise
 
-    @contextmanager
-    def appending(self) -> Iterator[None]:
+    def appending(self) -> AbstractContextManager[None]:
         """Hold the store's append lock: one appender at a time, across threads and processes."""
-        with self._thread_lock:
-            if self._lock_file is None:
-                self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-                fd = os.open(self.root / "append.lock", os.O_RDWR | os.O_CREAT, 0o600)
-                self._lock_file = os.fdopen(fd, "r+b", buffering=0)
-            if sys.platform != "win32":
-                fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                if sys.platform != "win32":
-                    fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
-
-    def _append(self, record: SealedRecord) -> tuple[int, int]:
-        """Write the record at the active volume's committed end (append lock held)."""
-        length = record.header.record_bytes
-        active = self.index.active_volume()
-        if active is None or (active[1] > 0 and active[1] + length > self.volume_bytes):
-            sealed = active
-            active = (self.index.new_volume("active"), 0)
-            if sealed is not None:  # every record in it may be gone already (an outbox's)
-                self._remove_volumes(self.index.drop_dead([sealed[0]]))
-        volume, offset = active
-        fd = self._writer_fd(volume, offset)
-        if record.body.file is None:  # the usual clip: header and body in one write
-            _write_all(fd, b"".join([record.header.pack(), *record.body.parts]), offset)
-        else:
-            position = _write_all(fd, record.header.pack(), offset)
-            for chunk in record.body.chunks():
-                position = _write_all(fd, chunk, position)
-        if self.durable:
-            os.fsync(fd)
-        return volume, offset
-
-    def _writer_fd(self, volume: int, end: int) -> int:
-        if self._writer is not None and self._writer[0] == volume:
-            return self._writer[1].fileno()
-        self._drop_writer()
-        path = self.volume_path(volume)
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
-        if os.fstat(fd).st_size > end:
-            # A torn or abandoned append (a crash before its index row committed): cut it off.
-            # (Appends overwrite such bytes anyway; this keeps the volume's length honest.)
-            os.ftruncate(fd, end)
-        if self.durable:
-            sync_dir(path.parent)
-        self._writer = (volume, os.fdopen(fd, "r+b", buffering=0))
-        return fd
-
-    def _drop_writer(self) -> None:
-        if self._writer is not None:
-            self._writer[1].close()
-            self._writer = None
+        return self._appender.holding()
 
     # -- reading -----------------------------------------------------------------
 
@@ -306,12 +275,8 @@ class VolumeContentStore:
         transient objects, such as the outbox's, never pile up.
         """
         deleted, dead = self.index.delete([normalize_sha256(s) for s in sha256s])
-        self._remove_volumes(dead)
+        self._appender.remove_volumes(dead)
         return deleted
-
-    def _remove_volumes(self, volumes: Iterable[int]) -> None:
-        for volume in volumes:
-            Path(self._volume_file(volume)).unlink(missing_ok=True)
 
     def quarantine(self, sha256: str, reason: str) -> bool:
         """Move the object's row to ``quarantined`` with its reason: kept, never served."""
@@ -379,21 +344,3 @@ def _segments(file: IO[bytes], header: RecordHeader, offset: int) -> Iterator[by
             yield segment
     finally:
         file.close()
-
-
-def _write_all(fd: int, data: bytes, position: int) -> int:
-    view = memoryview(data)
-    while view:
-        written = os.pwrite(fd, view, position)
-        view, position = view[written:], position + written
-    return position
-
-
-def sync_dir(path: Path) -> None:
-    """fsync a folder, so a file created or renamed in it survives a crash."""
-    if sys.platform != "win32":
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

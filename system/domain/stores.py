@@ -295,6 +295,22 @@ class ReadableBinary(Protocol):
 Content = bytes | bytearray | memoryview | ReadableBinary | Iterable[bytes]
 """What ``put`` accepts: a buffer, a binary file object, or an iterable of byte chunks."""
 
+PutItem = tuple[Content, str | None]
+"""One object of ``put_many``: its content and the SHA-256 its sender gave, if any."""
+
+
+def put_each(
+    store: ContentStore, items: Iterable[PutItem], *, max_bytes: int
+) -> list[StoredObject | Exception]:
+    """``put_many`` for a store that has no cheaper way: one ``put`` per item."""
+    outcomes: list[StoredObject | Exception] = []
+    for content, expected in items:
+        try:
+            outcomes.append(store.put(content, expected_sha256=expected, max_bytes=max_bytes))
+        except Exception as error:  # the item's own failure (see ContentStore.put_many)
+            outcomes.append(error)
+    return outcomes
+
 
 def iter_content(content: Content, chunk_bytes: int) -> Iterator[bytes | memoryview]:
     """Yield ``content`` as chunks; buffers are sliced without copying, files read in chunks."""
@@ -340,6 +356,16 @@ class ContentStore(Protocol):
 
         Raises :class:`IntegrityError` if it does not hash to ``expected_sha256``
         and :class:`TooLarge` past ``max_bytes``; either way nothing is stored.
+        """
+        ...
+
+    def put_many(
+        self, items: Iterable[PutItem], *, max_bytes: int
+    ) -> list[StoredObject | Exception]:
+        """Store several objects together where the store can; in order, each one's
+        address or the error that refused it (as ``put`` would raise it: a bad hash,
+        too large, or content that failed while it was read). The others are stored.
+        A failure of the store itself (a disk error, say) is raised, not returned.
         """
         ...
 
@@ -407,6 +433,11 @@ class InMemoryContentStore:
             raise IntegrityError(f"content hashes to {sha256}, not the expected {expected}")
         self.objects.setdefault(sha256, bytes(buffer))
         return StoredObject.of(sha256, len(buffer))
+
+    def put_many(
+        self, items: Iterable[PutItem], *, max_bytes: int
+    ) -> list[StoredObject | Exception]:
+        return put_each(self, items, max_bytes=max_bytes)
 
     def read(self, sha256: str) -> Iterator[bytes]:
         data = self._get(sha256)

@@ -96,11 +96,14 @@ def _store(
     cameras: dict[int, Camera],
     now: datetime,
 ) -> list[tuple[Camera, StoredObject, ClipMetadata, datetime]]:
+    checked = [(not_after(u.at, now), read_metadata(u.content[:4096])) for u in uploads]
+    outcomes = ctx.stores.clips.put_many(
+        [(upload.content, None) for upload in uploads], max_bytes=MAX_CLIP_BYTES
+    )
     staged = []
-    for upload in uploads:
-        at = not_after(upload.at, now)
-        meta = read_metadata(upload.content[:4096])
-        stored = ctx.stores.clips.put(upload.content, max_bytes=MAX_CLIP_BYTES)
+    for upload, (at, meta), stored in zip(uploads, checked, outcomes, strict=True):
+        if isinstance(stored, Exception):
+            raise stored
         staged.append((cameras[upload.camera_id], stored, meta, at))
     return staged
 

@@ -25,7 +25,7 @@ fails for good (the camera's upload is gone).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -153,26 +153,9 @@ def run_transfers(
     stopped it (the job runner retries those); the others are unaffected."""
     outcomes: dict[int, str | Exception] = {}
     plans = _start(ctx, transfer_ids, outcomes)
-    copied: list[tuple[int, _Plan, str]] = []
-    for transfer_id, plan in plans.items():
-        try:
-            transfer_sha = _copy_to_outbox(ctx, transfer_id, plan)
-        except Exception as exc:  # this transfer is retried; the others go on
-            outcomes[transfer_id] = exc
-            continue
-        if transfer_sha is None:
-            outcomes[transfer_id] = "quarantined"
-        else:
-            copied.append((transfer_id, plan, transfer_sha))
+    copied = _copy_to_outbox(ctx, plans, outcomes)
     fault("after_read")
-    written: list[tuple[int, _Plan, str]] = []
-    for transfer_id, plan, transfer_sha in copied:
-        try:
-            _copy_to_evidence(ctx, transfer_id, transfer_sha)
-        except Exception as exc:
-            outcomes[transfer_id] = exc
-            continue
-        written.append((transfer_id, plan, transfer_sha))
+    written = _copy_to_evidence(ctx, copied, outcomes)
     fault("after_write")
     _acknowledge(ctx, written, fault)
     ctx.stores.outbox.delete_many([transfer_sha for _id, _plan, transfer_sha in written])
@@ -247,37 +230,71 @@ def _finished_status(ctx: ServiceContext, transfer_id: int) -> str:
     return transfer.status
 
 
-def _copy_to_outbox(ctx: ServiceContext, transfer_id: int, plan: _Plan) -> str | None:
-    """Read and verify the original; put the transient copy; returns its hash."""
-    clips = ctx.stores.clips
-    try:
-        chunks = iter(clips.read(plan.clip_sha))  # verified chunk by chunk and in full at the end
-        head = next(chunks, b"")
-        meta = read_metadata(head)
-        plan.recorded_at = meta.recorded_at
-        plan.delivered_has_audio = meta.has_audio and not plan.strip_audio
-        source = itertools.chain([head], chunks)  # one read of the original, head included
-        content = without_audio(meta, source) if plan.strip_audio else source
-        stored = ctx.stores.outbox.put(content, max_bytes=MAX_CLIP_BYTES)
-    except (IntegrityError, ObjectNotFound) as exc:
-        _quarantine_original(ctx, transfer_id, plan.clip_sha, str(exc))
-        return None
-    plan.size = stored.size
-    return stored.sha256
+def _copy_to_outbox(
+    ctx: ServiceContext, plans: dict[int, _Plan], outcomes: dict[int, str | Exception]
+) -> list[tuple[int, _Plan, str]]:
+    """Read and verify each original and put its transient copy, all in one ``put_many``;
+    returns (transfer, plan, copy's hash) of those copied. A bad or missing original is
+    quarantined; any other failure is that transfer's outcome (retried), not the others'."""
+    stored = ctx.stores.outbox.put_many(
+        [(_transient_copy(ctx, plan), None) for plan in plans.values()], max_bytes=MAX_CLIP_BYTES
+    )
+    copied = []
+    for (transfer_id, plan), result in zip(plans.items(), stored, strict=True):
+        if isinstance(result, IntegrityError | ObjectNotFound):
+            _quarantine_original(ctx, transfer_id, plan.clip_sha, str(result))
+            outcomes[transfer_id] = "quarantined"
+        elif isinstance(result, Exception):
+            outcomes[transfer_id] = result
+        else:
+            plan.size = result.size
+            copied.append((transfer_id, plan, result.sha256))
+    return copied
 
 
-def _copy_to_evidence(ctx: ServiceContext, transfer_id: int, transfer_sha: str) -> None:
-    try:
-        ctx.stores.evidence.put(
-            ctx.stores.outbox.read(transfer_sha),
-            expected_sha256=transfer_sha,
-            max_bytes=MAX_CLIP_BYTES,
-        )
-    except IntegrityError as exc:
-        # The transient copy is bad: set it aside, audit, and retry from the source.
-        ctx.stores.outbox.quarantine(transfer_sha, str(exc))
-        _audit(ctx, transfer_id, "transfer.integrity_failure", "quarantined", {"stage": "outbox"})
-        raise TransferFailed(f"transient copy failed verification: {exc}") from exc
+def _transient_copy(ctx: ServiceContext, plan: _Plan) -> Iterator[bytes]:
+    """The original as the outbox takes it: verified chunk by chunk and in full at the
+    end, read once (head included), audio removed if the plan says so."""
+    chunks = iter(ctx.stores.clips.read(plan.clip_sha))
+    head = next(chunks, b"")
+    meta = read_metadata(head)
+    plan.recorded_at = meta.recorded_at
+    plan.delivered_has_audio = meta.has_audio and not plan.strip_audio
+    source = itertools.chain([head], chunks)
+    yield from (without_audio(meta, source) if plan.strip_audio else source)
+
+
+def _copy_to_evidence(
+    ctx: ServiceContext,
+    copied: Sequence[tuple[int, _Plan, str]],
+    outcomes: dict[int, str | Exception],
+) -> list[tuple[int, _Plan, str]]:
+    """Write each transient copy to the evidence store, which checks its hash as it writes
+    (one ``put_many``); returns those written. A bad copy is set aside and audited, and
+    its transfer retried from the source."""
+    stored = ctx.stores.evidence.put_many(
+        [(_read_when_taken(ctx, sha), sha) for _id, _plan, sha in copied],
+        max_bytes=MAX_CLIP_BYTES,
+    )
+    written = []
+    for (transfer_id, plan, transfer_sha), result in zip(copied, stored, strict=True):
+        if isinstance(result, IntegrityError):
+            ctx.stores.outbox.quarantine(transfer_sha, str(result))
+            _audit(
+                ctx, transfer_id, "transfer.integrity_failure", "quarantined", {"stage": "outbox"}
+            )
+            failure = TransferFailed(f"transient copy failed verification: {result}")
+            failure.__cause__ = result
+            outcomes[transfer_id] = failure
+        elif isinstance(result, Exception):
+            outcomes[transfer_id] = result
+        else:
+            written.append((transfer_id, plan, transfer_sha))
+    return written
+
+
+def _read_when_taken(ctx: ServiceContext, sha256: str) -> Iterator[bytes]:
+    yield from ctx.stores.outbox.read(sha256)  # opened only when the evidence store reads it
 
 
 def _acknowledge(
