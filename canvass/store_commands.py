@@ -44,6 +44,14 @@ def add_store_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         )
         command.add_argument("--data-dir", help="default: CANVASS_DATA_DIR or canvass-data")
         command.set_defaults(handler=handler)
+    scompact.add_argument(
+        "--min-garbage",
+        type=_share,
+        default=0.0,
+        metavar="SHARE",
+        help="compact only volumes whose deleted objects are at least this share of their "
+        "bytes, 0 to 1 (default 0: every volume with any; 0.3 copies far less)",
+    )
 
 
 def _store_settings(args: argparse.Namespace) -> Settings:
@@ -60,10 +68,24 @@ def _store_name(value: str) -> str:
     return value
 
 
+def _share(value: str) -> float:
+    try:
+        share = float(value)
+    except ValueError:
+        share = -1.0
+    if not 0.0 <= share <= 1.0:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a share: give a number from 0 to 1, such as 0.3"
+        )
+    return share
+
+
 def _store_compact(args: argparse.Namespace) -> int:
     from system.manage import compact_stores
 
-    reports = compact_stores(_store_settings(args), args.stores or CONTENT_STORES)
+    reports = compact_stores(
+        _store_settings(args), args.stores or CONTENT_STORES, min_garbage=args.min_garbage
+    )
     failed = 0
     for name, report in reports.items():
         if report is None:

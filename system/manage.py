@@ -37,8 +37,11 @@ def _keys_for(settings: Settings, domain: str) -> KeyRingSource:
     return key_source(spec, Path(settings.data_dir) / "keys" / f"{domain}.keyring")
 
 
-def compact_stores(settings: Settings, names: Sequence[str]) -> dict[str, CompactionReport | None]:
-    """Compact each named volume store; None for a store that has no volumes yet."""
+def compact_stores(
+    settings: Settings, names: Sequence[str], *, min_garbage: float = 0.0
+) -> dict[str, CompactionReport | None]:
+    """Compact each named volume store (only volumes with at least ``min_garbage`` of
+    their bytes deleted); None for a store that has no volumes yet."""
     if settings.store != "volumes":
         raise StoreError("CANVASS_STORE is 'files': there are no volumes to compact")
     if not Path(settings.data_dir).is_dir():
@@ -55,7 +58,7 @@ def compact_stores(settings: Settings, names: Sequence[str]) -> dict[str, Compac
             volume_bytes=settings.store_volume_mb << 20,
         )
         try:
-            reports[name] = compact(store)
+            reports[name] = compact(store, min_garbage=min_garbage)
         finally:
             store.close()
     return reports

@@ -23,10 +23,12 @@ layer in minutes rather than hours.
 
 The stores rotate volumes at ``VOLUME_BYTES`` (a deployment's default is 1 GiB)
 and the driver compacts them every ``COMPACT_EVERY_MIN`` of simulated time, as
-an operator's scheduled ``canvass store compact`` would: a sealed volume whose
-every object was deleted (the outbox's transient copies) goes at once, and the
-platform's clips deleted at the end of their camera's retention are reclaimed,
-so the scratch folder holds about what the system keeps, not all it ever wrote.
+an operator's scheduled ``canvass store compact --min-garbage 0.3`` would: a
+sealed volume whose every object was deleted (the outbox's transient copies)
+goes at once, and a volume of the platform's clips is rewritten once at least
+``COMPACT_MIN_GARBAGE`` of it was deleted at the end of its cameras' retention
+(SeaweedFS's vacuum uses the same 0.3 by default), so the scratch folder holds
+about what the system keeps, not all it ever wrote.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ BATCH = 2000  # deferred answers and opt-outs applied together at most
 CLAIM_BATCH = 500  # jobs claimed (and transfers run) together
 VOLUME_BYTES = 32 << 20  # where the replication's stores rotate volumes
 COMPACT_EVERY_MIN = 7 * 24 * 60.0  # simulated time between compactions of the stores
+COMPACT_MIN_GARBAGE = 0.3  # a volume is compacted once deleted records are this share of it
 DESCRIPTION = "A package was taken from a porch; looking for video of the street at that time."
 MESSAGE = (
     "Police are investigating a package theft near you. If your camera recorded the street "
@@ -355,7 +358,7 @@ class InProcessDriver:
         stores = self.ctx.stores
         for store in (stores.clips, stores.outbox, stores.evidence):
             if isinstance(store, VolumeContentStore):
-                compact(store)
+                compact(store, min_garbage=COMPACT_MIN_GARBAGE)
 
     def notified(self, *, request_id: int) -> Notified:
         self._apply_deferred()

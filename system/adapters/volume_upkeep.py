@@ -54,8 +54,15 @@ class CompactionReport:
     failed: dict[str, str] = field(default_factory=dict)
 
 
-def compact(store: VolumeContentStore) -> CompactionReport:
-    """Copy live records out of sealed volumes with garbage, then drop those volumes."""
+def compact(store: VolumeContentStore, *, min_garbage: float = 0.0) -> CompactionReport:
+    """Copy live records out of sealed volumes with garbage, then drop those volumes.
+
+    ``min_garbage`` (0 to 1) skips volumes whose deleted records are a smaller share of
+    their bytes: less copying for more space held. A volume with no live record goes
+    whatever the threshold (nothing to copy).
+    """
+    if not 0.0 <= min_garbage <= 1.0:
+        raise ValueError(f"min_garbage is a share of a volume's bytes, 0 to 1, not {min_garbage}")
     store.root.mkdir(mode=0o700, parents=True, exist_ok=True)
     with open(store.root / "compact.lock", "a") as lock:
         if sys.platform != "win32":
@@ -63,10 +70,10 @@ def compact(store: VolumeContentStore) -> CompactionReport:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise CompactionBusy(f"a compaction of {store.root} is already running") from None
-        return _compact(store)
+        return _compact(store, min_garbage)
 
 
-def _compact(store: VolumeContentStore) -> CompactionReport:
+def _compact(store: VolumeContentStore, min_garbage: float) -> CompactionReport:
     with store.appending():
         store.index.seal_active()
     volumes = store.index.volumes()
@@ -78,7 +85,7 @@ def _compact(store: VolumeContentStore) -> CompactionReport:
     candidates = [
         (volume, live)
         for volume, state, end, live in volumes
-        if state != "active" and (live < end or end == 0)
+        if state != "active" and (live == 0 or (live < end and end - live >= min_garbage * end))
     ]
     target: _Target | None = None
     compacted, moved, failed = 0, 0, {}

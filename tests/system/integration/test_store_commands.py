@@ -41,6 +41,9 @@ def test_an_operator_migrates_a_file_store_into_volumes_then_compacts_it(
 
     for sha256 in clips[:8]:
         stores.clips.delete(sha256)
+    # Two thirds of the volume is deleted: below a 0.9 threshold, above the default 0.
+    assert main(["store", "compact", "clips", "--min-garbage", "0.9", "--data-dir", str(data)]) == 0
+    assert capsys.readouterr().out.startswith("clips: 0 volume(s) compacted, 0 record(s) moved")
     assert main(["store", "compact", "clips", "--data-dir", str(data)]) == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith("clips: 1 volume(s) compacted, 4 record(s) moved")
@@ -55,6 +58,11 @@ def test_store_commands_refuse_bad_input_in_one_line(
         main(["store", "compact", "photos", "--data-dir", str(tmp_path)])
     assert bad.value.code == 2
     assert "unknown store 'photos'; choose from clips, outbox, evidence" in capsys.readouterr().err
+
+    with pytest.raises(SystemExit) as bad:
+        main(["store", "compact", "--min-garbage", "30%", "--data-dir", str(tmp_path)])
+    assert bad.value.code == 2
+    assert "'30%' is not a share: give a number from 0 to 1, such as 0.3" in capsys.readouterr().err
 
     assert main(["store", "compact", "--data-dir", str(tmp_path / "missing")]) == 2
     missing = tmp_path / "missing"

@@ -266,6 +266,31 @@ def test_compaction_under_concurrent_reads_never_fails_a_read(tmp_path: Path) ->
         assert not store.exists(sha256)
 
 
+def test_a_garbage_threshold_leaves_lightly_used_volumes_alone(tmp_path: Path) -> None:
+    store = VolumeContentStore(tmp_path / "clips", ring("k1"), volume_bytes=4096, durable=False)
+    addresses = [store.put(clip(i), max_bytes=LIMIT).sha256 for i in range(12)]
+    in_volume: dict[int, list[str]] = {}
+    for sha256 in addresses:
+        in_volume.setdefault(store.index.find(sha256).volume, []).append(sha256)  # type: ignore[union-attr]
+    first, *_middle, last = sorted(in_volume)
+    assert len(in_volume[first]) == 3  # three records a volume: one deleted is a third
+    store.delete(in_volume[first][0])
+    store.delete_many(in_volume[last])  # the active volume, emptied: it stays until sealed
+
+    with pytest.raises(ValueError, match="0 to 1"):
+        compact(store, min_garbage=1.5)
+    light = compact(store, min_garbage=0.5)
+    assert (light.volumes_compacted, light.records_moved) == (1, 0)  # only the empty one
+    assert store.index.find(in_volume[first][1]).volume == first  # type: ignore[union-attr]
+    full = compact(store)
+    assert (full.volumes_compacted, full.records_moved) == (1, 2)
+    assert first not in [v for v, *_ in store.index.volumes()]
+    for i, sha256 in enumerate(addresses):
+        if store.exists(sha256):
+            assert store.read_all(sha256) == clip(i)
+    assert sum(store.exists(s) for s in addresses) == 12 - 1 - len(in_volume[last])
+
+
 def test_compaction_removes_a_volume_left_behind_by_a_crash_after_its_swap(
     store: VolumeContentStore,
 ) -> None:
