@@ -150,6 +150,7 @@ class VolumeContentStore:
         ring = self.key_ring
         outcomes: list[StoredObject | Exception] = []
         group: list[tuple[SealedRecord, WrappedKey]] = []
+        group_bytes = 0
         try:
             for (content, _sha256), expected in zip(items, wanted, strict=True):
                 try:
@@ -166,10 +167,11 @@ class VolumeContentStore:
                     outcomes.append(error)
                     continue
                 group.append((record, self._wrap(ring, record)))
+                group_bytes += record.header.record_bytes
                 outcomes.append(StoredObject.of(record.header.sha256, record.size))
-                if sum(r.header.record_bytes for r, _w in group) >= GROUP_BYTES:
+                if group_bytes >= GROUP_BYTES:
                     self._appender.append(group)
-                    group = []
+                    group, group_bytes = [], 0
             self._appender.append(group)
             group = []
         finally:

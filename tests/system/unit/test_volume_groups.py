@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from system.adapters import volumes
 from system.adapters.volume_appends import Appender
 from system.adapters.volumes import VolumeContentStore
 from system.domain.stores import (
@@ -179,3 +180,25 @@ def test_content_is_read_outside_the_append_lock(tmp_path: Path) -> None:
     assert not worker.is_alive(), "put_many read its content while holding the append lock"
     assert [o.sha256 for o in outcomes] == [sha(clip(102)), sha(clip(101))]  # type: ignore[attr-defined]
     assert store.addresses() == sorted(sha(clip(n)) for n in (100, 101, 102))
+
+
+def test_a_long_batch_is_appended_in_groups_of_about_group_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = VolumeContentStore(tmp_path / "clips", RING, durable=False)
+    monkeypatch.setattr(volumes, "GROUP_BYTES", 3000)  # about three 1,000-byte clips a group
+    sizes: list[int] = []
+    real_append = Appender.append
+
+    def counting(self: Appender, group: list) -> None:  # type: ignore[type-arg]
+        sizes.append(len(group))
+        real_append(self, group)
+
+    monkeypatch.setattr(Appender, "append", counting)
+    contents = [clip(i) for i in range(10)]
+    outcomes = store.put_many([(c, None) for c in contents], max_bytes=LIMIT)
+
+    assert sizes == [3, 3, 3, 1]
+    for data, outcome in zip(contents, outcomes, strict=True):
+        assert isinstance(outcome, StoredObject)
+        assert store.read_all(outcome.sha256) == data
