@@ -302,7 +302,8 @@ PutItem = tuple[Content, str | None]
 def put_each(
     store: ContentStore, items: Iterable[PutItem], *, max_bytes: int
 ) -> list[StoredObject | Exception]:
-    """``put_many`` for a store that has no cheaper way: one ``put`` per item."""
+    """``put_many`` for a store that has no cheaper way: one ``put`` per item, and any
+    error of an item's ``put`` is that item's outcome (the others were not touched)."""
     outcomes: list[StoredObject | Exception] = []
     for content, expected in items:
         try:
@@ -365,7 +366,9 @@ class ContentStore(Protocol):
         """Store several objects together where the store can; in order, each one's
         address or the error that refused it (as ``put`` would raise it: a bad hash,
         too large, or content that failed while it was read). The others are stored.
-        A failure of the store itself (a disk error, say) is raised, not returned.
+        A failure of the store itself (a disk error, say) that stops a group it writes
+        together is raised; a store that writes one object at a time (:func:`put_each`)
+        returns it as that object's error. Callers treat both as worth a retry.
         """
         ...
 

@@ -4,7 +4,9 @@ A group is appended under one hold of the append lock and indexed in one
 transaction per volume. These tests check what a caller relies on: each item
 is stored or refused on its own, refused items leave no bytes, a crash in
 the middle of a group indexes nothing of it, and content is read outside the
-lock (a content source may use the store itself).
+lock (a content source may use the store itself). The last test holds every
+store to the same contract: the per-object file store and the in-memory fake
+put one item at a time and return each one's outcome the same way.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from pathlib import Path
 import pytest
 
 from system.adapters import volumes
+from system.adapters.blobstore import FileContentStore
 from system.adapters.volume_appends import Appender
 from system.adapters.volumes import VolumeContentStore
 from system.domain.stores import (
+    ContentStore,
+    InMemoryContentStore,
     IntegrityError,
     InvalidAddress,
     KeyRing,
@@ -202,3 +207,34 @@ def test_a_long_batch_is_appended_in_groups_of_about_group_bytes(
     for data, outcome in zip(contents, outcomes, strict=True):
         assert isinstance(outcome, StoredObject)
         assert store.read_all(outcome.sha256) == data
+
+
+@pytest.mark.parametrize("kind", ["volumes", "files", "memory"])
+def test_every_store_gives_each_item_its_own_outcome(tmp_path: Path, kind: str) -> None:
+    stores: dict[str, ContentStore] = {
+        "volumes": VolumeContentStore(tmp_path / "v", RING, durable=False),
+        "files": FileContentStore(tmp_path / "f", RING, durable=False),
+        "memory": InMemoryContentStore(),
+    }
+    store = stores[kind]
+    outcomes = store.put_many(
+        [
+            (clip(1), None),
+            (clip(2), sha(clip(3))),
+            (failing_source(b"half a clip"), None),
+            (clip(4, 3000), None),
+            (clip(5), sha(clip(5))),
+        ],
+        max_bytes=2000,
+    )
+    assert [type(o) for o in outcomes] == [
+        StoredObject,
+        IntegrityError,
+        IntegrityError,
+        TooLarge,
+        StoredObject,
+    ]
+    assert store.read_all(sha(clip(1))) == clip(1)
+    assert store.read_all(sha(clip(5))) == clip(5)
+    assert not store.exists(sha(clip(2)))
+    assert not store.exists(sha(clip(4, 3000)))
