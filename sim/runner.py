@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from results.runfolder import (
     TableFormat,
@@ -47,7 +48,7 @@ from sim.drivers.inprocess import InProcessDriver, system_policy
 from sim.drivers.invariants import check_system_invariants
 from sim.drivers.scratch import scratch_dir
 from sim.precision import Precision, PrecisionCheck, check
-from sim.run_folder import finish, homes_of, keep_replication, settings
+from sim.run_folder import finish, homes_of, keep_replication, replication_tables, settings
 from sim.usage import ScratchMeter, duration, peak_rss_mb, run_left_s
 
 
@@ -84,12 +85,12 @@ class RunOptions:
 class ReplicationOutput:
     index: int
     seed: int
-    tables: dict[str, list[dict[str, Any]]]
+    tables: dict[str, pa.Table]  # one per record table (Arrow: no dict per row)
     metrics: dict[str, float]
     invariant_problems: tuple[str, ...]
     wall_s: float
     population: str  # what determines the population: equal strings, equal homes
-    homes: list[dict[str, Any]]  # the population's homes (coordinates), for the map
+    homes: pa.Table  # the population's homes (coordinates), for the map
     peak_rss_mb: float | None = None  # its process's peak memory when it ended
     scratch_mb: float = 0.0  # the most its scratch folder held
 
@@ -127,7 +128,7 @@ def run_replication(options: RunOptions, index: int, seed: int) -> ReplicationOu
     return ReplicationOutput(
         index,
         seed,
-        {name: [r.to_row() for r in records] for name, records in result.tables().items()},
+        replication_tables(result),
         replication_metrics(result),
         problems,
         time.perf_counter() - started,

@@ -6,9 +6,17 @@ these are the model's accounting identities and physical limits.
 
 from __future__ import annotations
 
-from sim.core.records import ModelResult
+from collections.abc import Sequence
+
+from sim.core.packed_records import column
+from sim.core.records import ModelResult, Record
 
 TOLERANCE = 1e-9
+
+
+def _gaps(records: Sequence[Record], earlier: str, later: str) -> list[float]:
+    """``later - earlier`` for each record, read a column at a time."""
+    return [b - a for a, b in zip(column(records, earlier), column(records, later), strict=True)]
 
 
 def check_record_invariants(result: ModelResult) -> list[str]:
@@ -23,7 +31,7 @@ def check_record_invariants(result: ModelResult) -> list[str]:
     at_most(len(result.reports), len(result.thefts), "reports exceed thefts")
     at_most(cases_with_request, len(result.reports), "cases with a request exceed reports")
     at_most(len(result.responses), len(result.notifications), "responses exceed notifications")
-    shares = sum(1 for r in result.responses if r.clips_shared > 0)
+    shares = sum(1 for count in column(result.responses, "clips_shared") if count > 0)
     at_most(shares, len(result.responses), "shares exceed responses")
     attempts: dict[int, list[int]] = {}
     for request in result.requests:
@@ -31,7 +39,7 @@ def check_record_invariants(result: ModelResult) -> list[str]:
     misnumbered = [c for c, seen in attempts.items() if seen != list(range(1, len(seen) + 1))]
     if misnumbered:
         problems.append(f"cases whose requests are not numbered 1, 2, ...: {len(misnumbered)}")
-    platform = sum(1 for e in result.evidence if e.path == "platform")
+    platform = sum(1 for path in column(result.evidence, "path") if path == "platform")
     at_most(platform, len(result.clip_shares), "platform evidence items exceed clips shared")
     latencies = [
         ("report before theft", [r.reported_at_min - r.theft_at_min for r in result.reports]),
@@ -45,13 +53,13 @@ def check_record_invariants(result: ModelResult) -> list[str]:
         ),
         (
             "response before notification",
-            [r.responded_at_min - r.notified_at_min for r in result.responses],
+            _gaps(result.responses, "notified_at_min", "responded_at_min"),
         ),
         (
             "delivery before sharing",
-            [t.delivered_at_min - t.shared_at_min for t in result.transfers],
+            _gaps(result.transfers, "shared_at_min", "delivered_at_min"),
         ),
-        ("evidence seen before shared", [e.seen_at_min - e.shared_at_min for e in result.evidence]),
+        ("evidence seen before shared", _gaps(result.evidence, "shared_at_min", "seen_at_min")),
     ]
     for what, values in latencies:
         negative = [v for v in values if v < -TOLERANCE]

@@ -26,12 +26,13 @@ households (the count itself when the run is the whole county).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from results.metrics import COUNT_METRICS, METRICS
 from sim.core.calibration import REPORTED_PROPERTY_CRIME_PER_YEAR
+from sim.core.packed_records import column
 from sim.core.params import MIN_PER_YEAR
 from sim.core.records import ModelResult, UtilisationRecord
 
@@ -48,6 +49,10 @@ def _mean(values: Iterable[float]) -> float:
     return sum(items) / len(items) if items else math.nan
 
 
+def _columns(records: Sequence[Any], *names: str) -> dict[str, list[Any]]:
+    return {name: column(records, name) for name in names}
+
+
 def replication_metrics(result: ModelResult) -> dict[str, float]:
     """Every metric of :data:`METRIC_UNITS` for one replication (same keys, same order)."""
     r = slice_of(result)
@@ -58,23 +63,49 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
     for q in r.requests:
         first_request.setdefault(q.case_id, q.submitted_at_min)
     first_evidence: dict[int, float] = {}
-    for item in r.evidence:
-        first_evidence[item.case_id] = min(
-            item.seen_at_min, first_evidence.get(item.case_id, math.inf)
-        )
+    # The large tables are read a column at a time (packed tables build no records).
+    evidence = _columns(r.evidence, "case_id", "seen_at_min", "shared_at_min", "path", "saw_theft")
+    for case, seen_at in zip(evidence["case_id"], evidence["seen_at_min"], strict=True):
+        first_evidence[case] = min(seen_at, first_evidence.get(case, math.inf))
     notifications = len(r.notifications)
     packages_stolen = sum(theft.packages for theft in r.thefts)
-    shares = sum(1 for response in r.responses if response.clips_shared > 0)
+    answers = _columns(
+        r.responses,
+        "request_id",
+        "resident",
+        "case_id",
+        "clips_shared",
+        "notified_at_min",
+        "responded_at_min",
+        "relevant_clips_lost",
+    )
+    clips_shared = answers["clips_shared"]
+    shares = sum(1 for count in clips_shared if count > 0)
     # Per-notification ratios: notifications whose response period ended by the horizon.
     period_ended = r.horizon_min - r.response_period_min
+    notified = _columns(r.notifications, "request_id", "resident", "notified_at_min")
     settled = {
-        (n.request_id, n.resident) for n in r.notifications if n.notified_at_min <= period_ended
+        (request, resident)
+        for request, resident, at in zip(*notified.values(), strict=True)
+        if at <= period_ended
     }
-    answered = [a for a in r.responses if (a.request_id, a.resident) in settled]
+    answered = [
+        i
+        for i, key in enumerate(zip(answers["request_id"], answers["resident"], strict=True))
+        if key in settled
+    ]
+    del notified
     # Per-household shares: the slice's residents, notified by any request (ring too).
-    received = [n for n in result.notifications if n.home_in_slice]
-    residents_notified = {n.resident for n in received}
-    homes_notified = {n.home for n in received}
+    received = 0
+    residents_notified: set[int] = set()
+    homes_notified: set[int] = set()
+    everyone = _columns(result.notifications, "home_in_slice", "resident", "home")
+    for in_slice, resident, home in zip(*everyone.values(), strict=True):
+        if in_slice:
+            received += 1
+            residents_notified.add(resident)
+            homes_notified.add(home)
+    del everyone
     pools = {u.resource: u for u in r.utilisation}
     detective_minutes = sum(
         u.slice_busy_minutes for u in r.utilisation if u.resource == "detectives"
@@ -85,8 +116,8 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
         first_usable_path.setdefault(u.case_id, u.path)
     paths = list(first_usable_path.values())
     opted_out = len({o.resident for o in r.opt_outs})
-    platform_evidence = [e for e in r.evidence if e.path == "platform"]
-    bystanders = sum(1 for e in platform_evidence if not e.saw_theft)
+    platform_evidence = [i for i, path in enumerate(evidence["path"]) if path == "platform"]
+    bystanders = sum(1 for i in platform_evidence if not evidence["saw_theft"][i])
     metrics = {
         "thefts": float(len(r.thefts)),
         "reports": float(len(r.reports)),
@@ -94,7 +125,9 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
         "parcels_delivered": r.parcels_delivered,
         "packages_stolen_per_1000_parcels": 1000 * _ratio(packages_stolen, r.parcels_delivered),
         "cases_with_request": float(len({m.case_id for m in published})),
-        "cases_with_share": float(len({a.case_id for a in r.responses if a.clips_shared > 0})),
+        "cases_with_share": float(
+            len({case for case, n in zip(answers["case_id"], clips_shared, strict=True) if n > 0})
+        ),
         "cases_with_evidence": float(len(first_evidence)),
         "requests": float(len(published)),
         "followup_requests": float(sum(request_of[m.request_id].attempt > 1 for m in published)),
@@ -106,8 +139,8 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
         ),
         "responses": float(len(r.responses)),
         "shares": float(shares),
-        "clips_shared": float(sum(response.clips_shared for response in r.responses)),
-        "clips_transferred": float(sum(t.clips for t in r.transfers)),
+        "clips_shared": float(sum(clips_shared)),
+        "clips_transferred": float(sum(column(r.transfers, "clips"))),
         "evidence_items": float(len(r.evidence)),
         "cases_with_usable_video": float(usable_cases),
         "cases_with_usable_video_platform": float(paths.count("platform")),
@@ -117,7 +150,7 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
         "sprees_stopped": float(sum(1 for s in r.sprees if s.ended_by == "arrest")),
         "thefts_prevented": float(sum(s.thefts_prevented for s in r.sprees)),
         "response_rate": _ratio(len(answered), len(settled)),
-        "share_rate": _ratio(sum(a.clips_shared > 0 for a in answered), len(settled)),
+        "share_rate": _ratio(sum(clips_shared[i] > 0 for i in answered), len(settled)),
         "opt_out_rate": _ratio(opted_out, r.n_platform_users),
         # Above 1: opt-outs were still climbing when the run ended (no steady state).
         "opt_outs_second_half_ratio": _ratio(
@@ -125,10 +158,10 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
             sum(o.at_min < r.horizon_min / 2 for o in r.opt_outs if not o.before_run),
         ),
         "households_notified_share": _ratio(len(homes_notified), r.n_homes),
-        "repeat_notifications_per_household": _ratio(len(received), len(residents_notified)),
+        "repeat_notifications_per_household": _ratio(received, len(residents_notified)),
         "footage_lost_to_retention": float(
-            sum(n.relevant_clips_lost for n in r.notifications)
-            + sum(response.relevant_clips_lost for response in r.responses)
+            sum(column(r.notifications, "relevant_clips_lost"))
+            + sum(answers["relevant_clips_lost"])
             + sum(c.relevant_clips_lost for c in r.canvasses)
         ),
         "hours_report_to_detective": _mean(c.detective_wait_min / 60 for c in r.cases),
@@ -139,10 +172,10 @@ def replication_metrics(result: ModelResult) -> dict[str, float]:
             (m.decided_at_min - request_of[m.request_id].submitted_at_min) / 60 for m in published
         ),
         "hours_notification_to_response": _mean(
-            (response.responded_at_min - response.notified_at_min) / 60 for response in answered
+            (answers["responded_at_min"][i] - answers["notified_at_min"][i]) / 60 for i in answered
         ),
         "minutes_share_to_evidence": _mean(
-            e.seen_at_min - e.shared_at_min for e in platform_evidence
+            evidence["seen_at_min"][i] - evidence["shared_at_min"][i] for i in platform_evidence
         ),
         "hours_report_to_first_evidence": _mean(
             (at - reported_at[case]) / 60 for case, at in first_evidence.items()

@@ -23,7 +23,6 @@ Time is minutes since the scenario's start; t = 0 is midnight. Not modelled
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -133,10 +132,7 @@ class CountyModel:
         for spree in world.sprees.values():  # still going at the horizon
             log.sprees.append(spree_record(spree, ended_at_min=until_min, ended_by="horizon"))
         # Answers a driver deferred are settled now: the records carry the system's verdict.
-        log.responses.extend(
-            dataclasses.replace(record, accepted=verdict.accepted)
-            for record, verdict in world.residents.answers
-        )
+        world.residents.settle(log, final=True)
         return rec.ModelResult(
             seed=world.seed,
             county=world.population.county,
@@ -159,5 +155,5 @@ class CountyModel:
                 world.detectives.utilisation(until_min),
                 world.moderators.utilisation(until_min),
             ),
-            **{name: tuple(getattr(log, name)) for name in vars(log)},
+            **{name: getattr(log, name) for name in vars(log)},
         )

@@ -13,6 +13,7 @@ population indices (see :mod:`sim.core.ports`). ``-1`` means "none".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, get_args, get_type_hints
 
@@ -269,23 +270,23 @@ class ModelResult:
     parcels_delivered: float  # expected parcels to the run's households over the horizon
     detective_hourly_cost_usd: float
     face_recognition: bool
-    thefts: tuple[TheftRecord, ...]
-    reports: tuple[ReportRecord, ...]
-    cases: tuple[CaseRecord, ...]
-    requests: tuple[RequestRecord, ...]
-    moderations: tuple[ModerationRecord, ...]
-    notifications: tuple[NotificationRecord, ...]
-    responses: tuple[ResponseRecord, ...]
-    clip_shares: tuple[ClipShareRecord, ...]
-    transfers: tuple[TransferRecord, ...]
-    evidence: tuple[EvidenceRecord, ...]
-    listings: tuple[EvidenceListingRecord, ...]
-    usable_videos: tuple[UsableVideoRecord, ...]
-    identifications: tuple[IdentificationRecord, ...]
-    canvasses: tuple[CanvassRecord, ...]
-    sprees: tuple[SpreeRecord, ...]
-    opt_outs: tuple[OptOutRecord, ...]
-    utilisation: tuple[UtilisationRecord, ...]
+    thefts: Sequence[TheftRecord]
+    reports: Sequence[ReportRecord]
+    cases: Sequence[CaseRecord]
+    requests: Sequence[RequestRecord]
+    moderations: Sequence[ModerationRecord]
+    notifications: Sequence[NotificationRecord]
+    responses: Sequence[ResponseRecord]
+    clip_shares: Sequence[ClipShareRecord]
+    transfers: Sequence[TransferRecord]
+    evidence: Sequence[EvidenceRecord]
+    listings: Sequence[EvidenceListingRecord]
+    usable_videos: Sequence[UsableVideoRecord]
+    identifications: Sequence[IdentificationRecord]
+    canvasses: Sequence[CanvassRecord]
+    sprees: Sequence[SpreeRecord]
+    opt_outs: Sequence[OptOutRecord]
+    utilisation: Sequence[UtilisationRecord]
 
     TABLES = (
         "thefts",
@@ -313,6 +314,6 @@ class ModelResult:
         record_type: type[Record] = get_args(get_type_hints(cls)[table])[0]
         return record_type
 
-    def tables(self) -> dict[str, tuple[Record, ...]]:
+    def tables(self) -> dict[str, Sequence[Record]]:
         """Every record table by name (one CSV each)."""
         return {name: getattr(self, name) for name in self.TABLES}

@@ -224,7 +224,7 @@ def record_answer(
         relevant_clips_lost=lost_since_notification,
         accepted=False,  # replaced by the system's verdict when the run ends
     )
-    world.residents.answers.append((record, verdict))
+    world.residents.answer(record, verdict, world.log)
 
 
 def relevant_cameras(world: World, resident: int, request: Request) -> list[int]:

@@ -13,6 +13,7 @@ worker's next run). Time is minutes since the scenario's start; t = 0 is midnigh
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Generator
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ import simpy
 from sim.core import records as rec
 from sim.core.clips import ClipCatalogue
 from sim.core.county import County
+from sim.core.packed_records import PackedRecords
 from sim.core.params import ModelParams
 from sim.core.parcels import ParcelExposure
 from sim.core.population import Population
@@ -34,28 +36,35 @@ from sim.core.streams import Streams
 Process = Generator[Any, Any, None]
 """A SimPy process: a generator of events that returns nothing."""
 
+SETTLE_EVERY = 4096  # answers kept before the settled ones go to the log (at least)
+
 
 @dataclass
 class RecordLog:
     """The record sink: every table of :class:`~sim.core.records.ModelResult` but the
-    utilisation, which the staff pools compute at the end."""
+    utilisation, which the staff pools compute at the end; each kept packed (a
+    county-year's millions of records as objects were most of a run's memory)."""
 
-    thefts: list[rec.TheftRecord] = field(default_factory=list)
-    reports: list[rec.ReportRecord] = field(default_factory=list)
-    cases: list[rec.CaseRecord] = field(default_factory=list)
-    requests: list[rec.RequestRecord] = field(default_factory=list)
-    moderations: list[rec.ModerationRecord] = field(default_factory=list)
-    notifications: list[rec.NotificationRecord] = field(default_factory=list)
-    responses: list[rec.ResponseRecord] = field(default_factory=list)
-    clip_shares: list[rec.ClipShareRecord] = field(default_factory=list)
-    transfers: list[rec.TransferRecord] = field(default_factory=list)
-    evidence: list[rec.EvidenceRecord] = field(default_factory=list)
-    listings: list[rec.EvidenceListingRecord] = field(default_factory=list)
-    usable_videos: list[rec.UsableVideoRecord] = field(default_factory=list)
-    identifications: list[rec.IdentificationRecord] = field(default_factory=list)
-    canvasses: list[rec.CanvassRecord] = field(default_factory=list)
-    sprees: list[rec.SpreeRecord] = field(default_factory=list)
-    opt_outs: list[rec.OptOutRecord] = field(default_factory=list)
+    thefts: PackedRecords[rec.TheftRecord] = field(init=False)
+    reports: PackedRecords[rec.ReportRecord] = field(init=False)
+    cases: PackedRecords[rec.CaseRecord] = field(init=False)
+    requests: PackedRecords[rec.RequestRecord] = field(init=False)
+    moderations: PackedRecords[rec.ModerationRecord] = field(init=False)
+    notifications: PackedRecords[rec.NotificationRecord] = field(init=False)
+    responses: PackedRecords[rec.ResponseRecord] = field(init=False)
+    clip_shares: PackedRecords[rec.ClipShareRecord] = field(init=False)
+    transfers: PackedRecords[rec.TransferRecord] = field(init=False)
+    evidence: PackedRecords[rec.EvidenceRecord] = field(init=False)
+    listings: PackedRecords[rec.EvidenceListingRecord] = field(init=False)
+    usable_videos: PackedRecords[rec.UsableVideoRecord] = field(init=False)
+    identifications: PackedRecords[rec.IdentificationRecord] = field(init=False)
+    canvasses: PackedRecords[rec.CanvassRecord] = field(init=False)
+    sprees: PackedRecords[rec.SpreeRecord] = field(init=False)
+    opt_outs: PackedRecords[rec.OptOutRecord] = field(init=False)
+
+    def __post_init__(self) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, PackedRecords(rec.ModelResult.record_type(name)))
 
 
 @dataclass
@@ -81,6 +90,28 @@ class ResidentBook:
     requests_received: np.ndarray[Any, np.dtype[np.int64]]
     opted_out: np.ndarray[Any, np.dtype[np.bool_]]
     answers: list[tuple[rec.ResponseRecord, AnswerVerdict]] = field(default_factory=list)
+    _settle_at: int = field(default=SETTLE_EVERY, init=False, repr=False)
+
+    def answer(self, record: rec.ResponseRecord, verdict: AnswerVerdict, log: RecordLog) -> None:
+        """Keep an answer until its verdict is known. Now and then the settled ones, oldest
+        first, go to ``log`` (packed): a county-year's answers held as objects with their
+        verdicts cost some 100 MB."""
+        self.answers.append((record, verdict))
+        if len(self.answers) >= self._settle_at:
+            self.settle(log)
+            self._settle_at = max(SETTLE_EVERY, 2 * len(self.answers))
+
+    def settle(self, log: RecordLog, *, final: bool = False) -> None:
+        """Move the answers whose verdict is settled, oldest first up to the first that is
+        not, to ``log.responses`` with their verdicts (``final``: all of them; the driver
+        must have settled every one)."""
+        done = 0
+        for record, verdict in self.answers:
+            if not (final or verdict.settled):
+                break
+            log.responses.append(dataclasses.replace(record, accepted=verdict.accepted))
+            done += 1
+        del self.answers[:done]
 
 
 @dataclass

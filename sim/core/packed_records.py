@@ -1,0 +1,159 @@
+"""A table of records kept packed: a sequence of one record type at a fraction of the memory.
+
+A county-year records millions of notifications, answers, shares and evidence
+items. As frozen dataclasses each cost about 150 to 230 bytes (the object, and a
+float object per time); together they were most of what a replication's memory
+grew by over its year. :class:`PackedRecords` keeps the numbers of each record
+as one fixed-size row of a growing buffer (``struct``: 8 bytes an int or a float,
+1 a bool) and the strings in a list per column (the model's strings are a few
+shared constants), and gives the records back as a read-only sequence: ``len``,
+indexing, slicing and iteration build the same frozen dataclass that was
+appended, with its ints and bools as they were and every float column a float.
+:meth:`PackedRecords.columns` gives the table's columns without building
+the records at all.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Iterator, Sequence
+from operator import attrgetter
+from typing import Any, Generic, TypeVar, overload
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sim.core.records import Record
+
+R = TypeVar("R", bound=Record)
+
+_PACKED: dict[str, tuple[str, type[np.generic]]] = {
+    "int": ("q", np.int64),
+    "float": ("d", np.float64),
+    "bool": ("?", np.bool_),
+}
+"""A column type's ``struct`` code and numpy type."""
+
+
+class PackedRecords(Sequence[R], Generic[R]):
+    """Records of one type, appended in order and read back as a sequence."""
+
+    def __init__(self, record_type: type[R], records: Iterable[R] = ()) -> None:
+        types = record_type.column_types()
+        unknown = sorted(set(types.values()) - {*_PACKED, "str"})
+        if unknown:
+            raise TypeError(f"{record_type.__name__}: cannot pack columns of type {unknown}")
+        self.record_type = record_type
+        self._names: tuple[str, ...] = record_type.COLUMNS
+        self._numbers = tuple(name for name in self._names if types[name] != "str")
+        self._strings = tuple(name for name in self._names if types[name] == "str")
+        self._kinds = {name: types[name] for name in self._names}
+        self._row = struct.Struct("=" + "".join(_PACKED[types[n]][0] for n in self._numbers))
+        self._take = attrgetter(*self._numbers) if len(self._numbers) > 1 else None
+        self._rows = bytearray()
+        self._text: tuple[list[str], ...] = tuple([] for _ in self._strings)
+        self._count = 0
+        self.extend(records)
+
+    def append(self, record: R) -> None:
+        if type(record) is not self.record_type:
+            raise TypeError(
+                f"a table of {self.record_type.__name__} cannot hold {type(record).__name__}"
+            )
+        if self._take is not None:
+            self._rows += self._row.pack(*self._take(record))
+        else:
+            self._rows += self._row.pack(*(getattr(record, n) for n in self._numbers))
+        for column, name in zip(self._text, self._strings, strict=True):
+            column.append(getattr(record, name))
+        self._count += 1
+
+    def extend(self, records: Iterable[R]) -> None:
+        for record in records:
+            self.append(record)
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> R: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[R]: ...
+
+    def __getitem__(self, index: int | slice) -> R | list[R]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._count))]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(f"record {index} of {self._count}")
+        numbers = self._row.unpack_from(self._rows, index * self._row.size)
+        return self._record(numbers, index)
+
+    def __iter__(self) -> Iterator[R]:
+        for index, numbers in enumerate(self._row.iter_unpack(self._rows)):
+            yield self._record(numbers, index)
+
+    def _record(self, numbers: tuple[Any, ...], index: int) -> R:
+        values = dict(zip(self._numbers, numbers, strict=True))
+        for name, column in zip(self._strings, self._text, strict=True):
+            values[name] = column[index]
+        return self.record_type(**values)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to a packed table of the same records, or to a list or tuple of them."""
+        if isinstance(other, PackedRecords):
+            return (
+                self.record_type is other.record_type
+                and self._rows == other._rows
+                and self._text == other._text
+            )
+        if isinstance(other, list | tuple):
+            return len(other) == self._count and all(
+                mine == theirs for mine, theirs in zip(self, other, strict=True)
+            )
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # it grows: not hashable
+
+    def __repr__(self) -> str:
+        return f"PackedRecords({self.record_type.__name__}, {self._count} records)"
+
+    def column(self, name: str) -> list[Any]:
+        """One column as a list of plain values, in order, without building the records."""
+        if self._kinds[name] == "str":
+            return list(self._text[self._strings.index(name)])
+        if not self._count:
+            return []
+        dtype = np.dtype([(n, _PACKED[self._kinds[n]][1]) for n in self._numbers])
+        rows = np.frombuffer(self._rows, dtype=dtype)
+        try:
+            values: list[Any] = rows[name].tolist()
+        finally:
+            del rows  # release the buffer so that appends may grow it again
+        return values
+
+    def columns(self) -> dict[str, NDArray[Any] | list[str]]:
+        """Every column in order, without building the records: numbers as numpy arrays
+        (int64, float64, bool), strings as lists."""
+        dtype = np.dtype([(name, _PACKED[self._kinds[name]][1]) for name in self._numbers])
+        rows = np.frombuffer(self._rows, dtype=dtype) if self._count else np.empty(0, dtype)
+        try:
+            # Copies: a view would keep the buffer exported (and unable to grow).
+            return {
+                name: list(self._text[self._strings.index(name)])
+                if self._kinds[name] == "str"
+                else rows[name].copy()
+                for name in self._names
+            }
+        finally:
+            del rows
+
+
+def column(records: Sequence[Record], name: str) -> list[Any]:
+    """One column of a record table as a list of plain values, in order: from a packed
+    table's buffer without building its records, else record by record."""
+    if isinstance(records, PackedRecords):
+        return records.column(name)
+    return [getattr(record, name) for record in records]
