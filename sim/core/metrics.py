@@ -32,7 +32,7 @@ from typing import Any
 
 from results.metrics import COUNT_METRICS, METRICS
 from sim.core.calibration import REPORTED_PROPERTY_CRIME_PER_YEAR
-from sim.core.packed_records import column
+from sim.core.packed_records import column, kept
 from sim.core.params import MIN_PER_YEAR
 from sim.core.records import ModelResult, UtilisationRecord
 
@@ -212,32 +212,34 @@ def slice_of(result: ModelResult) -> ModelResult:
     """The records of the slice a scaled run counts: its thefts, the cases they became
     and all that followed from them, its sprees and its residents' opt-outs (the
     result itself when every home is in the slice)."""
-    if all(theft.in_slice for theft in result.thefts) and all(
-        o.home_in_slice for o in result.opt_outs
-    ):
+    thefts_in = column(result.thefts, "in_slice")
+    opt_outs_in = column(result.opt_outs, "home_in_slice")
+    if all(thefts_in) and all(opt_outs_in):
         return result
     cases = {report.report_id for report in result.reports if report.in_slice}
     requests = {q.request_id for q in result.requests if q.case_id in cases}
 
-    def of_cases(records: Iterable[Any]) -> tuple[Any, ...]:
-        return tuple(record for record in records if record.case_id in cases)
+    def of_cases(records: Sequence[Any]) -> Sequence[Any]:
+        return kept(records, [case in cases for case in column(records, "case_id")])
 
     return replace(
         result,
-        thefts=tuple(theft for theft in result.thefts if theft.in_slice),
+        thefts=kept(result.thefts, thefts_in),
         reports=tuple(report for report in result.reports if report.in_slice),
         cases=of_cases(result.cases),
         requests=of_cases(result.requests),
         moderations=of_cases(result.moderations),
         notifications=of_cases(result.notifications),
         responses=of_cases(result.responses),
-        clip_shares=tuple(share for share in result.clip_shares if share.request_id in requests),
+        clip_shares=kept(
+            result.clip_shares, [q in requests for q in column(result.clip_shares, "request_id")]
+        ),
         transfers=of_cases(result.transfers),
         evidence=of_cases(result.evidence),
         listings=of_cases(result.listings),
         usable_videos=of_cases(result.usable_videos),
         identifications=of_cases(result.identifications),
         canvasses=of_cases(result.canvasses),
-        sprees=tuple(spree for spree in result.sprees if spree.in_slice),
-        opt_outs=tuple(o for o in result.opt_outs if o.home_in_slice),
+        sprees=kept(result.sprees, column(result.sprees, "in_slice")),
+        opt_outs=kept(result.opt_outs, opt_outs_in),
     )

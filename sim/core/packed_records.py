@@ -16,7 +16,7 @@ the records at all.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import attrgetter
 from typing import Any, Generic, TypeVar, overload
 
@@ -49,7 +49,13 @@ class PackedRecords(Sequence[R], Generic[R]):
         self._strings = tuple(name for name in self._names if types[name] == "str")
         self._kinds = {name: types[name] for name in self._names}
         self._row = struct.Struct("=" + "".join(_PACKED[types[n]][0] for n in self._numbers))
-        self._take = attrgetter(*self._numbers) if len(self._numbers) > 1 else None
+        self._pack = self._row.pack
+        # attrgetter of one name gives a value, of several a tuple: always a tuple here.
+        self._take: Callable[[R], tuple[Any, ...]] = (
+            attrgetter(*self._numbers)
+            if len(self._numbers) > 1
+            else lambda record: tuple(getattr(record, n) for n in self._numbers)
+        )
         self._rows = bytearray()
         self._text: tuple[list[str], ...] = tuple([] for _ in self._strings)
         self._count = 0
@@ -60,12 +66,10 @@ class PackedRecords(Sequence[R], Generic[R]):
             raise TypeError(
                 f"a table of {self.record_type.__name__} cannot hold {type(record).__name__}"
             )
-        if self._take is not None:
-            self._rows += self._row.pack(*self._take(record))
-        else:
-            self._rows += self._row.pack(*(getattr(record, n) for n in self._numbers))
-        for column, name in zip(self._text, self._strings, strict=True):
-            column.append(getattr(record, name))
+        self._rows += self._pack(*self._take(record))
+        if self._strings:
+            for column, name in zip(self._text, self._strings, strict=True):
+                column.append(getattr(record, name))
         self._count += 1
 
     def extend(self, records: Iterable[R]) -> None:
@@ -120,14 +124,35 @@ class PackedRecords(Sequence[R], Generic[R]):
     def __repr__(self) -> str:
         return f"PackedRecords({self.record_type.__name__}, {self._count} records)"
 
+    def where(self, keep: Sequence[bool]) -> PackedRecords[R]:
+        """The records whose ``keep`` is true, in order, still packed."""
+        if len(keep) != self._count:
+            raise ValueError(f"{len(keep)} flags for {self._count} records")
+        mask = np.asarray(keep, dtype=np.bool_)
+        kept = PackedRecords(self.record_type)
+        if self._count:
+            rows = np.frombuffer(self._rows, dtype=self._dtype())
+            try:
+                kept._rows = bytearray(rows[mask].tobytes())
+            finally:
+                del rows
+        kept._text = tuple(
+            [value for value, wanted in zip(column, keep, strict=True) if wanted]
+            for column in self._text
+        )
+        kept._count = int(np.count_nonzero(mask))
+        return kept
+
+    def _dtype(self) -> np.dtype[Any]:
+        return np.dtype([(n, _PACKED[self._kinds[n]][1]) for n in self._numbers])
+
     def column(self, name: str) -> list[Any]:
         """One column as a list of plain values, in order, without building the records."""
         if self._kinds[name] == "str":
             return list(self._text[self._strings.index(name)])
         if not self._count:
             return []
-        dtype = np.dtype([(n, _PACKED[self._kinds[n]][1]) for n in self._numbers])
-        rows = np.frombuffer(self._rows, dtype=dtype)
+        rows = np.frombuffer(self._rows, dtype=self._dtype())
         try:
             values: list[Any] = rows[name].tolist()
         finally:
@@ -137,7 +162,7 @@ class PackedRecords(Sequence[R], Generic[R]):
     def columns(self) -> dict[str, NDArray[Any] | list[str]]:
         """Every column in order, without building the records: numbers as numpy arrays
         (int64, float64, bool), strings as lists."""
-        dtype = np.dtype([(name, _PACKED[self._kinds[name]][1]) for name in self._numbers])
+        dtype = self._dtype()
         rows = np.frombuffer(self._rows, dtype=dtype) if self._count else np.empty(0, dtype)
         try:
             # Copies: a view would keep the buffer exported (and unable to grow).
@@ -157,3 +182,10 @@ def column(records: Sequence[Record], name: str) -> list[Any]:
     if isinstance(records, PackedRecords):
         return records.column(name)
     return [getattr(record, name) for record in records]
+
+
+def kept(records: Sequence[R], keep: Sequence[bool]) -> Sequence[R]:
+    """The records whose ``keep`` is true, in order: a packed table stays packed."""
+    if isinstance(records, PackedRecords):
+        return records.where(keep)
+    return tuple(record for record, wanted in zip(records, keep, strict=True) if wanted)

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from sim.core.packed_records import PackedRecords
+from sim.core.packed_records import PackedRecords, kept
 from sim.core.ports import AnswerVerdict
 from sim.core.records import (
     CaseRecord,
@@ -227,3 +227,18 @@ def test_answers_are_settled_as_they_pile_up_not_only_at_the_end() -> None:
         book.answer(response(i), verdict(True), log)
     assert len(log.responses) == SETTLE_EVERY
     assert book.answers == []
+
+
+def test_where_keeps_the_flagged_records_in_order_still_packed() -> None:
+    records = [case(i, "platform" if i % 3 else "victim") for i in range(12)]
+    packed = PackedRecords(CaseRecord, records)
+    keep = [i % 4 != 1 for i in range(12)]
+    chosen = packed.where(keep)
+    assert isinstance(chosen, PackedRecords)
+    assert list(chosen) == [r for r, k in zip(records, keep, strict=True) if k]
+    assert kept(tuple(records), keep) == tuple(r for r, k in zip(records, keep, strict=True) if k)
+    assert len(packed.where([False] * 12)) == 0
+    packed.append(case(12, "canvass"))  # the original still grows after a selection
+    assert packed[-1].policy == "canvass"
+    with pytest.raises(ValueError, match="12 flags for 13 records"):
+        packed.where(keep)
