@@ -66,11 +66,28 @@ class PackedRecords(Sequence[R], Generic[R]):
             raise TypeError(
                 f"a table of {self.record_type.__name__} cannot hold {type(record).__name__}"
             )
-        self._rows += self._pack(*self._take(record))
+        values = self._take(record)
+        try:
+            self._rows += self._pack(*values)
+        except struct.error:
+            raise self._unpackable(values) from None
         if self._strings:
             for column, name in zip(self._text, self._strings, strict=True):
                 column.append(getattr(record, name))
         self._count += 1
+
+    def _unpackable(self, values: tuple[Any, ...]) -> TypeError:
+        """Name the column whose value does not fit its type (a bug in whoever built the
+        record: the columns' types are the record class's annotations)."""
+        for name, value in zip(self._numbers, values, strict=True):
+            try:
+                struct.pack("=" + _PACKED[self._kinds[name]][0], value)
+            except struct.error:
+                break
+        return TypeError(
+            f"{self.record_type.__name__}.{name} is {self._kinds[name]}, "
+            f"not {type(value).__name__} ({value!r})"
+        )
 
     def extend(self, records: Iterable[R]) -> None:
         for record in records:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tracemalloc
 
@@ -242,3 +243,12 @@ def test_where_keeps_the_flagged_records_in_order_still_packed() -> None:
     assert packed[-1].policy == "canvass"
     with pytest.raises(ValueError, match="12 flags for 13 records"):
         packed.where(keep)
+
+
+def test_a_value_of_the_wrong_type_is_named_and_nothing_is_kept() -> None:
+    table = PackedRecords(NotificationRecord, [notification(0)])
+    bad = dataclasses.replace(notification(1), resident=None)
+    with pytest.raises(TypeError, match=r"NotificationRecord\.resident is int, not NoneType"):
+        table.append(bad)
+    assert len(table) == 1
+    assert list(table) == [notification(0)]
