@@ -20,11 +20,10 @@ import pyarrow as pa
 from results.load_profile import write_load_profile
 from results.metrics import features_of
 from results.runfolder import (
-    ARROW_TYPES,
     TableFormat,
     assemble_table,
+    columns_table,
     finished_parts,
-    records_table,
     remove_parts,
     summarise,
     update_manifest,
@@ -35,7 +34,7 @@ from results.runfolder import (
 from scenarios.loader import resolved_dict
 from sim.core.calibration import calibration_outputs
 from sim.core.metrics import METRIC_UNITS
-from sim.core.packed_records import PackedRecords
+from sim.core.packed_records import PackedRecords, column
 from sim.core.population import Population
 from sim.core.records import ModelResult
 from sim.usage import peak_rss_mb
@@ -50,13 +49,14 @@ HOME_COLUMNS = {"home": "int", "lat": "float", "lon": "float", "in_slice": "bool
 def homes_of(population: Population) -> pa.Table:
     """The population's homes as a table, built from its arrays (a dict per home cost
     about 160 MB for Nassau's 456,076)."""
-    return pa.table(
+    return columns_table(
         {
-            "home": pa.array(np.arange(population.n_homes, dtype=np.int64)),
-            "lat": pa.array(population.home_lat, type=ARROW_TYPES["float"]),
-            "lon": pa.array(population.home_lon, type=ARROW_TYPES["float"]),
-            "in_slice": pa.array(population.home_in_slice, type=ARROW_TYPES["bool"]),
-        }
+            "home": np.arange(population.n_homes, dtype=np.int64),
+            "lat": population.home_lat,
+            "lon": population.home_lon,
+            "in_slice": population.home_in_slice,
+        },
+        HOME_COLUMNS,
     )
 
 
@@ -65,16 +65,11 @@ def replication_tables(result: ModelResult) -> dict[str, pa.Table]:
     table's columns go straight to Arrow, with no record built)."""
     tables = {}
     for name, records in result.tables().items():
-        columns = ModelResult.record_type(name).column_types()
+        types = ModelResult.record_type(name).column_types()
         if isinstance(records, PackedRecords):
-            tables[name] = pa.table(
-                {
-                    column: pa.array(values, type=ARROW_TYPES[columns[column]])
-                    for column, values in records.columns().items()
-                }
-            )
+            tables[name] = columns_table(records.columns(), types)
         else:
-            tables[name] = records_table(records, columns)
+            tables[name] = columns_table({c: column(records, c) for c in types}, types)
     return tables
 
 

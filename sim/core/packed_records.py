@@ -49,6 +49,7 @@ class PackedRecords(Sequence[R], Generic[R]):
         self._strings = tuple(name for name in self._names if types[name] == "str")
         self._kinds = {name: types[name] for name in self._names}
         self._row = struct.Struct("=" + "".join(_PACKED[types[n]][0] for n in self._numbers))
+        self._dtype = np.dtype([(n, _PACKED[types[n]][1]) for n in self._numbers])  # the same
         self._pack = self._row.pack
         # attrgetter of one name gives a value, of several a tuple: always a tuple here.
         self._take: Callable[[R], tuple[Any, ...]] = (
@@ -147,12 +148,8 @@ class PackedRecords(Sequence[R], Generic[R]):
             raise ValueError(f"{len(keep)} flags for {self._count} records")
         mask = np.asarray(keep, dtype=np.bool_)
         kept = PackedRecords(self.record_type)
-        if self._count:
-            rows = np.frombuffer(self._rows, dtype=self._dtype())
-            try:
-                kept._rows = bytearray(rows[mask].tobytes())
-            finally:
-                del rows
+        # Within one expression: the view over the buffer is released at once.
+        kept._rows = bytearray(np.frombuffer(self._rows, dtype=self._dtype)[mask].tobytes())
         kept._text = tuple(
             [value for value, wanted in zip(column, keep, strict=True) if wanted]
             for column in self._text
@@ -160,37 +157,25 @@ class PackedRecords(Sequence[R], Generic[R]):
         kept._count = int(np.count_nonzero(mask))
         return kept
 
-    def _dtype(self) -> np.dtype[Any]:
-        return np.dtype([(n, _PACKED[self._kinds[n]][1]) for n in self._numbers])
+    def _array(self, name: str) -> NDArray[Any]:
+        """A numeric column as a new array (a copy: a view would keep the buffer exported,
+        unable to grow; the view itself is gone when the expression ends)."""
+        return np.frombuffer(self._rows, dtype=self._dtype)[name].copy()
 
     def column(self, name: str) -> list[Any]:
         """One column as a list of plain values, in order, without building the records."""
         if self._kinds[name] == "str":
             return list(self._text[self._strings.index(name)])
-        if not self._count:
-            return []
-        rows = np.frombuffer(self._rows, dtype=self._dtype())
-        try:
-            values: list[Any] = rows[name].tolist()
-        finally:
-            del rows  # release the buffer so that appends may grow it again
+        values: list[Any] = self._array(name).tolist()
         return values
 
     def columns(self) -> dict[str, NDArray[Any] | list[str]]:
         """Every column in order, without building the records: numbers as numpy arrays
         (int64, float64, bool), strings as lists."""
-        dtype = self._dtype()
-        rows = np.frombuffer(self._rows, dtype=dtype) if self._count else np.empty(0, dtype)
-        try:
-            # Copies: a view would keep the buffer exported (and unable to grow).
-            return {
-                name: list(self._text[self._strings.index(name)])
-                if self._kinds[name] == "str"
-                else rows[name].copy()
-                for name in self._names
-            }
-        finally:
-            del rows
+        return {
+            name: self.column(name) if self._kinds[name] == "str" else self._array(name)
+            for name in self._names
+        }
 
 
 def column(records: Sequence[Record], name: str) -> list[Any]:
