@@ -1,7 +1,7 @@
 """A table of records kept packed: a sequence of one record type at a fraction of the memory.
 
 A county-year records millions of notifications, answers, shares and evidence
-items. As frozen dataclasses each cost about 150 to 230 bytes (the object, and a
+items. As frozen dataclasses each cost about 140 to 230 bytes (the object, and a
 float object per time); together they were most of what a replication's memory
 grew by over its year. :class:`PackedRecords` keeps the numbers of each record
 as one fixed-size row of a growing buffer (``struct``: 8 bytes an int or a float,
