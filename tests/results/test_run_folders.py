@@ -101,9 +101,10 @@ def test_canvass_run_resume_finishes_a_run_stopped_by_ctrl_c(tmp_path: Path) -> 
     """The command line end to end: Ctrl-C during the second replication, then
     ``--resume``; the tables equal an uninterrupted run's."""
     out = tmp_path / "out"
-    # 60 days: the second replication outlasts the interrupt's way to it (at most a
-    # simulated week), now that a tiny replication takes about a second.
-    args = ["tiny", "--replications", "2", "--horizon-days", "60", "--seed", "3", "--workers", "1"]
+    # 240 days, about 5 s a replication: the second one outlasts the interrupt's way to
+    # it (a 50 ms poll, then at most a simulated week). At 60 days, about a second, a
+    # loaded CI machine once saw the run finish first.
+    args = ["tiny", "--replications", "2", "--horizon-days", "240", "--seed", "3", "--workers", "1"]
     command = [sys.executable, "-m", "canvass", "run", *args, "--no-report", "--quiet"]
     process = subprocess.Popen(
         [*command, "--out", str(out)],
@@ -125,8 +126,8 @@ def test_canvass_run_resume_finishes_a_run_stopped_by_ctrl_c(tmp_path: Path) -> 
         process.kill()
     assert "Traceback" not in stderr
     (run_dir,) = out.iterdir()
-    if json.loads((run_dir / "manifest.json").read_text())["status"] == "complete":
-        pytest.skip("the run finished before the interrupt landed")
+    status = json.loads((run_dir / "manifest.json").read_text())["status"]
+    assert status != "complete", "the run finished before the interrupt landed"
     assert process.returncode == 1, stderr
     assert "--resume" in stderr
     done = subprocess.run(
