@@ -85,6 +85,7 @@ TARGETS = (
 )
 """Each ``*_p99_ms`` is the route's p99 at :data:`PACED_SHARE` of its own peak."""
 PACED_ROUTES = ("request_status", "notification_list", "response")
+PG_PREFIX = "canvass_bench_api"  # the scratch database's name begins so
 """Routes measured twice: their closed-loop peak, then paced at a share of it."""
 PACED_SHARE = 0.8  # the fixed rate, as a share of each paced route's own peak
 LATE_SHARE_WARNING = 0.01  # above this, the paced percentiles understate queueing
@@ -253,22 +254,27 @@ def run_bench_api(
     sizes = QUICK if quick else FULL
     measured: dict[str, float] = {"duration_s": float(sizes.duration_s)}
     backends = ["sqlite"]
-    with tempfile.TemporaryDirectory(prefix="canvass-bench-api-") as scratch:
-        folder = Path(scratch) / "sqlite"
-        url = f"sqlite:///{folder / 'bench.db'}"
-        folder.mkdir(parents=True)
-        measured |= bench_backend("sqlite", url, Topology(api=1, workers=0), sizes, echo, folder)
-        if postgres_url is not None:
-            backends.append("postgres")
-            pg = create_scratch_database(postgres_url, prefix="canvass_bench_api")
-            try:
+    # The PostgreSQL server is reached before anything is measured: a wrong URL fails at
+    # once, not after the SQLite half's minutes of work (which it would throw away).
+    pg = None if postgres_url is None else create_scratch_database(postgres_url, prefix=PG_PREFIX)
+    try:
+        with tempfile.TemporaryDirectory(prefix="canvass-bench-api-") as scratch:
+            folder = Path(scratch) / "sqlite"
+            url = f"sqlite:///{folder / 'bench.db'}"
+            folder.mkdir(parents=True)
+            measured |= bench_backend(
+                "sqlite", url, Topology(api=1, workers=0), sizes, echo, folder
+            )
+            if pg is not None:
+                backends.append("postgres")
                 folder = Path(scratch) / "postgres"
                 folder.mkdir()
                 measured |= bench_backend(
                     "postgres", pg, Topology(api=2, workers=2), sizes, echo, folder
                 )
-            finally:
-                drop_scratch_database(pg, server_url=postgres_url)
+    finally:
+        if pg is not None and postgres_url is not None:
+            drop_scratch_database(pg, server_url=postgres_url)
     baseline = {k: v for k, v in measured.items() if k.startswith("healthz_")}
     measured = {k: v for k, v in measured.items() if not k.startswith("healthz_")}
     return {

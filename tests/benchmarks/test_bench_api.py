@@ -12,7 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.exc import OperationalError
 
+from benchmarks import bench_api
 from benchmarks.api_runs import _free_port, _wrk_script
 from benchmarks.bench_api import (
     FULL,
@@ -187,3 +189,20 @@ def test_listing_runs_stay_within_the_residents_rate_limit(sizes: Sizes) -> None
     residents = 242 if sizes is QUICK else sizes.residents  # QUICK's circle holds 242
     per_resident = 3_000 * (sizes.warmup_s + sizes.duration_s) / residents
     assert per_resident <= answers_allowed(sizes)
+
+
+def test_an_unreachable_postgresql_fails_before_anything_is_measured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The SQLite half takes minutes; a wrong PostgreSQL URL must not throw them away.
+    measured: list[str] = []
+    monkeypatch.setattr(shutil, "which", lambda tool: f"/usr/bin/{tool}")
+    monkeypatch.setattr(
+        bench_api, "bench_backend", lambda backend, *args, **kwargs: measured.append(backend)
+    )
+    nothing_listens = f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/postgres"
+    started = time.perf_counter()
+    with pytest.raises(OperationalError, match="connection"):
+        bench_api.run_bench_api(postgres_url=nothing_listens, quick=True, echo=lambda _l: None)
+    assert measured == []
+    assert time.perf_counter() - started < 30
