@@ -170,7 +170,7 @@ def _run(args: argparse.Namespace) -> int:
         f"{options.workers if precision else min(options.workers, options.replications)} "
         "process(es)"
     )
-    echo(_estimate_line(options))
+    echo(_estimate_line(options, Path(args.out)))
     run_dir, summary = run_scenario(
         options,
         out_root=_writable(Path(args.out), "the run folder"),
@@ -199,25 +199,44 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _estimate_line(options: RunOptions) -> str:
-    from sim.usage import duration, estimate_run_s
+def _estimate_line(options: RunOptions, runs_root: Path) -> str:
+    from scenarios.loader import resolved_dict
+    from sim.usage import (
+        duration,
+        estimate_run_s,
+        nearest_run,
+        past_runs,
+        rounds_of,
+    )
 
     homes = options.scenario.county.households * options.scale
-    if options.precision is None:
-        seconds = estimate_run_s(
-            homes=homes,
-            days=options.horizon_days,
-            replications=options.replications,
-            workers=options.workers,
+    one_at_a_time = options.precision is not None
+    what = "each replication" if one_at_a_time else "the run"
+    rounds = 1 if one_at_a_time else rounds_of(options.replications, options.workers)
+    past = nearest_run(
+        past_runs(runs_root, resolved_dict(options.scenario)),
+        scale=options.scale,
+        horizon_days=options.horizon_days,
+    )
+    if past is not None:
+        seconds = rounds * past.replication_s_for(homes * options.horizon_days)
+        return (
+            f"estimate: {what} takes about {duration(seconds)}, at the pace of an earlier run "
+            f"of this workload on this machine ({past.folder}: scale {past.scale:g}, "
+            f"{past.horizon_days:g} days, {duration(past.replication_s)} a replication); "
+            "the progress lines refine it"
         )
-        what = "the run"
-    else:
-        seconds = estimate_run_s(homes=homes, days=options.horizon_days, replications=1, workers=1)
-        what = "each replication"
+    seconds = estimate_run_s(
+        homes=homes,
+        days=options.horizon_days,
+        replications=1 if one_at_a_time else options.replications,
+        workers=1 if one_at_a_time else options.workers,
+    )
     return (
         f"estimate: {what} takes about {duration(seconds)} on an idle 2-core machine at "
-        "the calibrated Nassau pace (a rough guess from the county's size; busier scenarios "
-        "and busier machines take longer; the progress lines refine it)"
+        "the calibrated Nassau pace (a rough guess from the county's size, with no earlier "
+        f"run of this workload under {runs_root} to judge by; busier scenarios and busier "
+        "machines take longer; the progress lines refine it)"
     )
 
 

@@ -10,15 +10,28 @@ is removed. ``estimate_run_s`` is the duration printed when a run starts, from
 the county's size, the horizon, the replications and the worker processes and
 two constants measured on this project's 2-core machine (see below); the
 progress lines then refine it from the first replication's own pace.
+
+A scenario's pace can be far from the calibrated Nassau pace those constants
+hold: at scale 1, ``nassau-saturated`` shares some 70 times as many clips
+(443,017 against 6,047) and takes about 17 times as long a home-day. So where
+this machine has already finished a run of the same workload, the estimate is
+taken from it instead (:func:`past_runs`, :func:`nearest_run`): the same
+scenario parameters and start date, whatever its name, scale, horizon or seed,
+scaled by home-days from the run nearest in scale and horizon.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import statistics
 import sys
 import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 MB = 1e6
 SPACING = 50  # walk the scratch folder at most once per 50 walks' worth of run time
@@ -34,6 +47,7 @@ SPACING = 50  # walk the scratch folder at most once per 50 walks' worth of run 
 # estimate from the run's own pace.
 REPLICATION_FIXED_S = 1.0
 S_PER_HOME_DAY = 0.26e-6
+HISTORY_LIMIT = 200  # the newest run folders looked at for an earlier run's pace
 
 
 def peak_rss_mb(*, children: bool = False) -> float | None:
@@ -103,8 +117,7 @@ class ScratchMeter:
 def estimate_run_s(*, homes: float, days: float, replications: int, workers: int) -> float:
     """Seconds a run of ``replications`` of ``homes`` homes for ``days`` days should take
     in ``workers`` processes, at the calibrated Nassau defaults' pace on a 2-core machine."""
-    rounds = math.ceil(replications / max(1, min(workers, replications)))
-    return rounds * (REPLICATION_FIXED_S + S_PER_HOME_DAY * homes * days)
+    return rounds_of(replications, workers) * (REPLICATION_FIXED_S + S_PER_HOME_DAY * homes * days)
 
 
 def run_left_s(
@@ -114,7 +127,7 @@ def run_left_s(
     (``fraction`` of it done in ``elapsed_s``): the rest of it, then one replication as
     long per later round of ``workers`` replications."""
     replication_s = elapsed_s / fraction
-    rounds = math.ceil(replications / max(1, min(workers, replications)))
+    rounds = rounds_of(replications, workers)
     later_rounds = max(0, rounds - 1 - index // max(1, workers))
     return replication_s * (1 - fraction) + later_rounds * replication_s
 
@@ -122,3 +135,84 @@ def run_left_s(
 def duration(seconds: float) -> str:
     """A duration as people say it: seconds up to two minutes, then minutes."""
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+@dataclass(frozen=True)
+class PastRun:
+    """A finished run of the same workload: its folder, size and time a replication."""
+
+    folder: Path
+    scale: float
+    horizon_days: float
+    home_days: float  # a replication's: households x scale x days
+    replication_s: float  # the median of its replications' wall times
+
+    def replication_s_for(self, home_days: float) -> float:
+        """A replication's seconds at this run's pace for ``home_days`` home-days."""
+        return self.replication_s * home_days / self.home_days
+
+
+def workload_of(resolved: Mapping[str, Any]) -> dict[str, Any]:
+    """What sets a run's pace in a resolved scenario: every parameter and the start date
+    (the season), not its name, description, size, horizon or seed."""
+    run = resolved.get("run")
+    start = run.get("start_date") if isinstance(run, Mapping) else None
+    kept = {k: v for k, v in resolved.items() if k not in ("name", "description", "run")}
+    return kept | {"start_date": start}
+
+
+def past_runs(
+    root: Path, resolved: Mapping[str, Any], *, limit: int = HISTORY_LIMIT
+) -> list[PastRun]:
+    """The complete in-process runs under ``root`` (the newest ``limit`` folders) of the
+    workload of ``resolved`` (a scenario as :func:`scenarios.loader.resolved_dict` gives
+    it); folders that are not such runs, or cannot be read, are passed over."""
+    try:
+        folders = sorted((f for f in root.iterdir() if f.is_dir()), reverse=True)[:limit]
+    except OSError:
+        return []
+    wanted = workload_of(resolved)
+    found = []
+    for folder in folders:
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text())
+            past = _past_run(folder, manifest, wanted)
+        except (OSError, ValueError, TypeError, AttributeError, KeyError):
+            continue
+        if past is not None:
+            found.append(past)
+    return found
+
+
+def _past_run(folder: Path, manifest: Any, wanted: dict[str, Any]) -> PastRun | None:
+    if not isinstance(manifest, dict) or (
+        manifest.get("kind"),
+        manifest.get("status"),
+        manifest.get("driver"),
+    ) != ("run", "complete", "inprocess"):
+        return None
+    resolved = manifest["scenario_resolved"]
+    if workload_of(resolved) != wanted:
+        return None
+    walls = [float(w) for w in manifest["replication_wall_s"]]
+    scale, days = float(manifest["scale"]), float(manifest["horizon_days"])
+    home_days = float(resolved["county"]["households"]) * scale * days
+    if not walls or home_days <= 0 or not all(math.isfinite(w) and w > 0 for w in walls):
+        return None
+    return PastRun(folder, scale, days, home_days, statistics.median(walls))
+
+
+def nearest_run(runs: Iterable[PastRun], *, scale: float, horizon_days: float) -> PastRun | None:
+    """The run nearest in scale and then in horizon (by ratio), the newest of equals."""
+    best: PastRun | None = None
+    best_key = (math.inf, math.inf)
+    for run in runs:  # newest first, so a tie keeps the newest
+        key = (abs(math.log(run.scale / scale)), abs(math.log(run.horizon_days / horizon_days)))
+        if key < best_key:
+            best, best_key = run, key
+    return best
+
+
+def rounds_of(replications: int, workers: int) -> int:
+    """How many replications each worker process runs, at most."""
+    return math.ceil(replications / max(1, min(workers, replications)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from sim.usage import (
     ScratchMeter,
     estimate_run_s,
     folder_bytes,
+    nearest_run,
+    past_runs,
     peak_rss_mb,
     run_left_s,
 )
@@ -78,3 +81,66 @@ def test_peak_memory_is_reported_in_megabytes() -> None:
     mine = peak_rss_mb()
     assert mine is not None
     assert 20 < mine < 100_000
+
+
+def _estimate(capsys: pytest.CaptureFixture[str], out: Path, *argv: str) -> tuple[str, Path]:
+    """Run ``canvass run`` into ``out``: the estimate line and the run folder."""
+    assert main(["run", *argv, "--no-report", "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    return lines[1], Path(lines[-1])
+
+
+def test_the_estimate_takes_the_pace_of_an_earlier_run_of_the_same_workload(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first_line, first = _estimate(capsys, tmp_path, "tiny", "--replications", "1")
+    assert "with no earlier run of this workload" in first_line
+    # The same workload at twice the horizon, seed and replications changed: its pace is
+    # the first run's, so its replications take twice the first's, in two rounds of two.
+    line, second = _estimate(
+        capsys, tmp_path, "tiny", "--replications", "4", "--horizon-days", "10", "--seed", "7"
+    )
+    assert f"at the pace of an earlier run of this workload on this machine ({first}:" in line
+    past = json.loads((first / "manifest.json").read_text())["replication_wall_s"][0]
+    said = float(re.search(r"about (\d+) s", line).group(1))  # type: ignore[union-attr]
+    assert said == pytest.approx(2 * 2 * past, abs=0.5)
+    # Another workload (a parameter changed) is not judged by these runs.
+    other, _ = _estimate(capsys, tmp_path, "tiny", "--set", "residents.response_prob=0.5")
+    assert "with no earlier run of this workload" in other
+    # The nearer run in scale and horizon is the one used: the second, now.
+    again, _ = _estimate(capsys, tmp_path, "tiny", "--horizon-days", "10")
+    assert f"({second}:" in again
+
+
+def test_earlier_runs_that_cannot_say_a_pace_are_passed_over(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _line, run = _estimate(capsys, tmp_path, "tiny", "--replications", "2")
+    manifest = json.loads((run / "manifest.json").read_text())
+    resolved = manifest["scenario_resolved"]
+
+    def copy(name: str, **changes: object) -> None:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manifest.json").write_text(json.dumps(manifest | changes))
+
+    copy("z1-stopped", status="stopped")
+    copy("z2-no-times", replication_wall_s=[])
+    copy("z3-zero-time", replication_wall_s=[0.0])
+    copy("z4-other-county", scenario_resolved=resolved | {"county": {"households": 9}})
+    (tmp_path / "z5-torn").mkdir()
+    (tmp_path / "z5-torn" / "manifest.json").write_text('{"kind": "run", "sta')
+    (tmp_path / "z6-empty").mkdir()
+    (tmp_path / "not-a-folder.txt").write_text("")
+    copy("z7-half-scale", scale=0.5)
+    found = past_runs(tmp_path, resolved)
+    assert [r.folder.name for r in found] == ["z7-half-scale", run.name]
+    median = statistics.median(manifest["replication_wall_s"])
+    assert found[1].replication_s == pytest.approx(median)
+    nearest = nearest_run(found, scale=1.0, horizon_days=5)
+    assert nearest is not None
+    assert nearest.folder == run
+    nearest = nearest_run(found, scale=0.4, horizon_days=5)
+    assert nearest is not None
+    assert nearest.folder.name == "z7-half-scale"
+    assert past_runs(tmp_path / "missing", resolved) == []
+    assert nearest_run([], scale=1.0, horizon_days=5) is None
