@@ -85,8 +85,8 @@ TARGETS = (
 )
 """Each ``*_p99_ms`` is the route's p99 at :data:`PACED_SHARE` of its own peak."""
 PACED_ROUTES = ("request_status", "notification_list", "response")
-PG_PREFIX = "canvass_bench_api"  # the scratch database's name begins so
 """Routes measured twice: their closed-loop peak, then paced at a share of it."""
+PG_PREFIX = "canvass_bench_api"  # the PostgreSQL scratch database's name begins so
 PACED_SHARE = 0.8  # the fixed rate, as a share of each paced route's own peak
 LATE_SHARE_WARNING = 0.01  # above this, the paced percentiles understate queueing
 

@@ -197,7 +197,8 @@ def _past_run(folder: Path, manifest: Any, wanted: dict[str, Any]) -> PastRun | 
     walls = [float(w) for w in manifest["replication_wall_s"]]
     scale, days = float(manifest["scale"]), float(manifest["horizon_days"])
     home_days = float(resolved["county"]["households"]) * scale * days
-    if not walls or home_days <= 0 or not all(math.isfinite(w) and w > 0 for w in walls):
+    sizes = (scale, days, home_days, *walls)
+    if not walls or not all(math.isfinite(x) and x > 0 for x in sizes):
         return None
     return PastRun(folder, scale, days, home_days, statistics.median(walls))
 

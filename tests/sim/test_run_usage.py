@@ -132,6 +132,8 @@ def test_earlier_runs_that_cannot_say_a_pace_are_passed_over(
     (tmp_path / "z6-empty").mkdir()
     (tmp_path / "not-a-folder.txt").write_text("")
     copy("z7-half-scale", scale=0.5)
+    copy("z8-no-scale", scale=0)
+    copy("z9-nan-days", horizon_days=float("nan"))
     found = past_runs(tmp_path, resolved)
     assert [r.folder.name for r in found] == ["z7-half-scale", run.name]
     median = statistics.median(manifest["replication_wall_s"])
