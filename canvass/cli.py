@@ -226,14 +226,9 @@ def _estimate_line(options: RunOptions, runs_root: Path) -> str:
             f"{past.horizon_days:g} days, {duration(past.replication_s)} a replication); "
             "the progress lines refine it"
         )
-    seconds = estimate_run_s(
-        homes=homes,
-        days=options.horizon_days,
-        replications=1 if one_at_a_time else options.replications,
-        workers=1 if one_at_a_time else options.workers,
-    )
+    one = estimate_run_s(homes=homes, days=options.horizon_days, replications=1, workers=1)
     return (
-        f"estimate: {what} takes about {duration(seconds)} on an idle 2-core machine at "
+        f"estimate: {what} takes about {duration(rounds * one)} on an idle 2-core machine at "
         "the calibrated Nassau pace (a rough guess from the county's size, with no earlier "
         f"run of this workload under {runs_root} to judge by; busier scenarios and busier "
         "machines take longer; the progress lines refine it)"

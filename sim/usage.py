@@ -12,8 +12,9 @@ two constants measured on this project's 2-core machine (see below); the
 progress lines then refine it from the first replication's own pace.
 
 A scenario's pace can be far from the calibrated Nassau pace those constants
-hold: at scale 1, ``nassau-saturated`` shares some 70 times as many clips
-(443,017 against 6,047) and takes about 17 times as long a home-day. So where
+hold: in one ``canvass bench sim --scale 1``, ``nassau-saturated`` shared some 70
+times as many clips as the calibrated ``nassau`` (443,017 against 6,047) and took
+about 20 times as long (746 s against 35 s for the same county-year). So where
 this machine has already finished a run of the same workload, the estimate is
 taken from it instead (:func:`past_runs`, :func:`nearest_run`): the same
 scenario parameters and start date, whatever its name, scale, horizon or seed,
