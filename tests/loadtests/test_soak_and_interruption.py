@@ -21,6 +21,7 @@ from loadtests.memory import tree
 from tests import databases
 from tests.e2e.test_worker_processes import _alive
 from tests.loadtests.test_loadtest_command import CI_SLO
+from tests.terminal import as_at_a_terminal
 
 INTERRUPT_AFTER_S = 4.0
 
@@ -104,7 +105,13 @@ def test_an_interrupted_run_writes_its_manifest_stops_everything_and_exits_130(
     command = [sys.executable, "-m", "canvass", "loadtest", "--serve", "--run-time", "120s"]
     command += ["--users", "4", "--slo", str(CI_SLO), "--out", str(out)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    run = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        preexec_fn=as_at_a_terminal,
+    )
     started: list[tuple[str, int]] = []
     try:
         assert run.stdout is not None

@@ -21,6 +21,7 @@ from results.reader import RunFolder, RunFolderError
 from scenarios.loader import load_scenario
 from sim import runner
 from sim.runner import RunOptions, run_scenario
+from tests.terminal import as_at_a_terminal
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,6 +114,7 @@ def test_canvass_run_resume_finishes_a_run_stopped_by_ctrl_c(tmp_path: Path) -> 
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=as_at_a_terminal,
     )
     try:
         deadline = time.monotonic() + 120
