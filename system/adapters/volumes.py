@@ -102,6 +102,7 @@ class VolumeContentStore:
         )
         self.volume_bytes, self.segment_bytes, self.durable = volume_bytes, segment_bytes, durable
         self.index = VolumeIndex(self.root / INDEX_NAME, durable=durable)
+        self._spool = self.root / "spool"  # where a record too large for memory is encrypted
         self._appender = Appender(self.root, self.index, volume_bytes=volume_bytes, durable=durable)
 
     @property
@@ -180,7 +181,7 @@ class VolumeContentStore:
         return outcomes
 
     def _seal(self, content: Content, expected: str | None, max_bytes: int) -> SealedRecord:
-        spool = Spool(self.root / "spool")
+        spool = Spool(self._spool)
         try:
             record = seal(
                 content, segment_bytes=self.segment_bytes, max_bytes=max_bytes, spool=spool

@@ -70,7 +70,9 @@ def read_metadata(head: bytes) -> ClipMetadata:
     if end < 0 or end > MAX_HEADER_BYTES:
         raise invalid("clip", "XFR-06", "the clip's metadata header is missing or too long")
     line = head[len(MAGIC) : end]
-    if nesting_depth(line) > MAX_HEADER_DEPTH:
+    # No deeper than its count of openers: the byte walk is needed only past that.
+    openers = line.count(b"[") + line.count(b"{")
+    if openers > MAX_HEADER_DEPTH and nesting_depth(line) > MAX_HEADER_DEPTH:
         raise invalid(
             "clip", "SEC-06", f"the clip's metadata header is nested deeper than {MAX_HEADER_DEPTH}"
         )

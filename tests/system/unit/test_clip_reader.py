@@ -39,3 +39,24 @@ def test_xfr06_an_ordinary_clip_header_still_reads() -> None:
     meta = read_metadata(encode_clip(recorded_at=None, duration_s=3.0, video=b"v" * 10))
     assert meta.duration_s == 3.0
     assert meta.flags == ("missing_recorded_at",)
+
+
+def test_sec06_the_depth_limit_is_exact_whatever_the_count_of_brackets() -> None:
+    """Depth, not the number of brackets, is judged: nine levels are refused, eight read
+    (as unknown keys), and a header of many shallow tracks reads."""
+
+    def nested(levels: int) -> bytes:  # the object, its track list, then levels - 2 more
+        extra = levels - 2
+        return (
+            b'{"tracks":[{"kind":"video","bytes":1,"x":'
+            + b"[" * (extra - 1)
+            + b"]" * (extra - 1)
+            + b"}]}"
+        )
+
+    assert read_metadata(clip_with_header(nested(8))).tracks[0].size_bytes == 1
+    with pytest.raises(InvalidInput, match="nested deeper than 8"):
+        read_metadata(clip_with_header(nested(9)))
+    many = b",".join([b'{"kind":"video","bytes":1}'] * 40)
+    meta = read_metadata(clip_with_header(b'{"tracks":[' + many + b"]}"))
+    assert len(meta.tracks) == 40
