@@ -6,6 +6,7 @@ serves it with 2 API processes and 2 job worker processes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -124,8 +125,15 @@ def test_an_interrupted_run_writes_its_manifest_stops_everything_and_exits_130(
         run.send_signal(signal.SIGINT)  # as Ctrl-C at a terminal does
         _, err = run.communicate(timeout=60)
     finally:
-        if run.poll() is None:
-            run.kill()
+        if run.poll() is None:  # the test failed: let the command stop what it started
+            run.terminate()
+            try:
+                run.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                run.kill()
+                for _role, pid in started:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
     assert run.returncode == 130, err.decode()[-2000:]
     assert err.decode().strip().splitlines() == [
         f"canvass: load test interrupted; partial results in {out}"
