@@ -45,14 +45,9 @@ def test_sec06_the_depth_limit_is_exact_whatever_the_count_of_brackets() -> None
     """Depth, not the number of brackets, is judged: nine levels are refused, eight read
     (as unknown keys), and a header of many shallow tracks reads."""
 
-    def nested(levels: int) -> bytes:  # the object, its track list, then levels - 2 more
-        extra = levels - 2
-        return (
-            b'{"tracks":[{"kind":"video","bytes":1,"x":'
-            + b"[" * (extra - 1)
-            + b"]" * (extra - 1)
-            + b"}]}"
-        )
+    def nested(levels: int) -> bytes:  # the header, its track list, a track: 3 levels
+        arrays = levels - 3
+        return b'{"tracks":[{"kind":"video","bytes":1,"x":' + b"[" * arrays + b"]" * arrays + b"}]}"
 
     assert read_metadata(clip_with_header(nested(8))).tracks[0].size_bytes == 1
     with pytest.raises(InvalidInput, match="nested deeper than 8"):
