@@ -203,7 +203,7 @@ def _estimate_line(options: RunOptions, runs_root: Path) -> str:
     from scenarios.loader import resolved_dict
     from sim.usage import (
         duration,
-        estimate_run_s,
+        estimate_replication_s,
         nearest_run,
         past_runs,
         rounds_of,
@@ -226,7 +226,7 @@ def _estimate_line(options: RunOptions, runs_root: Path) -> str:
             f"{past.horizon_days:g} days, {duration(past.replication_s)} a replication); "
             "the progress lines refine it"
         )
-    one = estimate_run_s(homes=homes, days=options.horizon_days, replications=1, workers=1)
+    one = estimate_replication_s(homes=homes, days=options.horizon_days)
     return (
         f"estimate: {what} takes about {duration(rounds * one)} on an idle 2-core machine at "
         "the calibrated Nassau pace (a rough guess from the county's size, with no earlier "

@@ -6,9 +6,10 @@ A :class:`ScratchMeter` follows the bytes under a replication's scratch folder
 (its database and content stores) and keeps the largest it saw: it walks the
 folder at the model's progress ticks, but never spends more than about
 ``1 / SPACING`` of the run doing so, and once more at the end, before the folder
-is removed. ``estimate_run_s`` is the duration printed when a run starts, from
-the county's size, the horizon, the replications and the worker processes and
-two constants measured on this project's 2-core machine (see below); the
+is removed. The duration printed when a run starts is one replication's
+(``estimate_replication_s``, from the county's size, the horizon and two
+constants measured on this project's 2-core machine, see below) times the
+rounds of worker processes the replications take (``rounds_of``); the
 progress lines then refine it from the first replication's own pace.
 
 A scenario's pace can be far from the calibrated Nassau pace those constants
@@ -115,10 +116,11 @@ class ScratchMeter:
         return self.peak_bytes / MB
 
 
-def estimate_run_s(*, homes: float, days: float, replications: int, workers: int) -> float:
-    """Seconds a run of ``replications`` of ``homes`` homes for ``days`` days should take
-    in ``workers`` processes, at the calibrated Nassau defaults' pace on a 2-core machine."""
-    return rounds_of(replications, workers) * (REPLICATION_FIXED_S + S_PER_HOME_DAY * homes * days)
+def estimate_replication_s(*, homes: float, days: float) -> float:
+    """Seconds one replication of ``homes`` homes for ``days`` days should take, at the
+    calibrated Nassau defaults' pace on a 2-core machine (a run takes :func:`rounds_of`
+    of them)."""
+    return REPLICATION_FIXED_S + S_PER_HOME_DAY * homes * days
 
 
 def run_left_s(

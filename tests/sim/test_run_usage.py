@@ -13,11 +13,12 @@ from canvass.cli import main
 from sim.usage import (
     REPLICATION_FIXED_S,
     ScratchMeter,
-    estimate_run_s,
+    estimate_replication_s,
     folder_bytes,
     nearest_run,
     past_runs,
     peak_rss_mb,
+    rounds_of,
     run_left_s,
 )
 
@@ -47,14 +48,15 @@ def test_canvass_run_prints_an_estimate_first_and_what_the_run_used(
 
 
 def test_the_estimate_counts_rounds_of_worker_processes() -> None:
-    one = estimate_run_s(homes=91_000, days=365, replications=1, workers=1)
-    assert estimate_run_s(homes=91_000, days=365, replications=4, workers=2) == 2 * one
-    assert estimate_run_s(homes=91_000, days=365, replications=3, workers=2) == 2 * one
-    assert estimate_run_s(homes=91_000, days=365, replications=2, workers=8) == one
+    assert rounds_of(1, 1) == 1
+    assert rounds_of(4, 2) == 2
+    assert rounds_of(3, 2) == 2
+    assert rounds_of(2, 8) == 1
     # Beyond a replication's fixed set-up, the time grows with the county's home-days.
-    two = estimate_run_s(homes=182_000, days=365, replications=1, workers=1)
+    one = estimate_replication_s(homes=91_000, days=365)
+    two = estimate_replication_s(homes=182_000, days=365)
     assert two - REPLICATION_FIXED_S == pytest.approx(2 * (one - REPLICATION_FIXED_S))
-    assert estimate_run_s(homes=91_000, days=730, replications=1, workers=1) == pytest.approx(two)
+    assert estimate_replication_s(homes=91_000, days=730) == pytest.approx(two)
 
 
 def test_the_run_left_follows_the_first_replications_pace() -> None:
