@@ -24,6 +24,7 @@ from system.adapters.unit_of_work import SqlUnitOfWork
 from system.config import Settings
 from system.domain.clock import Clock
 from system.domain.rules import RequestPolicy
+from system.service_layer.reads import refuse_writes_while_reading
 from system.service_layer.sessions import SessionCache, session_cache
 
 
@@ -40,6 +41,7 @@ class SqlServiceContext:
     content: ContentStores | None = None
 
     def uow(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        refuse_writes_while_reading(read_only)
         return SqlUnitOfWork(self.engine, read_only=read_only)
 
     @property

@@ -28,6 +28,7 @@ from system.domain.evidence import RetentionCategory
 from system.domain.model import RequestStatus, VideoRequest
 from system.service_layer.clips import not_after
 from system.service_layer.context import ServiceContext
+from system.service_layer.reads import reads_only
 from system.service_layer.residents import opt_out
 from system.service_layer.retention import retention_policy
 from system.service_layer.transfer import TransferOrder, enqueue_transfers
@@ -94,6 +95,7 @@ def _eligible(clips: Sequence[ClipRow], request: VideoRequest) -> list[EligibleC
     return found
 
 
+@reads_only
 def consent_screen(ctx: ServiceContext, *, resident_id: int, notification_id: int) -> ConsentScreen:
     now = ctx.clock.now()
     with ctx.uow(read_only=True) as uow:
@@ -410,6 +412,7 @@ class NotificationSummary:
     status: str
 
 
+@reads_only
 def my_notifications(
     ctx: ServiceContext, *, resident_id: int, limit: int | None = None, before: int | None = None
 ) -> list[NotificationSummary]:

@@ -41,6 +41,7 @@ from system.domain.errors import (
 from system.domain.model import Case, CaseStatus, Role, Staff
 from system.domain.rules import check_text
 from system.service_layer.context import ServiceContext
+from system.service_layer.reads import reads_only
 from system.service_layer.registration import active_officer, active_supervisor
 from system.service_layer.transfer import enqueue_transfer
 from system.service_layer.unit_of_work import UnitOfWork
@@ -329,6 +330,7 @@ class EmergencyStatusView:
     decision_reason: str | None
 
 
+@reads_only
 def emergency_status(
     ctx: ServiceContext, *, officer_id: int, emergency_id: int
 ) -> EmergencyStatusView:
@@ -448,6 +450,7 @@ class ResidentDisclosure:
     notified_at: datetime | None  # when the notice was written (None: due, not yet sent)
 
 
+@reads_only
 def resident_disclosures(ctx: ServiceContext, *, resident_id: int) -> list[ResidentDisclosure]:
     """Every emergency disclosure of this resident's footage whose notice is due (PRV-04).
 

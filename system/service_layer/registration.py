@@ -26,6 +26,7 @@ from system.domain.model import (
 from system.domain.rules import check_text
 from system.service_layer.attempts import AuditedAttempt
 from system.service_layer.context import ServiceContext
+from system.service_layer.reads import reads_only
 from system.service_layer.unit_of_work import UnitOfWork
 
 RETENTION_DAY_OPTIONS = frozenset({1, 3, 7, 14, 21, 30, 60, 90, 120, 180})
@@ -83,6 +84,7 @@ def register_agency(
     return agency
 
 
+@reads_only
 def list_agencies(ctx: ServiceContext) -> list[Agency]:
     with ctx.uow(read_only=True) as uow:
         return uow.agency_admin.all()

@@ -33,6 +33,7 @@ from system.domain.model import (
 from system.domain.moderation import checklist_problems, lint
 from system.domain.rules import RequestDraft, check_draft, check_text
 from system.service_layer.context import ServiceContext
+from system.service_layer.reads import reads_only
 from system.service_layer.registration import active_officer
 from system.service_layer.unit_of_work import UnitOfWork
 
@@ -234,6 +235,7 @@ class ReviewItem:
     lint_flags: tuple[str, ...]
 
 
+@reads_only
 def review_queue(ctx: ServiceContext, *, moderator_id: int, limit: int = 50) -> list[ReviewItem]:
     """Requests awaiting a decision, oldest first, with their lint flags."""
     with ctx.uow(read_only=True) as uow:
@@ -270,6 +272,7 @@ class RequestStatusView:
     rejection_reason: str | None
 
 
+@reads_only
 def request_status(ctx: ServiceContext, *, officer_id: int, request_id: int) -> RequestStatusView:
     """What an officer of the requesting agency may know about a request."""
     with ctx.uow(read_only=True) as uow:

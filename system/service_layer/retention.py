@@ -19,6 +19,7 @@ from system.domain.evidence import RetentionCategory
 from system.domain.retention import RetentionPolicy, changed_policy
 from system.service_layer.attempts import AuditedAttempt
 from system.service_layer.context import ServiceContext
+from system.service_layer.reads import reads_only
 from system.service_layer.unit_of_work import UnitOfWork
 
 
@@ -38,6 +39,7 @@ class RetentionSettings:
     updated_by: str | None
 
 
+@reads_only
 def show_retention(ctx: ServiceContext) -> RetentionSettings:
     with ctx.uow(read_only=True) as uow:
         rows = uow.retention.rows()

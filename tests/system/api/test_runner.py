@@ -1,21 +1,29 @@
-"""Where service calls run: on the loop while SQLite's write lock is free, else in a thread."""
+"""Where service calls run: on the loop while SQLite's write lock is free, else in a thread;
+a use case that only reads (``reads_only``) on the loop on either backend."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import anyio
+import pytest
 
 from system.adapters.unit_of_work import sqlite_write_lock
 from system.api.runner import ServiceRunner
+from system.service_layer import consent, requests
+from system.service_layer.context import ServiceContext
+from system.service_layer.reads import WritesInAReadOnlyUseCase, is_reads_only, reads_only
 from tests.system.api.conftest import Api
 
 
-def loop_and_call_threads(runner: ServiceRunner) -> tuple[int, int]:
+def loop_and_call_threads(
+    runner: ServiceRunner, call: Callable[[], int] = threading.get_ident
+) -> tuple[int, int]:
     async def main() -> tuple[int, int]:
-        return threading.get_ident(), await runner(threading.get_ident)
+        return threading.get_ident(), await runner(call)
 
     return anyio.run(main)
 
@@ -50,6 +58,72 @@ def test_while_another_thread_writes_a_call_goes_to_a_thread_instead_of_blocking
 def test_on_postgresql_calls_run_in_threads() -> None:
     loop, call = loop_and_call_threads(ServiceRunner(mode="auto", sqlite_write_lock=None))
     assert call != loop
+
+
+@reads_only
+def reading_thread() -> int:
+    return threading.get_ident()
+
+
+def test_on_postgresql_a_use_case_that_only_reads_runs_on_the_event_loop() -> None:
+    runner = ServiceRunner(mode="auto", sqlite_write_lock=None)
+    loop, call = loop_and_call_threads(runner, reading_thread)
+    assert call == loop
+
+
+def test_a_use_case_that_only_reads_stays_on_the_loop_while_a_job_holds_the_write_lock() -> None:
+    lock = threading.RLock()
+    runner = ServiceRunner(mode="auto", sqlite_write_lock=lock)
+    held, done = threading.Event(), threading.Event()
+
+    def job() -> None:
+        with lock:
+            held.set()
+            done.wait(10)
+
+    holder = threading.Thread(target=job)
+    holder.start()
+    held.wait(10)
+    try:
+        loop, read = loop_and_call_threads(runner, reading_thread)
+        _, other = loop_and_call_threads(runner)
+    finally:
+        done.set()
+        holder.join()
+    assert read == loop  # a WAL reader does not wait for the writer
+    assert other != loop  # a call that may write still goes to a thread
+
+
+def test_the_threadpool_mode_sends_even_reads_to_a_thread() -> None:
+    loop, call = loop_and_call_threads(ServiceRunner(mode="threadpool"), reading_thread)
+    assert call != loop
+
+
+def test_the_resident_list_and_the_request_status_are_marked_as_reads() -> None:
+    # The commonest requests a platform serves: they run on the loop (docs/operations.md).
+    assert is_reads_only(consent.my_notifications)
+    assert is_reads_only(consent.consent_screen)
+    assert is_reads_only(requests.request_status)
+    assert not is_reads_only(consent.respond_many)
+
+
+def test_a_use_case_marked_reads_only_that_opens_a_writing_unit_of_work_fails(api: Api) -> None:
+    me = api.auth("resident")
+    before = api.client.get("/api/v1/me/notifications", headers=me).json()
+
+    @reads_only
+    def sneaky_write(ctx: ServiceContext) -> None:
+        with ctx.uow(read_only=True):
+            pass  # reading is allowed
+        with ctx.uow() as uow:
+            uow.commit()
+
+    with pytest.raises(WritesInAReadOnlyUseCase, match="sneaky_write is marked reads_only"):
+        sneaky_write(api.ctx)
+    # Outside the marked call a writing unit of work opens as ever, and the list still reads.
+    with api.ctx.uow() as uow:
+        uow.commit()
+    assert api.client.get("/api/v1/me/notifications", headers=me).json() == before
 
 
 def test_the_api_keeps_answering_while_a_job_holds_the_sqlite_write_lock(api: Api) -> None:
