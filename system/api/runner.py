@@ -23,8 +23,8 @@ waits). ``auto``, the default, picks per call:
   for the writer), only on its own statements. On PostgreSQL the thread hop
   and the GIL hand-offs between loop and threads at every round trip cost more
   than the short reads themselves: in ``bench api --quick`` (two API
-  processes) inline reads raised request status's peak from about 1,000 to
-  1,500/s and cut its p99 at 80% of the peak from 230-270 ms to 30-50 ms.
+  processes) request status peaked at 1,586-1,770/s inline against 852-978/s
+  in threads (figures and their spread in ``docs/operations.md``).
 
 Calls whose work grows with the data (reports, audit verification, streamed
 uploads) use :meth:`ServiceRunner.in_thread` whatever the mode.
