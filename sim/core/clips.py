@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from sim.core.params import MIN_PER_DAY, MIN_PER_HOUR, ModelParams
 from sim.core.population import Population
 from sim.core.ports import ClipSpec
-from sim.core.streams import motion_clip_times_many
+from sim.core.streams import motion_clip_lists
 
 
 @dataclass(frozen=True)
@@ -79,14 +79,14 @@ class ClipCatalogue:
         self, cameras: list[int], start_min: float, end_min: float
     ) -> list[list[float]]:
         """:meth:`motion_clips` of each camera, drawn in one block (the same times)."""
-        block = motion_clip_times_many(
+        block = motion_clip_lists(
             self.seed,
             cameras,
             math.floor(start_min / MIN_PER_HOUR),
             int(end_min // MIN_PER_HOUR),
             self.params.motion_clips_per_camera_per_min * MIN_PER_HOUR,
         )
-        return [[t for t in times.tolist() if start_min <= t <= end_min] for times in block]
+        return [[t for t in times if start_min <= t <= end_min] for times in block]
 
     def name(self, camera: int, recorded_at_min: float, theft_id: int) -> int:
         """The model's key for a recorded clip (the driver uploads it when first shared)."""

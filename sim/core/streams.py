@@ -28,6 +28,7 @@ The population (homes, cameras) has its own seed and streams in
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 from collections.abc import Sequence
@@ -84,26 +85,60 @@ class Streams:
         return hashed_uniforms(self.seed, source, *keys)
 
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
+_MASK = (1 << 64) - 1
+_GOLDEN = 0x9E3779B97F4A7C15
+_MIX1 = 0xBF58476D1CE4E5B9
+_MIX2 = 0x94D049BB133111EB
+_GOLDEN_U64, _MIX1_U64, _MIX2_U64 = np.uint64(_GOLDEN), np.uint64(_MIX1), np.uint64(_MIX2)
+_UNIT = 1.0 / (1 << 53)
 
 
-def _mix(x: np.ndarray[Any, np.dtype[np.uint64]]) -> np.ndarray[Any, np.dtype[np.uint64]]:
+def _mix(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     """SplitMix64's finaliser: a bijective, well-mixing hash of 64-bit words."""
-    x = (x ^ (x >> np.uint64(30))) * _MIX1
-    x = (x ^ (x >> np.uint64(27))) * _MIX2
-    return x ^ (x >> np.uint64(31))
+    x = (x ^ (x >> np.uint64(30))) * _MIX1_U64
+    x = (x ^ (x >> np.uint64(27))) * _MIX2_U64
+    mixed: np.ndarray[Any, Any] = x ^ (x >> np.uint64(31))
+    return mixed
+
+
+def _fold(h: int, key: int) -> int:
+    """:func:`_mix` of ``h`` xor one key, on Python ints (the same 64-bit arithmetic; a
+    negative key wraps as numpy's two's complement does): a key at a time costs far less
+    this way than as a numpy scalar."""
+    x = h ^ ((key + _GOLDEN) & _MASK)
+    x = ((x ^ (x >> 30)) * _MIX1) & _MASK
+    x = ((x ^ (x >> 27)) * _MIX2) & _MASK
+    return x ^ (x >> 31)
+
+
+@functools.lru_cache(maxsize=64)
+def _seed_and_source(seed: int, source: int) -> int:
+    return _fold(_hash_seed(seed), source)
+
+
+def _hash_seed(seed: int) -> int:
+    return _fold(0, seed)  # the seed's own word, mixed
 
 
 def hashed_uniforms(seed: int, *keys: Any) -> np.ndarray[Any, np.dtype[np.float64]]:
     """Uniforms in [0, 1), one per element of the broadcast ``keys`` (non-negative ints):
-    the same seed and keys give the same numbers, in any order and batch."""
-    with np.errstate(over="ignore"):
-        h = _mix(np.asarray(seed, dtype=np.uint64) + _GOLDEN)
-        for key in keys:
-            h = _mix(h ^ (np.asarray(key, dtype=np.uint64) + _GOLDEN))
-    return (h >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+    the same seed and keys give the same numbers, in any order and batch.
+
+    The hash runs on Python ints while the keys are single numbers (the seed and source
+    first, cached), and on numpy arrays from the first array key on."""
+    h: int | np.ndarray[Any, np.dtype[np.uint64]] = _hash_seed(seed)
+    for position, key in enumerate(keys):
+        if np.ndim(key) == 0 and isinstance(h, int):
+            h = _seed_and_source(seed, int(key)) if position == 0 else _fold(h, int(key))
+        elif np.ndim(key) == 0:
+            h = _mix(h ^ np.asarray((int(key) + _GOLDEN) & _MASK, dtype=np.uint64))
+        else:
+            key_words = np.asarray(key, dtype=np.uint64) + _GOLDEN_U64
+            h = _mix(np.asarray(h, dtype=np.uint64) ^ key_words)
+    if isinstance(h, int):
+        return np.asarray((h >> 11) * _UNIT)
+    uniforms: np.ndarray[Any, np.dtype[np.float64]] = (h >> np.uint64(11)).astype(np.float64)
+    return uniforms * _UNIT
 
 
 def motion_clip_times(
@@ -113,38 +148,42 @@ def motion_clip_times(
     clock hours ``first_slot..last_slot``: a Poisson count per hour (by inverting its
     distribution function) at uniform times inside it, each hour from its own draws.
     Hours before the start (negative slots) have clips too: a window may begin there."""
-    return motion_clip_times_many(seed, [camera], first_slot, last_slot, rate_per_hour)[0]
+    return np.array(motion_clip_lists(seed, [camera], first_slot, last_slot, rate_per_hour)[0])
 
 
 def motion_clip_times_many(
     seed: int, cameras: Sequence[int], first_slot: int, last_slot: int, rate_per_hour: float
 ) -> list[np.ndarray[Any, np.dtype[np.float64]]]:
-    """:func:`motion_clip_times` of each of ``cameras`` over the same hours, drawn in one
-    block: the draws are keyed by (camera, hour, clip), so each camera's times are the
-    same as when drawn alone."""
-    slots = np.arange(first_slot, last_slot + 1, dtype=np.int64)
-    if rate_per_hour <= 0 or slots.size == 0 or not len(cameras):
-        return [np.empty(0) for _ in cameras]
-    keys = slots.astype(np.uint64)  # two's complement: a negative hour is a key of its own
-    camera_keys = np.asarray(cameras, dtype=np.int64).astype(np.uint64)
-    counts = np.searchsorted(
-        _poisson_cdf(rate_per_hour),
-        hashed_uniforms(seed, Source.CLIPS, camera_keys[:, None], keys[None, :], 0),
-    )  # (camera, hour)
-    per_camera = counts.sum(axis=1)
-    if not per_camera.any():
-        return [np.empty(0) for _ in cameras]
-    flat = counts.ravel()
-    slot_of = np.repeat(np.tile(slots, len(camera_keys)), flat)
-    camera_of = np.repeat(np.repeat(camera_keys, slots.size), flat)
-    draw = np.arange(slot_of.size) - np.repeat(np.cumsum(flat) - flat, flat) + 1
-    u = hashed_uniforms(seed, Source.CLIPS, camera_of, slot_of.astype(np.uint64), draw)
-    times = slot_of * 60.0 + u * 60.0
-    ends = np.cumsum(per_camera)
-    return [
-        np.sort(times[end - n : end])
-        for n, end in zip(per_camera.tolist(), ends.tolist(), strict=True)
-    ]
+    """:func:`motion_clip_times` of each of ``cameras`` over the same hours: the draws are
+    keyed by (camera, hour, clip), so each camera's times are the same as when drawn alone."""
+    lists = motion_clip_lists(seed, cameras, first_slot, last_slot, rate_per_hour)
+    return [np.array(times, dtype=np.float64) for times in lists]
+
+
+def motion_clip_lists(
+    seed: int, cameras: Sequence[int], first_slot: int, last_slot: int, rate_per_hour: float
+) -> list[list[float]]:
+    """:func:`motion_clip_times_many` as sorted lists. A hour's count is the Poisson
+    quantile of the uniform keyed (seed, clips, camera, hour, 0); its n-th clip falls at
+    the uniform keyed (..., hour, n) inside the hour. A window holds a dozen camera-hours,
+    so the hash runs on Python ints, sharing each camera's and each hour's prefix."""
+    if rate_per_hour <= 0 or last_slot < first_slot:
+        return [[] for _ in cameras]
+    cdf = _poisson_cdf_list(rate_per_hour)
+    base = _seed_and_source(seed, Source.CLIPS)
+    out: list[list[float]] = []
+    for camera in cameras:
+        of_camera = _fold(base, int(camera))
+        times: list[float] = []
+        for slot in range(first_slot, last_slot + 1):
+            # A negative hour is a key of its own: the same two's complement as numpy's.
+            of_hour = _fold(of_camera, slot)
+            count = bisect.bisect_left(cdf, (_fold(of_hour, 0) >> 11) * _UNIT)
+            for draw in range(1, count + 1):
+                times.append(slot * 60.0 + ((_fold(of_hour, draw) >> 11) * _UNIT) * 60.0)
+        times.sort()
+        out.append(times)
+    return out
 
 
 def poisson_quantile(u: float, rate: float) -> int:
@@ -153,6 +192,11 @@ def poisson_quantile(u: float, rate: float) -> int:
     if rate <= 0:
         return 0
     return int(np.searchsorted(_poisson_cdf(rate), u))
+
+
+@functools.lru_cache(maxsize=16)
+def _poisson_cdf_list(rate: float) -> list[float]:
+    return [float(c) for c in _poisson_cdf(rate)]
 
 
 @functools.lru_cache(maxsize=16)

@@ -57,3 +57,39 @@ def test_motion_clips_drawn_for_many_cameras_at_once_are_each_cameras_own() -> N
         alone = [motion_clip_times(11, camera, first, last, rate) for camera in cameras]
         assert [t.tolist() for t in together] == [t.tolist() for t in alone]
     assert motion_clip_times_many(11, [], 0, 10, 2.0) == []
+
+
+def test_the_draws_keep_their_values_across_implementations() -> None:
+    """Pinned values: a change to how the hash is computed must not move any draw (every
+    scenario's outcomes would move with it)."""
+    assert hashed_uniforms(7, 3, np.arange(3)).tolist() == [
+        0.8566859223220453,
+        0.7834730697364432,
+        0.6227708114545624,
+    ]
+    assert motion_clip_times(
+        5, camera=42, first_slot=-2, last_slot=3, rate_per_hour=2.0
+    ).tolist() == [
+        -97.96451707170466,
+        -90.48529210183767,
+        41.66096598872213,
+        105.39736238180271,
+        118.87390250581961,
+        128.83316111394927,
+        138.54609006605412,
+        228.16702953540351,
+    ]
+
+
+def test_a_key_gives_the_same_draw_as_a_number_or_inside_an_array() -> None:
+    """Single-number keys are hashed on Python ints, array keys with numpy: both agree,
+    wherever in the keys the array comes."""
+    keys = (6, 123_456, 17, 2, 1, 5)
+    alone = float(hashed_uniforms(1, *keys))
+    for position in range(len(keys)):
+        as_array = list(keys)
+        as_array[position] = np.array([keys[position], keys[position] + 1])
+        both = hashed_uniforms(1, *as_array)
+        assert both[0] == alone
+        assert both[1] != alone
+    assert hashed_uniforms(1, np.int64(6), 123_456, 17, 2, 1, 5) == alone
