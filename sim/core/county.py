@@ -144,6 +144,11 @@ class County:
     def resident_home(self, resident: int) -> int:
         return int(self.population.camera_home[self.resident_camera_ptr[resident]])
 
+    def resident_homes(self, residents: IntArray) -> IntArray:
+        """:meth:`resident_home` of each of ``residents``."""
+        homes: IntArray = self.population.camera_home[self.resident_camera_ptr[residents]]
+        return homes
+
     def cameras_inside(
         self, cameras: IntArray, lat: float, lon: float, radius_m: float
     ) -> IntArray:

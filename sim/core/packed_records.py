@@ -77,6 +77,39 @@ class PackedRecords(Sequence[R], Generic[R]):
                 column.append(getattr(record, name))
         self._count += 1
 
+    def append_columns(self, count: int, **columns: Any) -> None:
+        """Append ``count`` records given column by column, without building them: each
+        column a list of ``count`` values, or one value that every record shares. The
+        values are those the record's fields would hold (as for :meth:`append`)."""
+        if set(columns) != set(self._names):
+            missing, extra = set(self._names) - set(columns), set(columns) - set(self._names)
+            raise TypeError(
+                f"{self.record_type.__name__} columns: missing {sorted(missing)}, "
+                f"unknown {sorted(extra)}"
+            )
+        values = []
+        for name in self._names:
+            column = columns[name]
+            if isinstance(column, list):
+                if len(column) != count:
+                    raise ValueError(f"column {name} has {len(column)} values, not {count}")
+            else:
+                column = [column] * count
+            values.append(column)
+        by_name = dict(zip(self._names, values, strict=True))
+        numbers = [by_name[name] for name in self._numbers]
+        rows = bytearray()
+        pack = self._pack
+        for row in zip(*numbers, strict=True):
+            try:
+                rows += pack(*row)
+            except struct.error:
+                raise self._unpackable(row) from None
+        self._rows += rows
+        for text, name in zip(self._text, self._strings, strict=True):
+            text.extend(by_name[name])
+        self._count += count
+
     def _unpackable(self, values: tuple[Any, ...]) -> TypeError:
         """Name the column whose value does not fit its type (a bug in whoever built the
         record: the columns' types are the record class's annotations)."""

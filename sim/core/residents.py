@@ -1,7 +1,7 @@
 """Residents: notified camera owners answer, share clips, and perhaps opt out.
 
 Each owner the fan-out reached, but the victim's own household
-(:func:`owners_notified`), is notified (:func:`notify`) and decides in
+(:func:`owners_notified`), is notified (:func:`notify_all`) and decides in
 :func:`resident_decides`: with their behaviour profile's probability they answer
 within the response period (silence otherwise: they renege), after a lognormal
 delay conditioned on falling inside the period (:func:`answer_delay_min`), and
@@ -41,59 +41,70 @@ def owners_notified(world: World, fanned_out: tuple[int, ...], request: Request)
     """The residents the model treats as notified of ``request``: everyone the system's
     fan-out reached (CON-01: the whole area) but the victim's household, who gave their
     footage to the detective in person and do not answer a request about their own case."""
-    victim_home = request.case.theft.home
-    home = world.county.resident_home
-    return tuple(resident for resident in fanned_out if home(resident) != victim_home)
+    if not fanned_out:
+        return ()
+    residents = np.asarray(fanned_out, dtype=np.int64)
+    homes = world.county.resident_homes(residents)
+    return tuple(residents[homes != request.case.theft.home].tolist())
 
 
 def notify_all(world: World, fanned_out: tuple[int, ...], request: Request) -> None:
     """The fan-out reached ``fanned_out``: the owners it notified (:func:`owners_notified`)
-    take their draws for this request in one block."""
+    are recorded and take their draws for this request in one block, and those who will
+    answer or opt out start deciding (:func:`resident_decides`), in the fan-out's order."""
     residents = owners_notified(world, fanned_out, request)
     if not residents:
         return
+    index = np.asarray(residents, dtype=np.int64)
+    if np.unique(index).size != index.size:
+        raise ValueError(
+            f"request {request.request_id}: the fan-out names a resident twice; the system "
+            "notifies each camera owner in the area once (CON-01)"
+        )
     theft = request.case.theft
     draws = world.streams.uniforms(
         Source.RESIDENTS,
-        np.asarray(residents, dtype=np.int64)[:, None],
+        index[:, None],
         theft.thief_id,
         theft.ordinal,
         request.attempt,
         np.arange(DRAWS_PER_ANSWER)[None, :],
+    ).tolist()
+    book, county, now = world.residents, world.county, world.now
+    book.requests_received[index] += 1
+    received = book.requests_received[index].tolist()
+    homes = county.resident_homes(index)
+    lost_by_resident = relevant_clips_lost_by_resident(world, request, now)
+    lost = [lost_by_resident.get(resident, 0) for resident in residents]
+    world.log.notifications.append_columns(
+        len(residents),
+        request_id=request.request_id,
+        case_id=request.case.case_id,
+        resident=list(residents),
+        home=homes.tolist(),
+        notified_at_min=now,
+        requests_received=received,
+        relevant_clips_lost=lost,
+        home_in_slice=world.population.home_in_slice[homes].tolist(),
     )
-    for resident, u in zip(residents, draws.tolist(), strict=True):
-        notify(world, resident, request, u)
-
-
-def notify(world: World, resident: int, request: Request, draws: list[float]) -> None:
-    """The fan-out reached ``resident``: record it and start their decision."""
-    book = world.residents
-    book.requests_received[resident] += 1
-    received = int(book.requests_received[resident])
-    lost = relevant_clips_lost(world, resident, request, world.now)
-    home = world.county.resident_home(resident)
-    world.log.notifications.append(
-        rec.NotificationRecord(
-            request_id=request.request_id,
-            case_id=request.case.case_id,
-            resident=resident,
-            home=home,
-            notified_at_min=world.now,
-            requests_received=received,
-            relevant_clips_lost=lost,
-            home_in_slice=bool(world.population.home_in_slice[home]),
-        )
+    profiles = world.params.resident_profiles
+    rows = zip(
+        residents,
+        draws,
+        received,
+        lost,
+        county.resident_profile[index].tolist(),
+        book.opted_out[index].tolist(),
+        strict=True,
     )
-    profile = world.params.resident_profiles[int(world.county.resident_profile[resident])]
-    u_answer, u_opt_out = draws[0], draws[3]
-    if u_answer >= profile.response_prob and (
-        book.opted_out[resident] or u_opt_out >= profile.opt_out_prob(received)
-    ):
-        # Silent and not opting out (nor can they by the time their process would run:
-        # an opt-out is never undone): no process, as it would do nothing. Most notified
-        # residents are these; the draws, and so every outcome, are unchanged.
-        return
-    world.env.process(resident_decides(world, resident, request, received, lost, draws))
+    for resident, u, n, lost_now, profile_index, opted_out in rows:
+        profile = profiles[profile_index]
+        if u[0] >= profile.response_prob and (opted_out or u[3] >= profile.opt_out_prob(n)):
+            # Silent and not opting out (nor can they by the time their process would
+            # run: an opt-out is never undone): no process, as it would do nothing. Most
+            # notified residents are these; the draws, and so every outcome, are unchanged.
+            continue
+        world.env.process(resident_decides(world, resident, request, n, lost_now, u))
 
 
 def resident_decides(
@@ -231,6 +242,21 @@ def relevant_cameras(world: World, resident: int, request: Request) -> list[int]
     """The resident's cameras inside the area that saw the case's porch."""
     first, end = world.county.resident_camera_ptr[resident : resident + 2].tolist()
     return [camera for camera in range(first, end) if camera in request.witnesses]
+
+
+def relevant_clips_lost_by_resident(
+    world: World, request: Request, at_min: float
+) -> dict[int, int]:
+    """:func:`relevant_clips_lost` of every resident who has any (the owners of the
+    cameras that saw the porch), computed once for a whole fan-out."""
+    theft_at = request.case.theft.at_min
+    lost: dict[int, int] = {}
+    owner = world.county.camera_resident
+    for camera in request.witnesses:
+        if world.clips.expired(camera, theft_at, at_min):
+            resident = int(owner[camera])
+            lost[resident] = lost.get(resident, 0) + 1
+    return lost
 
 
 def relevant_clips_lost(world: World, resident: int, request: Request, at_min: float) -> int:

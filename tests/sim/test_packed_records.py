@@ -252,3 +252,48 @@ def test_a_value_of_the_wrong_type_is_named_and_nothing_is_kept() -> None:
         table.append(bad)
     assert len(table) == 1
     assert list(table) == [notification(0)]
+
+
+def test_columns_appended_at_once_are_the_records_appended_one_by_one() -> None:
+    records = [notification(i) for i in range(12)]
+    one_by_one = PackedRecords(NotificationRecord, records)
+    at_once = PackedRecords(NotificationRecord, records[:2])
+    rest = records[2:]
+    at_once.append_columns(
+        len(rest),
+        **{name: [getattr(r, name) for r in rest] for name in NotificationRecord.COLUMNS},
+    )
+    assert at_once == one_by_one
+    assert list(at_once) == records
+    # A value every record shares is given once.
+    shared = PackedRecords(NotificationRecord)
+    shared.append_columns(
+        3,
+        request_id=9,
+        case_id=90,
+        resident=[1, 2, 3],
+        home=[10, 20, 30],
+        notified_at_min=5.5,
+        requests_received=[1, 1, 2],
+        relevant_clips_lost=0,
+        home_in_slice=True,
+    )
+    assert [(r.request_id, r.resident, r.notified_at_min) for r in shared] == [
+        (9, 1, 5.5),
+        (9, 2, 5.5),
+        (9, 3, 5.5),
+    ]
+
+
+def test_columns_that_do_not_fit_the_record_are_refused_and_nothing_is_kept() -> None:
+    table = PackedRecords(NotificationRecord, [notification(0)])
+    columns = {name: [getattr(notification(1), name)] for name in NotificationRecord.COLUMNS}
+    misnamed = {("house" if name == "home" else name): value for name, value in columns.items()}
+    with pytest.raises(TypeError, match=r"missing \['home'\], unknown \['house'\]"):
+        table.append_columns(1, **misnamed)
+    columns = {name: [getattr(notification(1), name)] for name in NotificationRecord.COLUMNS}
+    with pytest.raises(ValueError, match="column resident has 2 values, not 1"):
+        table.append_columns(1, **{**columns, "resident": [1, 2]})
+    with pytest.raises(TypeError, match=r"NotificationRecord\.resident is int, not NoneType"):
+        table.append_columns(1, **{**columns, "resident": [None]})
+    assert list(table) == [notification(0)]

@@ -16,6 +16,7 @@ from sim.core.metrics import replication_metrics
 from sim.core.model import CountyModel
 from sim.core.params import MIN_PER_DAY, MIN_PER_HOUR, ModelParams, ResidentProfile
 from sim.core.population import Population
+from sim.core.ports import Notified
 from sim.core.records import ModelResult
 from sim.core.residents import answer_delay_min
 from tests.sim.county_fixtures import busy_params, tiny_county
@@ -198,3 +199,21 @@ def test_the_victim_is_never_notified_about_their_own_case() -> None:
     assert all(n.home != home_of_case[n.case_id] for n in result.notifications)
     rows = Counter(n.request_id for n in result.notifications)
     assert all(m.notified == rows[m.request_id] for m in result.moderations)
+
+
+class _RepeatingSystem(FakeSystem):
+    """A broken driver: its fan-out names every resident twice."""
+
+    def notified(self, *, request_id: int) -> Notified:
+        once = super().notified(request_id=request_id)
+        return Notified(request_id, once.resident_indices * 2)
+
+
+def test_a_fan_out_that_names_a_resident_twice_is_refused() -> None:
+    """The system notifies each owner once per request (CON-01); a driver that says
+    otherwise is a bug the model names instead of counting the resident twice."""
+    county = tiny_county(households=300, camera_share=0.9)
+    params = busy_params(county.n_homes, spree_prob=0.0, victim_handover_prob=0.0)
+    model = CountyModel(county, params, _RepeatingSystem(), seed=3)
+    with pytest.raises(ValueError, match="names a resident twice"):
+        model.run(5 * MIN_PER_DAY)
