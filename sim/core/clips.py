@@ -22,20 +22,6 @@ from sim.core.ports import ClipSpec
 from sim.core.streams import motion_clip_lists
 
 
-@dataclass(frozen=True)
-class Clip:
-    spec: ClipSpec
-    theft_id: int  # the theft it shows, -1 for a bystander motion clip
-
-    @property
-    def camera(self) -> int:
-        return self.spec.camera
-
-    @property
-    def recorded_at_min(self) -> float:
-        return self.spec.recorded_at_min
-
-
 @dataclass
 class ClipCatalogue:
     """Every clip named so far, by key, and when each case first received each clip."""
@@ -51,19 +37,36 @@ class ClipCatalogue:
     _thefts: array[int] = field(default_factory=lambda: array("q", [0]))
     shared_at: dict[tuple[int, int], float] = field(default_factory=dict)  # (case, key) -> min
 
-    def __getitem__(self, key: int) -> Clip:
-        if not 0 < key < len(self._cameras):
-            raise KeyError(key)
+    def __post_init__(self) -> None:
         p = self.params
-        spec = ClipSpec(
-            key=key,
+        self._size_bytes = max(1, round(p.clip_size_bytes * p.byte_scale))
+
+    def _check(self, key: int) -> int:
+        if not 0 < key < len(self._cameras):
+            raise KeyError(f"no clip has key {key} (keys are 1..{len(self._cameras) - 1})")
+        return key
+
+    def spec(self, key: int) -> ClipSpec:
+        """The clip as the driver uploads it."""
+        p = self.params
+        return ClipSpec(
+            key=self._check(key),
             camera=self._cameras[key],
             recorded_at_min=self._recorded_at[key],
             duration_s=p.clip_duration_s,
-            size_bytes=max(1, round(p.clip_size_bytes * p.byte_scale)),
+            size_bytes=self._size_bytes,
             has_audio=p.clip_has_audio,
         )
-        return Clip(spec, self._thefts[key])
+
+    def camera(self, key: int) -> int:
+        return self._cameras[self._check(key)]
+
+    def recorded_at_min(self, key: int) -> float:
+        return self._recorded_at[self._check(key)]
+
+    def theft_id(self, key: int) -> int:
+        """The theft the clip shows, -1 for a bystander motion clip."""
+        return self._thefts[self._check(key)]
 
     def expired(self, camera: int, recorded_at_min: float, at_min: float) -> bool:
         """Retention has deleted the camera's clip recorded at ``recorded_at_min`` by then."""

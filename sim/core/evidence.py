@@ -114,7 +114,7 @@ def detective_review(world: World, case: Case) -> Process:
             new.sort(
                 key=lambda i: review_order(
                     case.arrived_at.get(i.clip_key, now),
-                    world.clips[i.clip_key].recorded_at_min,
+                    world.clips.recorded_at_min(i.clip_key),
                     centre,
                 )
             )
@@ -122,14 +122,14 @@ def detective_review(world: World, case: Case) -> Process:
             reviewed = []
             for index, item in enumerate(new):
                 case.evidence_seen.add(item.evidence_id)
-                clip = world.clips[item.clip_key]
-                saw = clip.theft_id == case.theft.theft_id
+                camera = world.clips.camera(item.clip_key)
+                saw = world.clips.theft_id(item.clip_key) == case.theft.theft_id
                 world.log.evidence.append(
                     rec.EvidenceRecord(
                         evidence_id=item.evidence_id,
                         case_id=case.case_id,
                         clip_id=item.clip_key,
-                        camera=clip.camera,
+                        camera=camera,
                         path="platform",
                         saw_theft=saw,
                         size_bytes=p.clip_size_bytes,
@@ -139,7 +139,7 @@ def detective_review(world: World, case: Case) -> Process:
                     )
                 )
                 if index < within:
-                    reviewed.append((clip.camera, saw))
+                    reviewed.append((camera, saw))
             yield world.env.timeout(within * p.review_min_per_clip)
             judge(world, case, reviewed, path="platform")
 

@@ -139,7 +139,7 @@ def resident_decides(
             at_min=now,
             resident=resident,
             request_id=request.request_id,
-            clips=tuple(world.clips[key].spec for key in clip_ids),
+            clips=tuple(world.clips.spec(key) for key in clip_ids),
             share_identity=bool(clip_ids) and u_identity < p.share_identity_prob,
             include_audio=p.include_audio,
         )
@@ -206,18 +206,18 @@ def record_answer(
     now = world.now
     case = request.case
     relevant = 0
+    clips = world.clips
     for clip_id in clip_ids:
-        clip = world.clips[clip_id]
-        saw = clip.theft_id == case.theft.theft_id
+        saw = clips.theft_id(clip_id) == case.theft.theft_id
         relevant += saw
-        world.clips.shared_at.setdefault((case.case_id, clip_id), now)
+        clips.shared_at.setdefault((case.case_id, clip_id), now)
         world.log.clip_shares.append(
             rec.ClipShareRecord(
                 clip_id=clip_id,
                 request_id=request.request_id,
                 resident=resident,
-                camera=clip.camera,
-                recorded_at_min=clip.recorded_at_min,
+                camera=clips.camera(clip_id),
+                recorded_at_min=clips.recorded_at_min(clip_id),
                 shared_at_min=now,
                 size_bytes=world.params.clip_size_bytes,
                 saw_theft=saw,
