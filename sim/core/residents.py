@@ -18,6 +18,7 @@ request the same way whatever else a policy changed.
 
 from __future__ import annotations
 
+import functools
 import math
 from statistics import NormalDist
 
@@ -186,9 +187,16 @@ def answer_delay_min(u: float, *, median_min: float, sigma: float, period_min: f
     last_moment = period_min * (1 - 1e-9)
     if sigma <= 0:
         return min(median_min, last_moment)
-    below = _STANDARD_NORMAL.cdf(math.log(period_min / median_min) / sigma)
+    below = _share_within(period_min, median_min, sigma)
     z = _STANDARD_NORMAL.inv_cdf(min(max(u * below, 1e-300), 1 - 1e-15))
     return min(median_min * math.exp(sigma * z), last_moment)
+
+
+@functools.lru_cache(maxsize=64)
+def _share_within(period_min: float, median_min: float, sigma: float) -> float:
+    """F(period): the lognormal's probability of falling below ``period_min`` (a profile's
+    constant, so computed once)."""
+    return _STANDARD_NORMAL.cdf(math.log(period_min / median_min) / sigma)
 
 
 def record_answer(

@@ -89,12 +89,12 @@ def spree(world: World, state: Spree, first_home: int, offsets: list[float]) -> 
     """A thief's further thefts near the first; an arrest interrupts it."""
     rng = world.streams.entity(Source.SPREE_HOMES, state.thief_id)
     ended_by = "natural"
+    nearby = world.county.homes_near(first_home, world.params.spree_radius_m)  # fixed
     try:
         elapsed = 0.0
         for ordinal, offset in enumerate(offsets, start=1):
             yield world.env.timeout(offset - elapsed)
             elapsed = offset
-            nearby = world.county.homes_near(first_home, world.params.spree_radius_m)
             home = int(nearby[int(rng.integers(nearby.size))])
             commit_theft(world, home, state.thief_id, ordinal, in_spree=True)
             state.committed += 1
