@@ -79,7 +79,7 @@ class PackedRecords(Sequence[R], Generic[R]):
 
     def append_columns(self, count: int, **columns: Any) -> None:
         """Append ``count`` records given column by column, without building them: each
-        column a list of ``count`` values, or one value that every record shares. The
+        column a list (or tuple) of ``count`` values, or one value every record shares. The
         values are those the record's fields would hold (as for :meth:`append`)."""
         if set(columns) != set(self._names):
             missing, extra = set(self._names) - set(columns), set(columns) - set(self._names)
@@ -90,7 +90,7 @@ class PackedRecords(Sequence[R], Generic[R]):
         values = []
         for name in self._names:
             column = columns[name]
-            if isinstance(column, list):
+            if isinstance(column, list | tuple):
                 if len(column) != count:
                     raise ValueError(f"column {name} has {len(column)} values, not {count}")
             else:

@@ -81,7 +81,7 @@ def notify_all(world: World, fanned_out: tuple[int, ...], request: Request) -> N
         len(residents),
         request_id=request.request_id,
         case_id=request.case.case_id,
-        resident=list(residents),
+        resident=residents,
         home=homes.tolist(),
         notified_at_min=now,
         requests_received=received,

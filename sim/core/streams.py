@@ -15,9 +15,10 @@ common random numbers.
 Two kinds of entity are too many for a generator each (one costs ~30 µs to
 seed): notified residents and camera-hours. Their draws are counter-based: the
 uniforms are a SplitMix64 hash of (seed, source, ids..., draw), vectorised with
-numpy (:func:`hashed_uniforms`), so a whole fan-out or a window's camera-hours
-take one call: a resident's answer to a request comes from (resident, request),
-and a camera's motion clips from (camera, hour), whichever request asks.
+numpy for a whole fan-out (:func:`hashed_uniforms`) and on Python ints for the
+dozen camera-hours of a window (:func:`motion_clip_lists`), with the same values
+either way: a resident's answer to a request comes from (resident, request), and
+a camera's motion clips from (camera, hour), whichever request asks.
 
 Shared streams remain only for what is drawn once per run (porch views, resident
 profiles) or for no entity (the thinning of thefts, the background cases).

@@ -271,7 +271,7 @@ def test_columns_appended_at_once_are_the_records_appended_one_by_one() -> None:
         3,
         request_id=9,
         case_id=90,
-        resident=[1, 2, 3],
+        resident=(1, 2, 3),  # a tuple is a column too
         home=[10, 20, 30],
         notified_at_min=5.5,
         requests_received=[1, 1, 2],
