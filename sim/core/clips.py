@@ -2,7 +2,7 @@
 
 A camera records a clip of every theft on a porch it sees, and motion clips of
 passers-by at a Poisson rate (hour by hour, from counter-based draws keyed by
-camera and hour: see :func:`sim.core.streams.motion_clip_times`), so the same
+camera and hour: see :func:`sim.core.streams.motion_clip_lists`), so the same
 camera holds the same clips in an hour whichever request later asks for them.
 A clip exists until the camera's retention deletes it. The
 :class:`ClipCatalogue` gives each clip the model names (when it is first

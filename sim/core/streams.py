@@ -114,11 +114,7 @@ def _fold(h: int, key: int) -> int:
 
 @functools.lru_cache(maxsize=64)
 def _seed_and_source(seed: int, source: int) -> int:
-    return _fold(_hash_seed(seed), source)
-
-
-def _hash_seed(seed: int) -> int:
-    return _fold(0, seed)  # the seed's own word, mixed
+    return _fold(_fold(0, seed), source)  # the seed's own word, mixed, then the source
 
 
 def hashed_uniforms(seed: int, *keys: Any) -> np.ndarray[Any, np.dtype[np.float64]]:
@@ -127,7 +123,7 @@ def hashed_uniforms(seed: int, *keys: Any) -> np.ndarray[Any, np.dtype[np.float6
 
     The hash runs on Python ints while the keys are single numbers (the seed and source
     first, cached), and on numpy arrays from the first array key on."""
-    h: int | np.ndarray[Any, np.dtype[np.uint64]] = _hash_seed(seed)
+    h: int | np.ndarray[Any, np.dtype[np.uint64]] = _fold(0, seed)
     for position, key in enumerate(keys):
         if np.ndim(key) == 0 and isinstance(h, int):
             h = _seed_and_source(seed, int(key)) if position == 0 else _fold(h, int(key))
@@ -142,32 +138,17 @@ def hashed_uniforms(seed: int, *keys: Any) -> np.ndarray[Any, np.dtype[np.float6
     return uniforms * _UNIT
 
 
-def motion_clip_times(
-    seed: int, camera: int, first_slot: int, last_slot: int, rate_per_hour: float
-) -> np.ndarray[Any, np.dtype[np.float64]]:
-    """Times (minutes since the start, sorted) of the motion clips ``camera`` recorded in
-    clock hours ``first_slot..last_slot``: a Poisson count per hour (by inverting its
-    distribution function) at uniform times inside it, each hour from its own draws.
-    Hours before the start (negative slots) have clips too: a window may begin there."""
-    return np.array(motion_clip_lists(seed, [camera], first_slot, last_slot, rate_per_hour)[0])
-
-
-def motion_clip_times_many(
-    seed: int, cameras: Sequence[int], first_slot: int, last_slot: int, rate_per_hour: float
-) -> list[np.ndarray[Any, np.dtype[np.float64]]]:
-    """:func:`motion_clip_times` of each of ``cameras`` over the same hours: the draws are
-    keyed by (camera, hour, clip), so each camera's times are the same as when drawn alone."""
-    lists = motion_clip_lists(seed, cameras, first_slot, last_slot, rate_per_hour)
-    return [np.array(times, dtype=np.float64) for times in lists]
-
-
 def motion_clip_lists(
     seed: int, cameras: Sequence[int], first_slot: int, last_slot: int, rate_per_hour: float
 ) -> list[list[float]]:
-    """:func:`motion_clip_times_many` as sorted lists. A hour's count is the Poisson
-    quantile of the uniform keyed (seed, clips, camera, hour, 0); its n-th clip falls at
-    the uniform keyed (..., hour, n) inside the hour. A window holds a dozen camera-hours,
-    so the hash runs on Python ints, sharing each camera's and each hour's prefix."""
+    """Times (minutes since the start, each camera's list sorted) of the motion clips
+    each of ``cameras`` recorded in clock hours ``first_slot..last_slot``. An hour's count
+    is the Poisson quantile of the uniform keyed (seed, clips, camera, hour, 0); its n-th
+    clip falls at the uniform keyed (..., hour, n) inside the hour. So a camera's times
+    are the same whichever other cameras or wider window are asked with it. Hours before
+    the start (negative slots) have clips too: a window may begin there. A window holds a
+    dozen camera-hours, so the hash runs on Python ints, sharing each camera's and each
+    hour's prefix."""
     if rate_per_hour <= 0 or last_slot < first_slot:
         return [[] for _ in cameras]
     cdf = _poisson_cdf_list(rate_per_hour)

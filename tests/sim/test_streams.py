@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from sim.core.streams import hashed_uniforms, motion_clip_times, motion_clip_times_many
+from sim.core.streams import hashed_uniforms, motion_clip_lists
+
+
+def clip_times(
+    seed: int, camera: int, first_slot: int, last_slot: int, rate_per_hour: float
+) -> np.ndarray:
+    """One camera's motion-clip times as an array."""
+    return np.array(motion_clip_lists(seed, [camera], first_slot, last_slot, rate_per_hour)[0])
 
 
 def test_hashed_uniforms_depend_only_on_seed_and_keys() -> None:
@@ -20,8 +27,8 @@ def test_hashed_uniforms_depend_only_on_seed_and_keys() -> None:
 
 
 def test_an_hour_of_a_camera_is_the_same_whichever_window_asks() -> None:
-    wide = motion_clip_times(5, camera=42, first_slot=10, last_slot=30, rate_per_hour=2.0)
-    narrow = motion_clip_times(5, camera=42, first_slot=20, last_slot=22, rate_per_hour=2.0)
+    wide = clip_times(5, camera=42, first_slot=10, last_slot=30, rate_per_hour=2.0)
+    narrow = clip_times(5, camera=42, first_slot=20, last_slot=22, rate_per_hour=2.0)
     in_narrow = wide[(wide >= 20 * 60) & (wide < 23 * 60)]
     assert np.array_equal(in_narrow, narrow)
     assert np.all(np.diff(wide) >= 0)
@@ -31,7 +38,7 @@ def test_an_hour_of_a_camera_is_the_same_whichever_window_asks() -> None:
 def test_counts_per_hour_are_poisson() -> None:
     rate = 0.5
     times = np.concatenate(
-        [motion_clip_times(9, camera, 0, 199, rate) for camera in range(200)]
+        [clip_times(9, camera, 0, 199, rate) for camera in range(200)]
     )  # 40,000 camera-hours
     hours = 200 * 200
     mean = times.size / hours
@@ -39,9 +46,7 @@ def test_counts_per_hour_are_poisson() -> None:
     # Share of empty camera-hours against e^-rate.
     per_hour = np.concatenate(
         [
-            np.bincount(
-                (motion_clip_times(9, camera, 0, 199, rate) // 60).astype(int), minlength=200
-            )
+            np.bincount((clip_times(9, camera, 0, 199, rate) // 60).astype(int), minlength=200)
             for camera in range(200)
         ]
     )
@@ -53,10 +58,10 @@ def test_counts_per_hour_are_poisson() -> None:
 def test_motion_clips_drawn_for_many_cameras_at_once_are_each_cameras_own() -> None:
     cameras = [3, 42, 42, 7, 100_000]
     for first, last, rate in ((-5, 20, 2.0), (10, 10, 0.5), (0, 40, 0.05), (4, 3, 2.0)):
-        together = motion_clip_times_many(11, cameras, first, last, rate)
-        alone = [motion_clip_times(11, camera, first, last, rate) for camera in cameras]
-        assert [t.tolist() for t in together] == [t.tolist() for t in alone]
-    assert motion_clip_times_many(11, [], 0, 10, 2.0) == []
+        together = motion_clip_lists(11, cameras, first, last, rate)
+        alone = [clip_times(11, camera, first, last, rate).tolist() for camera in cameras]
+        assert together == alone
+    assert motion_clip_lists(11, [], 0, 10, 2.0) == []
 
 
 def test_the_draws_keep_their_values_across_implementations() -> None:
@@ -67,9 +72,7 @@ def test_the_draws_keep_their_values_across_implementations() -> None:
         0.7834730697364432,
         0.6227708114545624,
     ]
-    assert motion_clip_times(
-        5, camera=42, first_slot=-2, last_slot=3, rate_per_hour=2.0
-    ).tolist() == [
+    assert clip_times(5, camera=42, first_slot=-2, last_slot=3, rate_per_hour=2.0).tolist() == [
         -97.96451707170466,
         -90.48529210183767,
         41.66096598872213,
