@@ -31,6 +31,13 @@ from benchmarks.api_workload import Sizes
 from sim.drivers.processes import stop_process_groups
 
 PACED_BACKLOG_S = 1.0  # paced connections: enough for this many seconds of sends in flight
+PACED_SETTLE_S = 1
+"""A paced run's first send waits this long after its first connection opens: every
+connection opens at once, and a server accepting hundreds of them (about 0.2 ms each on
+one asyncio process) serves nothing else meanwhile. Measured on 2026-12-06: without the
+wait, each paced run on SQLite began with a 65-107 ms pause, which alone set the p99 of a
+3 s run. wrk runs this much longer, and the rate and percentiles are of the sends after it
+(wrk's ``--duration`` takes whole seconds)."""
 MAX_PACED_CONNECTIONS = 512
 READY_TIMEOUT_S = 60.0
 
@@ -53,11 +60,59 @@ class Topology:
     workers: int
 
 
+@dataclass(frozen=True)
+class Running:
+    """The started processes: the APIs' base URLs and every process's id."""
+
+    urls: list[str]
+    pids: list[int]
+
+    def cpu_s(self) -> float | None:
+        """CPU seconds (user and system, all threads) the processes and their children (a
+        ``canvass worker`` runs its jobs in child processes) have used so far, or ``None``
+        where the system has no ``/proc`` to read them from or a process is gone."""
+        stats = _process_stats()
+        if stats is None or any(pid not in stats for pid in self.pids):
+            return None
+        children: dict[int, list[int]] = {}
+        for pid, (parent, _) in stats.items():
+            children.setdefault(parent, []).append(pid)
+        ticks, pending, seen = 0, list(self.pids), set()
+        while pending:
+            pid = pending.pop()
+            if pid in seen or pid not in stats:
+                continue
+            seen.add(pid)
+            ticks += stats[pid][1]
+            pending.extend(children.get(pid, ()))
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _process_stats() -> dict[int, tuple[int, int]] | None:
+    """Every process's parent and CPU ticks (user and system), from ``/proc``; ``None``
+    where there is no ``/proc``."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return None
+    stats: dict[int, tuple[int, int]] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # ended while being read
+        # The fields after the command name (which may hold spaces) start at the state.
+        fields = stat.rsplit(")", 1)[1].split()
+        stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    return stats
+
+
 @contextmanager
 def servers(
     database_url: str, data_dir: Path, topology: Topology, log_dir: Path
-) -> Iterator[list[str]]:
-    """Start the processes, wait for every API's ``/readyz``, yield base URLs; always stop."""
+) -> Iterator[Running]:
+    """Start the processes, wait for every API's ``/readyz``, yield them running; always stop."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CANVASS_")}
     env["CANVASS_DATA_DIR"] = str(data_dir)
     db = ["--database-url", database_url]
@@ -84,7 +139,7 @@ def servers(
                 )
         urls = [f"http://127.0.0.1:{p}" for p in ports]
         _wait_ready(urls, procs)
-        yield urls
+        yield Running(urls, [p.pid for p in procs])
     finally:
         stop_process_groups(procs)
 
@@ -129,6 +184,21 @@ class WrkResult:
     late: int = 0  # paced sends that missed their slot (all connections were busy)
     paced: int = 0  # paced sends in all
     repeats: int = 0  # sends after a thread ran out of data lines (answers sent twice)
+    server_cpu_s: float | None = None  # CPU the servers and workers used in the run
+
+    @property
+    def server_cores(self) -> float | None:
+        """Cores the servers and workers kept busy on average over the run."""
+        if self.server_cpu_s is None or self.seconds <= 0:
+            return None
+        return self.server_cpu_s / self.seconds
+
+    @property
+    def server_cpu_ms_per_request(self) -> float | None:
+        """The servers' and workers' CPU milliseconds per request sent (2xx or not)."""
+        if self.server_cpu_s is None or self.requests <= 0:
+            return None
+        return 1000.0 * self.server_cpu_s / self.requests
 
     @property
     def per_s(self) -> float:
@@ -150,7 +220,8 @@ def _wrk_script(
     threads: int,
     interval_ms: float | None,
 ) -> Path:
-    """The Lua for one wrk run; ``interval_ms`` (per thread) paces it, else closed loop."""
+    """The Lua for one wrk run; ``interval_ms`` (per thread) paces it, else closed loop.
+    A paced run's schedule starts :data:`PACED_SETTLE_S` after its first connection."""
     text = _lua("setup")
     if lines is not None:
         data = folder / f"{name}.txt"
@@ -162,7 +233,11 @@ def _wrk_script(
             .replace("__PATH__", path)
         )
     if interval_ms is not None:
-        text += _lua("pace").replace("__INTERVAL_MS__", f"{interval_ms:.4f}")
+        text += (
+            _lua("pace")
+            .replace("__INTERVAL_MS__", f"{interval_ms:.4f}")
+            .replace("__SETTLE_MS__", str(1000 * PACED_SETTLE_S))
+        )
     script = folder / f"{name}.lua"
     script.write_text(text + _lua("done"))
     return script
@@ -174,8 +249,10 @@ def run_wrk(
     script: Path,
     sizes: Sizes,
     connections: int | None = None,
+    settle_s: int = 0,
 ) -> subprocess.Popen[str]:
-    """Start one wrk run, bounded by ``--duration`` and ``--timeout``; see :func:`wrk_result`."""
+    """Start one wrk run, bounded by ``--duration`` and ``--timeout``; see :func:`wrk_result`.
+    ``settle_s`` (a paced script's wait before its first send) lengthens the run."""
     conns = connections or sizes.connections
     command = [
         "wrk",
@@ -184,7 +261,7 @@ def run_wrk(
         "--connections",
         str(conns),
         "--duration",
-        f"{sizes.duration_s}s",
+        f"{sizes.duration_s + settle_s}s",
         "--timeout",
         "5s",
         "--latency",
@@ -195,15 +272,16 @@ def run_wrk(
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def wrk_result(proc: subprocess.Popen[str], sizes: Sizes) -> WrkResult:
-    output, _ = proc.communicate(timeout=sizes.duration_s + 30)
+def wrk_result(proc: subprocess.Popen[str], sizes: Sizes, settle_s: int = 0) -> WrkResult:
+    """wrk's figures; its time less ``settle_s``, in which nothing was sent."""
+    output, _ = proc.communicate(timeout=sizes.duration_s + settle_s + 30)
     found = re.search(r"^WRK_JSON (.*)$", output, re.MULTILINE)
     if proc.returncode != 0 or found is None:
         raise RuntimeError(f"wrk failed (exit {proc.returncode}): {output[-500:]}")
     raw = json.loads(found.group(1))
     return WrkResult(
         requests=raw["requests"],
-        seconds=raw["duration_us"] / 1e6,
+        seconds=max(0.0, raw["duration_us"] / 1e6 - settle_s),
         non2xx=raw["non2xx"],
         socket_errors=raw["socket_errors"],
         p50_ms=raw["p50_us"] / 1000,
@@ -243,6 +321,7 @@ def measure(
     With several processes the percentiles are the worst of the processes' (conservative).
     """
     connections = sizes.connections if rate_per_s is None else paced_connections(rate_per_s, sizes)
+    settle_s = 0 if rate_per_s is None else PACED_SETTLE_S
     share = max(1, connections // len(urls))
     threads = min(wrk_threads(sizes), share)
     procs = []
@@ -252,8 +331,10 @@ def measure(
         script = _wrk_script(
             folder, f"{name}-{i}", lines=mine, path=path, threads=threads, interval_ms=interval_ms
         )
-        procs.append(run_wrk(url + path, script=script, sizes=sizes, connections=share))
-    results = [wrk_result(p, sizes) for p in procs]
+        procs.append(
+            run_wrk(url + path, script=script, sizes=sizes, connections=share, settle_s=settle_s)
+        )
+    results = [wrk_result(p, sizes, settle_s) for p in procs]
     return WrkResult(
         requests=sum(r.requests for r in results),
         seconds=max(r.seconds for r in results),

@@ -28,7 +28,11 @@ answer does not hold back the next send; a send that still misses its slot is
 counted as late, since wrk times a request from its send and would hide that
 queueing, and the share of late sends is reported beside the percentiles.
 Every run is bounded in time; non-2xx answers and socket errors (wrk's 5 s
-timeouts among them) are counted and reported apart.
+timeouts among them) are counted and reported apart. Each run also reads the
+CPU the servers and workers used (from ``/proc``, on Linux; the database
+server's own is not counted): requests that arrive spread out can cost more CPU
+each than the closed loop's bursts, and then the paced rate is nearer what the
+servers can serve than its share of the peak says.
 
 This module runs the benchmark and judges it: the routes, their runs in order,
 the figures and the targets. The workload and its sizes are in
@@ -89,6 +93,7 @@ PACED_ROUTES = ("request_status", "notification_list", "response")
 PG_PREFIX = "canvass_bench_api"  # the PostgreSQL scratch database's name begins so
 PACED_SHARE = 0.8  # the fixed rate, as a share of each paced route's own peak
 LATE_SHARE_WARNING = 0.01  # above this, the paced percentiles understate queueing
+BUSY_SHARE_WARNING = 0.9  # paced servers this busy (of their peak's CPU) are near saturation
 
 
 # --- one backend ------------------------------------------------------------------------
@@ -107,6 +112,13 @@ def summarise(backend: str, runs: dict[str, WrkResult], trivial: WrkResult) -> d
     at all). Each route of :data:`PACED_ROUTES` also gives ``{route}_p99_ms``,
     the p99 of its paced run (the targets), the rate it was paced at and the
     share of late sends; the response's peak is also a share of ``trivial``'s.
+
+    Where the servers' CPU was read (Linux), every run also gives the cores the
+    servers and workers kept busy (``{name}_server_cores``) and their CPU per
+    request (``{name}_server_cpu_ms_per_req``), and each paced route the ratio of
+    both to its peak's (``{route}_paced_busy_share``, ``{route}_paced_cpu_ratio``):
+    a request that costs more CPU when requests arrive spread out than in the
+    closed loop's bursts leaves the paced rate nearer saturation than 80%.
     """
     measured: dict[str, float] = {}
     for name, result in runs.items():
@@ -116,6 +128,9 @@ def summarise(backend: str, runs: dict[str, WrkResult], trivial: WrkResult) -> d
         measured[f"{name}_p99_ms_{backend}"] = result.p99_ms
         measured[f"{name}_non2xx_{backend}"] = float(result.non2xx)
         measured[f"{name}_socket_errors_{backend}"] = float(result.socket_errors)
+        if result.server_cores is not None and result.server_cpu_ms_per_request is not None:
+            measured[f"{name}_server_cores_{backend}"] = result.server_cores
+            measured[f"{name}_server_cpu_ms_per_req_{backend}"] = result.server_cpu_ms_per_request
     peaks = {route: runs[f"{route}_peak"] for route in PACED_ROUTES}
     measured[f"response_peak_ratio_{backend}"] = (
         peaks["response"].per_s / trivial.per_s if trivial.per_s > 0 else 0.0
@@ -125,7 +140,29 @@ def summarise(backend: str, runs: dict[str, WrkResult], trivial: WrkResult) -> d
         measured[f"{route}_p99_ms_{backend}"] = paced.p99_ms
         measured[f"{route}_paced_rate_per_s_{backend}"] = rate
         measured[f"{route}_paced_late_share_{backend}"] = paced.late_share
+        busy = paced_busy_share(peaks[route], paced)
+        if busy is not None:
+            measured[f"{route}_paced_busy_share_{backend}"] = busy[0]
+            measured[f"{route}_paced_cpu_ratio_{backend}"] = busy[1]
     return measured
+
+
+def paced_busy_share(peak: WrkResult, paced: WrkResult) -> tuple[float, float] | None:
+    """How busy the servers were in the paced run, as a share of their peak's cores, and
+    its CPU per request over the peak's; ``None`` where either run's CPU is unknown."""
+    if (
+        peak.server_cores is None
+        or paced.server_cores is None
+        or peak.server_cpu_ms_per_request is None
+        or paced.server_cpu_ms_per_request is None
+        or peak.server_cores <= 0
+        or peak.server_cpu_ms_per_request <= 0
+    ):
+        return None
+    return (
+        paced.server_cores / peak.server_cores,
+        paced.server_cpu_ms_per_request / peak.server_cpu_ms_per_request,
+    )
 
 
 def bench_backend(
@@ -173,18 +210,28 @@ def bench_backend(
     runs: dict[str, WrkResult] = {}
 
     def run(name: str, *, warmup_lines: list[str] | None = None, **kwargs: Any) -> WrkResult:
-        with servers(database_url, data_dir, topology, folder / "logs") as urls:
+        with servers(database_url, data_dir, topology, folder / "logs") as running:
             warm = {k: v for k, v in kwargs.items() if k != "rate_per_s"}
             if warmup_lines is not None:
                 warm["lines"] = warmup_lines
-            measure(urls, f"{name}-warmup", folder, warmup, **warm)
-            result = measure(urls, name, folder, sizes, **kwargs)
+            measure(running.urls, f"{name}-warmup", folder, warmup, **warm)
+            before = running.cpu_s()
+            result = measure(running.urls, name, folder, sizes, **kwargs)
+            after = running.cpu_s()
+        if before is not None and after is not None:
+            result = replace(result, server_cpu_s=after - before)
         runs[name] = result
         late = f", late sends {result.late_share:.1%}" if result.paced else ""
+        cpu = (
+            f", servers {result.server_cores:.2f} cores, "
+            f"{result.server_cpu_ms_per_request:.2f} ms CPU/request"
+            if result.server_cores is not None and result.server_cpu_ms_per_request is not None
+            else ""
+        )
         say(
             f"{backend}: {name}: {result.per_s:,.0f} req/s, p50 {result.p50_ms:.1f} ms, "
             f"p99 {result.p99_ms:.1f} ms, non-2xx {result.non2xx}, "
-            f"socket errors {result.socket_errors}{late}"
+            f"socket errors {result.socket_errors}{late}{cpu}"
         )
         if result.repeats and name.startswith("response"):  # answers must not repeat
             say(
@@ -238,6 +285,14 @@ def bench_backend(
                 f"{backend}: warning: {paced[route].late_share:.1%} of {route}'s paced sends "
                 "missed their slot; wrk times from the send, so the paced percentiles "
                 "understate queueing"
+            )
+        busy = paced_busy_share(peaks[route], paced[route])
+        if busy is not None and busy[0] > BUSY_SHARE_WARNING:
+            say(
+                f"{backend}: warning: at {PACED_SHARE:.0%} of {route}'s peak rate the servers "
+                f"were {busy[0]:.0%} as busy as at the peak ({busy[1]:.2f}x its CPU per "
+                "request): the paced rate was near what they could serve, so its "
+                "percentiles measure a queue"
             )
     measured[f"api_processes_{backend}"] = float(topology.api)
     measured[f"wrk_threads_{backend}"] = float(min(wrk_threads(sizes), sizes.connections))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -15,7 +17,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from benchmarks import bench_api
-from benchmarks.api_runs import _free_port, _wrk_script
+from benchmarks.api_runs import PACED_SETTLE_S, Running, _free_port, _wrk_script
 from benchmarks.bench_api import (
     FULL,
     QUICK,
@@ -25,6 +27,7 @@ from benchmarks.bench_api import (
     answer_capacity_per_s,
     answers_allowed,
     measure,
+    paced_busy_share,
     summarise,
 )
 from benchmarks.bench_system import check_targets
@@ -63,6 +66,8 @@ def test_each_wrk_thread_takes_its_own_lines(tmp_path: Path) -> None:
     text = script.read_text()
     assert "local step = 2" in text
     assert "local interval_ms = 5.0000" in text
+    assert f"local settle_ms = {1000 * PACED_SETTLE_S}" in text
+    assert "__" not in text  # every placeholder filled in
     assert (tmp_path / "rot.txt").read_text() == "tok 1\ntok 2\n"
 
 
@@ -131,6 +136,63 @@ def test_a_paced_run_keeps_its_rate_when_each_answer_takes_100_ms(tmp_path: Path
     assert paced.late_share < 0.05
 
 
+RECORDING_SERVER = """
+import sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class Recording(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        with open(sys.argv[2], "a") as out:
+            out.write(f"{time.monotonic()}\\n")
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+class Server(ThreadingHTTPServer):
+    request_queue_size = 128
+
+Server(("127.0.0.1", int(sys.argv[1])), Recording).serve_forever()
+"""
+
+
+@pytest.mark.skipif(
+    shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)"
+)
+def test_a_paced_run_sends_nothing_until_its_connections_have_settled(tmp_path: Path) -> None:
+    """Its connections open at once; the schedule starts PACED_SETTLE_S later, and the rate
+    is of the sends after that."""
+    port = _free_port()
+    arrivals = tmp_path / "arrivals.txt"
+    proc = subprocess.Popen([sys.executable, "-c", RECORDING_SERVER, str(port), str(arrivals)])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(url + "/", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        arrivals.unlink()
+        sizes = replace(TINY, duration_s=2)
+        started = time.monotonic()
+        paced = measure([url], "settle", tmp_path, sizes, path="/", rate_per_s=40.0)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    times = sorted(float(line) for line in arrivals.read_text().split())
+    assert times[0] - started >= 0.9 * PACED_SETTLE_S  # nothing sent while settling
+    assert times[-1] - times[0] == pytest.approx(sizes.duration_s, abs=0.3)
+    assert len(times) == pytest.approx(40 * sizes.duration_s, rel=0.1)
+    assert paced.per_s == pytest.approx(40, rel=0.1)  # over the sending time, not wrk's all
+    assert paced.seconds == pytest.approx(sizes.duration_s, abs=0.2)
+
+
 @pytest.mark.parametrize("sizes", [QUICK, FULL], ids=["quick", "full"])
 def test_response_runs_have_answers_to_spare_and_the_rate_limit_lets_them_through(
     sizes: Sizes,
@@ -142,7 +204,7 @@ def test_response_runs_have_answers_to_spare_and_the_rate_limit_lets_them_throug
     assert per_resident_per_run <= answers_allowed(sizes)
 
 
-def _result(per_s: float, p99_ms: float, *, late: int = 0) -> WrkResult:
+def _result(per_s: float, p99_ms: float, *, late: int = 0, cpu_s: float | None = None) -> WrkResult:
     return WrkResult(
         requests=int(per_s * 10),
         seconds=10.0,
@@ -153,6 +215,7 @@ def _result(per_s: float, p99_ms: float, *, late: int = 0) -> WrkResult:
         p99_ms=p99_ms,
         late=late,
         paced=100 if late else 0,
+        server_cpu_s=cpu_s,
     )
 
 
@@ -206,3 +269,121 @@ def test_an_unreachable_postgresql_fails_before_anything_is_measured(
         bench_api.run_bench_api(postgres_url=nothing_listens, quick=True, echo=lambda _l: None)
     assert measured == []
     assert time.perf_counter() - started < 30
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
+def test_the_servers_cpu_is_read_from_every_process_and_all_its_threads() -> None:
+    # Two threads spin for 0.4 s each, then the process idles: its CPU time rises by
+    # about 0.8 s of both, and an idle process's by nothing.
+    busy = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import threading, time\n"
+            "def spin():\n"
+            "    end = time.thread_time() + 0.4\n"
+            "    while time.thread_time() < end: pass\n"
+            "ts = [threading.Thread(target=spin) for _ in range(2)]\n"
+            "[t.start() for t in ts]; [t.join() for t in ts]\n"
+            "print('done', flush=True); time.sleep(30)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        time.sleep(0.2)  # both started
+        assert Running([], [idle.pid]).cpu_s() is not None
+        idle_before = Running([], [idle.pid]).cpu_s()
+        assert busy.stdout is not None
+        assert busy.stdout.readline().strip() == "done"
+        both = Running([], [busy.pid, idle.pid]).cpu_s()
+        alone = Running([], [busy.pid]).cpu_s()
+        idle_after = Running([], [idle.pid]).cpu_s()
+        assert both is not None
+        assert alone is not None
+        assert idle_after is not None
+        assert alone >= 0.7  # both threads' spin counted, not the main thread's alone
+        assert idle_after - (idle_before or 0.0) < 0.05
+        assert both == pytest.approx(alone + idle_after, abs=0.02)
+    finally:
+        for proc in (busy, idle):
+            proc.kill()
+            proc.wait(timeout=10)
+    assert Running([], [busy.pid]).cpu_s() is None  # gone: unknown, not zero
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
+def test_the_servers_cpu_counts_their_child_processes() -> None:
+    # A worker runs its jobs in a child process: a parent that only waits while its
+    # child spins 0.4 s is charged that 0.4 s.
+    child_code = (
+        "import time\n"
+        "end = time.process_time() + 0.4\n"
+        "while time.process_time() < end: pass\n"
+        "print('done', flush=True); time.sleep(30)\n"
+    )
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time\n"
+            f"child = subprocess.Popen([sys.executable, '-c', {child_code!r}])\n"
+            "child.wait()\n",
+        ],
+    )
+    try:
+        deadline = time.monotonic() + 20
+        used = 0.0
+        while time.monotonic() < deadline:
+            found = Running([], [parent.pid]).cpu_s()
+            assert found is not None
+            used = found
+            if used >= 0.4:
+                break
+            time.sleep(0.1)
+        assert used >= 0.4
+    finally:
+        for pid in _children(parent.pid):
+            os.kill(pid, signal.SIGKILL)
+        parent.kill()
+        parent.wait(timeout=10)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_a_paced_run_reports_how_busy_its_servers_were_against_the_peak() -> None:
+    # The peak kept one core busy at 1 ms a request; the paced run, at 80% of the rate,
+    # cost 1.2 ms a request: 0.96 of the peak's core, near saturation.
+    runs = {
+        "healthz": _result(2000, 30, cpu_s=10.0),
+        "request_status_peak": _result(1000, 90, cpu_s=10.0),
+        "notification_list_peak": _result(500, 90),  # CPU not read: no figures
+        "response_peak": _result(1600, 60, cpu_s=10.0),
+        "request_status_paced": _result(800, 40, cpu_s=9.6),
+        "notification_list_paced": _result(400, 120, cpu_s=3.0),
+        "response_paced": _result(1280, 20, cpu_s=6.4),
+    }
+    measured = summarise("sqlite", runs, runs["healthz"])
+    assert measured["request_status_peak_server_cores_sqlite"] == pytest.approx(1.0)
+    assert measured["request_status_peak_server_cpu_ms_per_req_sqlite"] == pytest.approx(1.0)
+    assert measured["request_status_paced_server_cpu_ms_per_req_sqlite"] == pytest.approx(1.2)
+    assert measured["request_status_paced_busy_share_sqlite"] == pytest.approx(0.96)
+    assert measured["request_status_paced_cpu_ratio_sqlite"] == pytest.approx(1.2)
+    assert measured["response_paced_busy_share_sqlite"] == pytest.approx(0.64)
+    assert measured["response_paced_cpu_ratio_sqlite"] == pytest.approx(0.8)
+    assert "notification_list_peak_server_cores_sqlite" not in measured
+    assert "notification_list_paced_busy_share_sqlite" not in measured
+    assert measured["notification_list_paced_server_cores_sqlite"] == pytest.approx(0.3)
+    assert paced_busy_share(runs["notification_list_peak"], runs["request_status_paced"]) is None
