@@ -184,7 +184,10 @@ class WrkResult:
     late: int = 0  # paced sends that missed their slot (all connections were busy)
     paced: int = 0  # paced sends in all
     repeats: int = 0  # sends after a thread ran out of data lines (answers sent twice)
-    server_cpu_s: float | None = None  # CPU the servers and workers used in the run
+    server_cpu_s: float | None = None
+    """CPU the servers and workers used over the wrk run. A paced run's settling second
+    is in it (accepting its connections: about 0.1 s of one process), so its cores and
+    CPU per request read a few hundredths high."""
 
     @property
     def server_cores(self) -> float | None:
