@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -86,15 +87,21 @@ def test_a_bounded_wrk_run_is_parsed_and_counts_failures(
     assert QUICK.duration_s <= 5  # CI's variant stays a few seconds per run
 
 
-SLOW_SERVER = """
+DELAYING_SERVER = """
 import sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-class Slow(BaseHTTPRequestHandler):
+DELAY_S = float(sys.argv[2])
+ARRIVALS = sys.argv[3] if len(sys.argv) > 3 else None
+
+class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):
-        time.sleep(0.1)
+        if ARRIVALS:
+            with open(ARRIVALS, "a") as out:
+                out.write(f"{time.monotonic()}\\n")
+        time.sleep(DELAY_S)
         self.send_response(200)
         self.send_header("Content-Length", "2")
         self.end_headers()
@@ -106,17 +113,19 @@ class Slow(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     request_queue_size = 128  # the default backlog of 5 drops wrk's simultaneous connects
 
-Server(("127.0.0.1", int(sys.argv[1])), Slow).serve_forever()
+Server(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
 """
 
 
-@pytest.mark.skipif(
-    shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)"
-)
-def test_a_paced_run_keeps_its_rate_when_each_answer_takes_100_ms(tmp_path: Path) -> None:
-    """An absolute schedule: a pause after each answer would lower the rate by the latency."""
+@contextmanager
+def delaying_server(delay_s: float, arrivals: Path | None = None) -> Iterator[str]:
+    """A threaded HTTP server that answers every GET after ``delay_s``, and writes each
+    arrival's monotonic time to ``arrivals`` (from after it is ready)."""
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_SERVER, str(port)])
+    record = [str(arrivals)] if arrivals is not None else []
+    proc = subprocess.Popen(
+        [sys.executable, "-c", DELAYING_SERVER, str(port), str(delay_s), *record]
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -125,40 +134,27 @@ def test_a_paced_run_keeps_its_rate_when_each_answer_takes_100_ms(tmp_path: Path
                 break
             except httpx.TransportError:
                 time.sleep(0.05)
-        sizes = replace(TINY, duration_s=2)
-        paced = measure([url], "paced", tmp_path, sizes, path="/", rate_per_s=30.0)
+        if arrivals is not None:
+            arrivals.unlink(missing_ok=True)  # the readiness probe's arrival
+        yield url
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.mark.skipif(
+    shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)"
+)
+def test_a_paced_run_keeps_its_rate_when_each_answer_takes_100_ms(tmp_path: Path) -> None:
+    """An absolute schedule: a pause after each answer would lower the rate by the latency."""
+    with delaying_server(0.1) as url:
+        paced = measure(
+            [url], "paced", tmp_path, replace(TINY, duration_s=2), path="/", rate_per_s=30.0
+        )
     assert paced.non2xx == 0
     assert 25 <= paced.per_s <= 33  # a fixed pause after each answer gave about 15/s here
     assert paced.p50_ms >= 100
     assert paced.late_share < 0.05
-
-
-RECORDING_SERVER = """
-import sys, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-class Recording(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self):
-        with open(sys.argv[2], "a") as out:
-            out.write(f"{time.monotonic()}\\n")
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args):
-        pass
-
-class Server(ThreadingHTTPServer):
-    request_queue_size = 128
-
-Server(("127.0.0.1", int(sys.argv[1])), Recording).serve_forever()
-"""
 
 
 @pytest.mark.skipif(
@@ -167,24 +163,11 @@ Server(("127.0.0.1", int(sys.argv[1])), Recording).serve_forever()
 def test_a_paced_run_sends_nothing_until_its_connections_have_settled(tmp_path: Path) -> None:
     """Its connections open at once; the schedule starts PACED_SETTLE_S later, and the rate
     is of the sends after that."""
-    port = _free_port()
     arrivals = tmp_path / "arrivals.txt"
-    proc = subprocess.Popen([sys.executable, "-c", RECORDING_SERVER, str(port), str(arrivals)])
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(url + "/", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        arrivals.unlink()
-        sizes = replace(TINY, duration_s=2)
+    sizes = replace(TINY, duration_s=2)
+    with delaying_server(0.0, arrivals) as url:
         started = time.monotonic()
         paced = measure([url], "settle", tmp_path, sizes, path="/", rate_per_s=40.0)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     times = sorted(float(line) for line in arrivals.read_text().split())
     assert times[0] - started >= 0.9 * PACED_SETTLE_S  # nothing sent while settling
     assert times[-1] - times[0] == pytest.approx(sizes.duration_s, abs=0.3)
