@@ -35,7 +35,7 @@ PACED_SETTLE_S = 1
 """A paced run's first send waits this long after its first connection opens: every
 connection opens at once, and a server accepting hundreds of them (about 0.2 ms each on
 one asyncio process) serves nothing else meanwhile. Measured on 2026-12-06: without the
-wait, each paced run on SQLite began with a 65-107 ms pause, which alone set the p99 of a
+wait, each paced run on SQLite began with a 64-112 ms pause, which alone set the p99 of a
 3 s run. wrk runs this much longer, and the rate and percentiles are of the sends after it
 (wrk's ``--duration`` takes whole seconds)."""
 MAX_PACED_CONNECTIONS = 512
