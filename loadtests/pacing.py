@@ -47,6 +47,15 @@ class Budget:
             total += counts[whole] * (minutes - whole)
         return total * self.scale
 
+    def total(self, operation: str) -> int:
+        """The whole replay's permits for ``operation`` (the most :meth:`take` grants)."""
+        counts = self.per_minute.get(operation, ())
+        return int(sum(counts) * self.scale + 1e-9)
+
+    def caught_up(self) -> bool:
+        """Every operation has used every permit of the replay: no work is left to drain."""
+        return all(self.done.get(op, 0) >= self.total(op) for op in self.per_minute)
+
     def take(self, operation: str) -> bool:
         """One permit for ``operation``, if one has accrued; the caller then does it."""
         if operation not in self.per_minute:

@@ -7,15 +7,19 @@ combination that cannot run, before anything is started.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from loadtests import baseline as regressions_gate
+from loadtests.profile import ProfileError, read_hour
+from loadtests.schedules import REPLAY_DRAIN_S
 
 DEFAULT_RUN_TIME = "30s"
 STEP_MARGIN_S = 2.0
-"""A step search's run time past its last step, so that step is judged before Locust stops."""
+"""Run time past a shape's own end (a step search's last step, so that step is judged; a
+replayed hour's longest drain), so the shape, not Locust's clock, ends the run."""
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
 
 
@@ -29,7 +33,7 @@ class LoadtestOptions:
     shape: str = "steady"
     users: int = 6
     run_time: str | None = None
-    """None: 30 s; a step search's own length; a soak's duration."""
+    """None: 30 s; a step search's or a replayed hour's own length; a soak's duration."""
     host: str | None = None
     credentials: Path | None = None
     serve: bool = False
@@ -52,13 +56,17 @@ class LoadtestOptions:
     locust_args: tuple[str, ...] = field(default_factory=tuple)
 
     def run_time_text(self) -> str:
-        """Locust's ``--run-time``: what was given, else the soak's, the step search's, 30 s."""
+        """Locust's ``--run-time``: what was given, else the soak's, the step search's, the
+        replayed hour's with its longest drain, or 30 s."""
         if self.soak is not None:
             return self.soak
         if self.run_time is not None:
             return self.run_time
         if self.shape == "step":
             return f"{self.steps * self.step_s + STEP_MARGIN_S:g}s"
+        if self.shape == "county-hour" and self.from_run is not None:
+            replay_s = read_hour(self.from_run).minutes * 60.0 / self.speedup
+            return f"{math.ceil(replay_s + REPLAY_DRAIN_S + STEP_MARGIN_S)}s"
         return DEFAULT_RUN_TIME
 
     def peak_users(self) -> int:
@@ -89,6 +97,11 @@ def check_options(options: LoadtestOptions) -> None:
         raise LoadtestUsageError("--shape county-hour needs --from-run RUN_DIR")
     if options.from_run is not None and not options.from_run.exists():
         raise LoadtestUsageError(f"--from-run {options.from_run}: no such run folder")
+    if options.from_run is not None:
+        try:
+            read_hour(options.from_run)
+        except ProfileError as exc:
+            raise LoadtestUsageError(f"--from-run {exc}") from None
     if options.slo is not None and not options.slo.is_file():
         raise LoadtestUsageError(f"--slo {options.slo}: no such file")
     if (

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 Tick = tuple[int, float] | None
 
+REPLAY_DRAIN_S = 30.0
+"""After a replayed hour, at most: time for operations waiting on earlier ones (a
+decision on the last request, an answer to the last notification) to catch up; no new
+permits. A slow server needs most of it; on a quick one the run ends seconds in."""
+
 SPIKE_FROM = 0.4
 SPIKE_TO = 0.6
 """The spike holds from 40% to 60% of the run."""
@@ -37,9 +42,17 @@ def step_users(step: int, *, start: int, added: int) -> int:
 
 
 def replay(
-    elapsed_s: float, *, users: int, spawn_rate: float, replay_s: float, drain_s: float
+    elapsed_s: float,
+    *,
+    users: int,
+    spawn_rate: float,
+    replay_s: float,
+    drain_s: float,
+    caught_up: bool = False,
 ) -> Tick:
-    """A replayed hour of ``replay_s`` seconds, then ``drain_s`` for lagging operations."""
-    if elapsed_s >= replay_s + drain_s:
+    """A replayed hour of ``replay_s`` seconds, then up to ``drain_s`` for lagging operations.
+
+    The drain ends early once ``caught_up`` (every permit of the replay used)."""
+    if elapsed_s >= replay_s + drain_s or (elapsed_s >= replay_s and caught_up):
         return None
     return users, spawn_rate

@@ -3,9 +3,12 @@
 The hour comes from ``--canvass-profile`` (a run folder's ``load_profile.json``)
 and is scaled to ``--canvass-counties`` counties. Users (``--users``, paced
 with ``constant_throughput`` at ``--canvass-pace`` times their own rate) run
-for the replayed hour plus :data:`DRAIN_S`; each operation's task takes a
-permit from the process's :class:`~loadtests.pacing.Budget`, so each
-operation's rate is the profile's per-minute count × counties × speedup.
+for the replayed hour plus a drain of at most :data:`~loadtests.schedules.REPLAY_DRAIN_S`; each
+operation's task takes a permit from the process's
+:class:`~loadtests.pacing.Budget`, so each operation's rate is the profile's
+per-minute count × counties × speedup. The drain ends as soon as every permit
+is used; a master (``--canvass-processes``) sees no workers' budgets and waits
+it out.
 """
 
 from __future__ import annotations
@@ -14,11 +17,7 @@ from locust import LoadTestShape
 
 from loadtests import schedules
 from loadtests.profile import read_hour
-from loadtests.shapes import options_of, run_time_s
-
-DRAIN_S = 8.0
-"""After the replayed hour: time for operations waiting on earlier ones (a decision on
-the last request, an answer to the last notification) to catch up; no new permits."""
+from loadtests.shapes import environment_of, options_of, run_time_s
 
 
 class CountyHourShape(LoadTestShape):
@@ -35,5 +34,11 @@ class CountyHourShape(LoadTestShape):
             users=users,
             spawn_rate=float(options.spawn_rate or users),
             replay_s=self.replay_s,
-            drain_s=DRAIN_S,
+            drain_s=schedules.REPLAY_DRAIN_S,
+            caught_up=self.caught_up(),
         )
+
+    def caught_up(self) -> bool:
+        context = getattr(environment_of(self), "canvass", None)
+        budget = getattr(context, "budget", None)
+        return budget is not None and budget.caught_up()

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from canvass.cli import main
+from loadtests.run_options import LoadtestOptions
 from tests.e2e.conftest import REPO
 
 CI_SLO = REPO / "loadtests" / "slo-ci.toml"
@@ -45,6 +46,22 @@ def test_county_hour_without_a_run_folder_is_a_usage_error(
     args = ["loadtest", "--serve", "--shape", "county-hour", "--out", str(tmp_path / "out")]
     assert main(args) == 2
     assert "--from-run" in capsys.readouterr().err
+
+
+def test_a_replayed_hour_runs_its_own_length_and_an_unreadable_profile_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    hour = {"per_minute": {"answers": [1] * 60}}
+    profile = {"format": "canvass-load-profile/1", "operations": ["answers"], "busiest_hour": hour}
+    (run / "load_profile.json").write_text(json.dumps(profile))
+    options = LoadtestOptions(out=tmp_path / "out", shape="county-hour", from_run=run, speedup=4)
+    assert options.run_time_text() == "932s"  # 15 minutes, the longest drain, the margin
+    (run / "load_profile.json").write_text("{")
+    args = ["loadtest", "--serve", "--shape", "county-hour", "--from-run", str(run)]
+    assert main([*args, "--out", str(tmp_path / "out")]) == 2
+    assert "cannot read the load profile" in capsys.readouterr().err
 
 
 def loadtest(out: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:

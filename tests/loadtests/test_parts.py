@@ -44,6 +44,24 @@ def test_a_budget_grants_the_profiles_counts_replayed_faster() -> None:
     assert budget.allowed("notifications", at=200.0) == 0.0
 
 
+def test_a_budget_is_caught_up_once_every_permit_of_the_replay_is_used() -> None:
+    budget = Budget({"answers": [2, 1], "notifications": [0, 1]}, scale=1.5, speedup=60.0)
+    budget.start(at=0.0)
+    assert (budget.total("answers"), budget.total("notifications")) == (4, 1)  # 4.5 -> 4
+    budget.done = {"answers": 4}
+    assert not budget.caught_up()  # the one notification read is still to come
+    budget.done["notifications"] = 1
+    assert budget.caught_up()
+
+
+def test_a_replayed_hour_drains_until_caught_up_or_the_drain_runs_out() -> None:
+    hour = {"users": 6, "spawn_rate": 6.0, "replay_s": 30.0, "drain_s": 30.0}
+    assert schedules.replay(29.0, **hour, caught_up=True) == (6, 6.0)  # the hour comes first
+    assert schedules.replay(31.0, **hour, caught_up=False) == (6, 6.0)  # lagging work drains
+    assert schedules.replay(31.0, **hour, caught_up=True) is None
+    assert schedules.replay(60.0, **hour, caught_up=False) is None  # and not forever
+
+
 def test_a_credentials_file_without_homes_names_what_is_missing(tmp_path: Path) -> None:
     old = tmp_path / "old.json"
     old.write_text(json.dumps({"agency_id": 1, "staff": [], "residents": [{"username": "r"}]}))
