@@ -59,6 +59,20 @@ class OfficerRepository(Repository):
         self._read[officer_id] = officer
         return officer
 
+    def with_agency(self, officer_id: int) -> tuple[Officer | None, Agency | None]:
+        """The officer and their agency in one statement (every officer route checks both)."""
+        row = driver_sql.first_row(self.connection, _OFFICER_WITH_AGENCY, {"id": officer_id})
+        if row is None:
+            self._read[officer_id] = None
+            return None, None
+        officer = Officer(row.id, row.agency_id, row.name, row.email, Role(row.role), row.active)
+        self._read[officer_id] = officer
+        if row.agency_name is None:
+            return officer, None
+        return officer, Agency(
+            row.agency_id, row.agency_name, row.agency_county, row.agency_verified
+        )
+
     def email_taken(self, email: str) -> bool:
         return email_taken(self.connection, t.officers, email)
 
@@ -124,6 +138,16 @@ class CaseRepository(Repository):
 
 _AGENCY = select(t.agencies).where(t.agencies.c.id == bindparam("id"))
 _OFFICER = select(t.officers).where(t.officers.c.id == bindparam("id"))
+_OFFICER_WITH_AGENCY = (
+    select(
+        t.officers,
+        t.agencies.c.name.label("agency_name"),
+        t.agencies.c.county.label("agency_county"),
+        t.agencies.c.verified.label("agency_verified"),
+    )
+    .select_from(t.officers.outerjoin(t.agencies, t.agencies.c.id == t.officers.c.agency_id))
+    .where(t.officers.c.id == bindparam("id"))
+)
 _CASE = select(t.cases).where(t.cases.c.id == bindparam("id"))
 _CASE_FOR_UPDATE = _CASE.with_for_update()
 _ASSIGNED = (

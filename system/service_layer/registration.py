@@ -262,12 +262,11 @@ def import_population(ctx: ServiceContext, population: PopulationRows) -> list[i
 
 def active_officer(uow: UnitOfWork, officer_id: int) -> tuple[Officer, Agency]:
     """The officer and their agency, if they may act for it (REQ-05)."""
-    officer = uow.officers.get(officer_id)
+    officer, agency = uow.officers.with_agency(officer_id)
     if officer is None or not officer.active:
         raise PermissionDenied(f"officer {officer_id} is not an active officer", rule="REQ-05")
     if officer.role not in AGENCY_ROLES:
         raise PermissionDenied("only detectives and supervisors act for an agency", rule="REQ-05")
-    agency = uow.agencies.get(officer.agency_id)
     if agency is None or not agency.verified:
         raise PermissionDenied(
             "only verified local agencies may use the request system", rule="REQ-05"
