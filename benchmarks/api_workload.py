@@ -1,9 +1,9 @@
 """``bench api``'s workload: its sizes, and the requests, notifications and residents it seeds.
 
 A run of ``canvass bench api`` needs data to send: a slice of Nassau seeded,
-many requests published over the densest allowed circle (in-process, through
-the service layer) and fanned out, and the camera owners inside it given
-logins, each with a notification of its own for every answer it sends.
+many requests published over each of the densest allowed circles (in-process,
+through the service layer) and fanned out, and the camera owners inside them
+given logins, each with a notification of its own for every answer it sends.
 :class:`Sizes` says how long and how hard each run is, and so how many answers
 the workload must hold and how many the resident rate limit lets through.
 """
@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import select
 
 from benchmarks.bench_system import largest_circle_radius_m
 from sim.core.counties import nassau
-from sim.core.geography import densest_circle
+from sim.core.geography import densest_circle, haversine_m
 from sim.drivers.seed import seed_database
 from system.adapters import tables as t
 from system.api.ratelimit import RateLimits
@@ -33,6 +34,7 @@ from system.bootstrap import SqlServiceContext, build_context
 from system.config import load_settings
 from system.domain.accounts import decode_totp_secret, totp
 from system.domain.area import CircleArea
+from system.domain.geo import Point
 from system.domain.moderation import CHECKLIST_ITEMS
 from system.domain.rules import RequestDraft, RequestPolicy
 from system.service_layer import accounts
@@ -61,17 +63,22 @@ class Sizes:
 # (QUICK 6,667/s, FULL 5,040/s: the answers' peak reached 4,000/s on SQLite) before it
 # would repeat them. Each resident answers requests / 2 times per run, within what the
 # rate limit lets through in a run (its burst of 60 plus 2/s refilled over the warm-up
-# and the run: QUICK 50 of 68, FULL 75 of 84; see answers_allowed). The densest circle
-# holds about 630 camera owners at 2,000 homes and 850 at 4,000.
+# and the run: QUICK 50 of 68, FULL 75 of 84; see answers_allowed). One circle does not
+# hold that many camera owners: the densest of Nassau's slice held 309 at 4,000 homes and
+# 378 at 6,000 (seed 1, 2026-12-07), so the requests go over up to MAX_CIRCLES circles,
+# each the densest of the cameras the others leave out: 309 + 215 owners at 4,000 homes,
+# 378 + 268 + 255 at 6,000.
 FULL = Sizes(
-    duration_s=10, warmup_s=2, connections=64, threads=4, homes=4000, requests=150, residents=840
+    duration_s=10, warmup_s=2, connections=64, threads=4, homes=6000, requests=150, residents=840
 )
 # Quick differs in time and workload, not in load: answers arriving together are written
 # together (group commit), so fewer closed-loop connections understate the answers' peak
 # (PostgreSQL, 3 s runs: 0.24-0.28 of /healthz's peak with 32 connections, 0.34 with 64).
 QUICK = Sizes(
-    duration_s=3, warmup_s=1, connections=64, threads=2, homes=2000, requests=100, residents=500
+    duration_s=3, warmup_s=1, connections=64, threads=2, homes=4000, requests=100, residents=500
 )
+MAX_CIRCLES = 4
+"""Circles the requests go over at most, each with ``requests`` requests of a case."""
 RESPONSE_RUN_SHARE = 0.4  # of all answers, for each response run (four tenths in bench_backend)
 
 
@@ -104,7 +111,8 @@ class Workload:
 def prepare_workload(
     database_url: str, data_dir: Path, sizes: Sizes, say: Callable[[str], None]
 ) -> Workload:
-    """Seed, publish ``sizes.requests`` requests over the densest circle, log residents in."""
+    """Seed, publish ``sizes.requests`` requests over each of the densest circles, log
+    residents in."""
     settings = load_settings(database_url=database_url, data_dir=str(data_dir))
     county = nassau()
     with tempfile.TemporaryDirectory(prefix="canvass-bench-api-") as scratch:
@@ -122,13 +130,15 @@ def prepare_workload(
         staff = {s["username"]: s for s in json.loads(creds_path.read_text())["staff"]}
     base = build_context(settings)
     policy = RequestPolicy(
-        max_requests_per_case=sizes.requests, agency_daily_quota=sizes.requests + 10
+        max_requests_per_case=sizes.requests,
+        agency_daily_quota=MAX_CIRCLES * sizes.requests + 10,
     )
     ctx = replace(base, policy=policy)
     try:
-        request_ids = _publish(ctx, staff, sizes.requests)
-        say(f"published {len(request_ids)} requests; fanning out")
-        report = run_pending_jobs(ctx, limit=10 * sizes.requests)
+        centres = _circles(ctx, sizes.residents, largest_circle_radius_m())
+        request_ids = _publish(ctx, staff, sizes.requests, centres)
+        say(f"published {len(request_ids)} requests over {len(centres)} circles; fanning out")
+        report = run_pending_jobs(ctx, limit=10 * len(request_ids))
         if report.errors:
             raise RuntimeError(f"fan-out failed in the benchmark: {report.errors[:3]}")
         by_resident = _notifications(ctx, request_ids, sizes.residents)
@@ -154,44 +164,84 @@ def prepare_workload(
     return Workload(answers, list(tokens.values()), detective_token, request_ids[0])
 
 
-def _publish(ctx: SqlServiceContext, staff: dict[str, Any], count: int) -> list[int]:
+def _circles(ctx: SqlServiceContext, owners_wanted: int, radius_m: float) -> list[Point]:
+    c = t.cameras.c
     with ctx.uow(read_only=True) as uow:
-        rows = uow.connection.execute(select(t.cameras.c.lat, t.cameras.c.lon)).all()
-    lat = np.array([r.lat for r in rows])
-    lon = np.array([r.lon for r in rows])
+        rows = uow.connection.execute(select(c.lat, c.lon, c.resident_id)).all()
+    return circles_holding(
+        np.array([r.lat for r in rows], dtype=np.float64),
+        np.array([r.lon for r in rows], dtype=np.float64),
+        np.array([r.resident_id for r in rows], dtype=np.int64),
+        owners=owners_wanted,
+        radius_m=radius_m,
+    )
+
+
+def circles_holding(
+    lat: NDArray[np.float64],
+    lon: NDArray[np.float64],
+    owner: NDArray[np.int64],
+    *,
+    owners: int,
+    radius_m: float,
+    most: int = MAX_CIRCLES,
+) -> list[Point]:
+    """Centres of the densest circles of ``radius_m`` over cameras at ``lat``/``lon``,
+    taken greedily (each the densest over the cameras the earlier ones leave out) until
+    they hold cameras of ``owners`` distinct owners, or ``most`` circles: one circle of
+    Nassau holds a few hundred camera owners."""
+    left = np.ones(lat.size, dtype=bool)
+    found: set[int] = set()
+    centres: list[Point] = []
+    while len(found) < owners and len(centres) < most and left.any():
+        centre_lat, centre_lon, _ = densest_circle(lat[left], lon[left], radius_m)
+        inside = haversine_m(centre_lat, centre_lon, lat, lon) <= radius_m
+        found.update(owner[inside].tolist())
+        left &= ~inside
+        centres.append(Point(centre_lat, centre_lon))
+    return centres
+
+
+def _publish(
+    ctx: SqlServiceContext, staff: dict[str, Any], count: int, centres: list[Point]
+) -> list[int]:
+    """``count`` approved requests over each circle, a case per circle."""
     radius_m = largest_circle_radius_m()
-    centre_lat, centre_lon, _ = densest_circle(lat, lon, radius_m)
     detective_id = staff["detective1"]["subject_id"]
     moderator_id = staff["moderator"]["subject_id"]
-    case = open_case(
-        ctx, officer_id=detective_id, case_number="BENCH-API-1", incident_type="package_theft"
-    )
     now = ctx.clock.now()
-    draft = RequestDraft(
-        case_id=case.id,
-        incident_type="package_theft",
-        description="A parcel was taken from a porch on this block this afternoon.",
-        investigator_contact="Bench Detective, detective@bench.example",
-        incident_lat=centre_lat,
-        incident_lon=centre_lon,
-        window_start=now - timedelta(hours=3),
-        window_end=now - timedelta(hours=1),
-        area=CircleArea(center_lat=centre_lat, center_lon=centre_lon, radius_m=radius_m),
-        message="Did your camera record anyone at a porch in this window? Sharing is optional.",
-    )
     ids = []
-    for _ in range(count):
-        request_id = submit_request(ctx, officer_id=detective_id, draft=draft)
-        start_review(ctx, moderator_id=moderator_id, request_id=request_id)
-        moderate(
+    for number, centre in enumerate(centres, start=1):
+        case = open_case(
             ctx,
-            moderator_id=moderator_id,
-            request_id=request_id,
-            decision="approve",
-            reason="",
-            checklist=dict.fromkeys(CHECKLIST_ITEMS, True),
+            officer_id=detective_id,
+            case_number=f"BENCH-API-{number}",
+            incident_type="package_theft",
         )
-        ids.append(request_id)
+        draft = RequestDraft(
+            case_id=case.id,
+            incident_type="package_theft",
+            description="A parcel was taken from a porch on this block this afternoon.",
+            investigator_contact="Bench Detective, detective@bench.example",
+            incident_lat=centre.lat,
+            incident_lon=centre.lon,
+            window_start=now - timedelta(hours=3),
+            window_end=now - timedelta(hours=1),
+            area=CircleArea(center_lat=centre.lat, center_lon=centre.lon, radius_m=radius_m),
+            message="Did your camera record anyone at a porch in this window? Sharing is optional.",
+        )
+        for _ in range(count):
+            request_id = submit_request(ctx, officer_id=detective_id, draft=draft)
+            start_review(ctx, moderator_id=moderator_id, request_id=request_id)
+            moderate(
+                ctx,
+                moderator_id=moderator_id,
+                request_id=request_id,
+                decision="approve",
+                reason="",
+                checklist=dict.fromkeys(CHECKLIST_ITEMS, True),
+            )
+            ids.append(request_id)
     return ids
 
 

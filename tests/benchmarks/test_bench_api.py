@@ -14,11 +14,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from sqlalchemy.exc import OperationalError
 
 from benchmarks import bench_api
 from benchmarks.api_runs import PACED_SETTLE_S, Running, _free_port, _wrk_script
+from benchmarks.api_workload import circles_holding
 from benchmarks.bench_api import (
     FULL,
     QUICK,
@@ -31,7 +33,10 @@ from benchmarks.bench_api import (
     paced_busy_share,
     summarise,
 )
-from benchmarks.bench_system import check_targets
+from benchmarks.bench_system import check_targets, largest_circle_radius_m
+from sim.core.counties import nassau
+from sim.core.geography import haversine_m
+from sim.core.population import camera_rows, generate_population
 
 TINY = Sizes(duration_s=1, warmup_s=1, connections=4, threads=2, homes=0, requests=0, residents=0)
 
@@ -185,6 +190,35 @@ def test_response_runs_have_answers_to_spare_and_the_rate_limit_lets_them_throug
     assert answer_capacity_per_s(sizes) >= 5_000
     per_resident_per_run = sizes.requests / 2  # a response run and its warm-up
     assert per_resident_per_run <= answers_allowed(sizes)
+
+
+def test_circles_are_added_densest_first_until_they_hold_the_owners_wanted() -> None:
+    radius_m = 300.0
+    step = 50.0 / 111_320  # about 50 m of latitude
+    clusters = [(40.70, -73.60, 30), (40.75, -73.60, 20), (40.80, -73.60, 10)]
+    lat = np.concatenate([np.full(n, la) + step * (np.arange(n) % 3) for la, _, n in clusters])
+    lon = np.concatenate([np.full(n, lo) for _, lo, n in clusters])
+    owner = np.arange(lat.size, dtype=np.int64)  # a camera each
+    two = circles_holding(lat, lon, owner, owners=40, radius_m=radius_m)
+    assert [round(c.lat, 2) for c in two] == [40.70, 40.75]  # the biggest cluster first
+    assert len(circles_holding(lat, lon, owner, owners=30, radius_m=radius_m)) == 1
+    assert len(circles_holding(lat, lon, owner, owners=999, radius_m=radius_m, most=2)) == 2
+
+
+@pytest.mark.parametrize("sizes", [QUICK, FULL], ids=["quick", "full"])
+def test_the_seeded_slice_has_camera_owners_for_every_resident_login(sizes: Sizes) -> None:
+    county = nassau()
+    population = generate_population(county, seed=1, scale=sizes.homes / county.households)
+    cameras = camera_rows(population)
+    lat = np.array([c["lat"] for c in cameras])
+    lon = np.array([c["lon"] for c in cameras])
+    owner = np.array([c["owner"] for c in cameras], dtype=np.int64)
+    radius_m = largest_circle_radius_m()
+    centres = circles_holding(lat, lon, owner, owners=sizes.residents, radius_m=radius_m)
+    covered = np.zeros(lat.size, dtype=bool)
+    for centre in centres:
+        covered |= haversine_m(centre.lat, centre.lon, lat, lon) <= radius_m
+    assert len(set(owner[covered].tolist())) >= sizes.residents, len(centres)
 
 
 def _result(per_s: float, p99_ms: float, *, late: int = 0, cpu_s: float | None = None) -> WrkResult:
