@@ -150,19 +150,11 @@ def summarise(backend: str, runs: dict[str, WrkResult], trivial: WrkResult) -> d
 def paced_busy_share(peak: WrkResult, paced: WrkResult) -> tuple[float, float] | None:
     """How busy the servers were in the paced run, as a share of their peak's cores, and
     its CPU per request over the peak's; ``None`` where either run's CPU is unknown."""
-    if (
-        peak.server_cores is None
-        or paced.server_cores is None
-        or peak.server_cpu_ms_per_request is None
-        or paced.server_cpu_ms_per_request is None
-        or peak.server_cores <= 0
-        or peak.server_cpu_ms_per_request <= 0
-    ):
-        return None
-    return (
-        paced.server_cores / peak.server_cores,
-        paced.server_cpu_ms_per_request / peak.server_cpu_ms_per_request,
-    )
+    peak_cores, peak_cpu = peak.server_cores, peak.server_cpu_ms_per_request
+    paced_cores, paced_cpu = paced.server_cores, paced.server_cpu_ms_per_request
+    if not peak_cores or not peak_cpu or paced_cores is None or paced_cpu is None:
+        return None  # unknown, or a peak run that used no CPU (nothing to compare with)
+    return paced_cores / peak_cores, paced_cpu / peak_cpu
 
 
 def bench_backend(

@@ -404,3 +404,5 @@ def test_a_paced_run_reports_how_busy_its_servers_were_against_the_peak() -> Non
     assert "notification_list_paced_busy_share_sqlite" not in measured
     assert measured["notification_list_paced_server_cores_sqlite"] == pytest.approx(0.3)
     assert paced_busy_share(runs["notification_list_peak"], runs["request_status_paced"]) is None
+    idle_peak = _result(1000, 90, cpu_s=0.0)  # no CPU to compare with: no ratio, no error
+    assert paced_busy_share(idle_peak, runs["request_status_paced"]) is None
