@@ -21,11 +21,12 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from benchmarks.api_workload import Sizes
 from sim.drivers.processes import stop_process_groups
@@ -62,39 +63,53 @@ class Topology:
 
 @dataclass(frozen=True)
 class Running:
-    """The started processes: the APIs' base URLs and every process's id."""
+    """The started processes: the APIs' base URLs and every process's id, and the local
+    database server's main process (PostgreSQL on this machine; none for SQLite, which
+    runs inside the servers, or for a database elsewhere)."""
 
     urls: list[str]
     pids: list[int]
+    database_pids: list[int] = field(default_factory=list)
 
     def cpu_s(self) -> float | None:
         """CPU seconds (user and system, all threads) the processes and their children (a
         ``canvass worker`` runs its jobs in child processes) have used so far, or ``None``
         where the system has no ``/proc`` to read them from or a process is gone."""
-        stats = _process_stats()
-        if stats is None or any(pid not in stats for pid in self.pids):
-            return None
-        children: dict[int, list[int]] = {}
-        for pid, (parent, _) in stats.items():
-            children.setdefault(parent, []).append(pid)
-        ticks, pending, seen = 0, list(self.pids), set()
-        while pending:
-            pid = pending.pop()
-            if pid in seen or pid not in stats:
-                continue
-            seen.add(pid)
-            ticks += stats[pid][1]
-            pending.extend(children.get(pid, ()))
-        return ticks / os.sysconf("SC_CLK_TCK")
+        return _tree_cpu_s(self.pids)
+
+    def database_cpu_s(self) -> float | None:
+        """CPU seconds the database server (every backend, forked by its main process)
+        has used so far; ``None`` where there is none to read (see the class)."""
+        return _tree_cpu_s(self.database_pids) if self.database_pids else None
 
 
-def _process_stats() -> dict[int, tuple[int, int]] | None:
-    """Every process's parent and CPU ticks (user and system), from ``/proc``; ``None``
-    where there is no ``/proc``."""
+def _tree_cpu_s(roots: list[int]) -> float | None:
+    """CPU seconds of ``roots`` and all their descendants; ``None`` if one is gone or
+    there is no ``/proc``."""
+    stats = _process_stats()
+    if stats is None or any(pid not in stats for pid in roots):
+        return None
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _, _) in stats.items():
+        children.setdefault(parent, []).append(pid)
+    ticks, pending, seen = 0, list(roots), set()
+    while pending:
+        pid = pending.pop()
+        if pid in seen or pid not in stats:
+            continue
+        seen.add(pid)
+        ticks += stats[pid][1]
+        pending.extend(children.get(pid, ()))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _process_stats() -> dict[int, tuple[int, int, str]] | None:
+    """Every process's parent, CPU ticks (user and system) and command name, from
+    ``/proc``; ``None`` where there is no ``/proc``."""
     proc = Path("/proc")
     if not (proc / "self" / "stat").exists():
         return None
-    stats: dict[int, tuple[int, int]] = {}
+    stats: dict[int, tuple[int, int, str]] = {}
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
@@ -102,10 +117,27 @@ def _process_stats() -> dict[int, tuple[int, int]] | None:
             stat = (entry / "stat").read_text()
         except OSError:
             continue  # ended while being read
-        # The fields after the command name (which may hold spaces) start at the state.
-        fields = stat.rsplit(")", 1)[1].split()
-        stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+        # "pid (comm) state ppid ...": the command name may hold spaces and brackets.
+        head, _, tail = stat.rpartition(")")
+        fields = tail.split()
+        name = head.split("(", 1)[1]
+        stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]), name)
     return stats
+
+
+def local_postgres_pids(database_url: str) -> list[int]:
+    """The main process of each PostgreSQL server on this machine (a ``postgres`` process
+    whose parent is not one, with ``postgres`` children: its checkpointer and the rest),
+    if ``database_url`` points at this machine; else none."""
+    if not database_url.startswith("postgresql"):
+        return []
+    host = make_url(database_url).host
+    if host not in (None, "", "localhost", "127.0.0.1", "::1"):
+        return []
+    stats = _process_stats() or {}
+    named = {pid for pid, (_, _, name) in stats.items() if name == "postgres"}
+    parents = {stats[pid][0] for pid in named}
+    return sorted(pid for pid in named if stats[pid][0] not in named and pid in parents)
 
 
 @contextmanager
@@ -139,7 +171,7 @@ def servers(
                 )
         urls = [f"http://127.0.0.1:{p}" for p in ports]
         _wait_ready(urls, procs)
-        yield Running(urls, [p.pid for p in procs])
+        yield Running(urls, [p.pid for p in procs], local_postgres_pids(database_url))
     finally:
         stop_process_groups(procs)
 
@@ -189,19 +221,31 @@ class WrkResult:
     is in it (accepting its connections: about 0.1 s of one process), so its cores and
     CPU per request read a few hundredths high."""
 
+    database_cpu_s: float | None = None
+    """CPU the local PostgreSQL server used over the wrk run; ``None`` for SQLite (inside
+    the servers) or a database not on this machine."""
+
     @property
     def server_cores(self) -> float | None:
         """Cores the servers and workers kept busy on average over the run."""
-        if self.server_cpu_s is None or self.seconds <= 0:
-            return None
-        return self.server_cpu_s / self.seconds
+        return _per(self.server_cpu_s, self.seconds)
 
     @property
     def server_cpu_ms_per_request(self) -> float | None:
         """The servers' and workers' CPU milliseconds per request sent (2xx or not)."""
-        if self.server_cpu_s is None or self.requests <= 0:
+        return _per(self.server_cpu_s, self.requests / 1000.0)
+
+    @property
+    def database_cores(self) -> float | None:
+        return _per(self.database_cpu_s, self.seconds)
+
+    @property
+    def busy_cpu_s(self) -> float | None:
+        """All the CPU serving the run took: the servers' and workers', and the database
+        server's where it was read."""
+        if self.server_cpu_s is None:
             return None
-        return 1000.0 * self.server_cpu_s / self.requests
+        return self.server_cpu_s + (self.database_cpu_s or 0.0)
 
     @property
     def per_s(self) -> float:
@@ -212,6 +256,10 @@ class WrkResult:
     @property
     def late_share(self) -> float:
         return self.late / self.paced if self.paced else 0.0
+
+
+def _per(amount: float | None, per: float) -> float | None:
+    return None if amount is None or per <= 0 else amount / per
 
 
 def _wrk_script(

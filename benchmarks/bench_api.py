@@ -115,8 +115,10 @@ def summarise(backend: str, runs: dict[str, WrkResult], trivial: WrkResult) -> d
 
     Where the servers' CPU was read (Linux), every run also gives the cores the
     servers and workers kept busy (``{name}_server_cores``) and their CPU per
-    request (``{name}_server_cpu_ms_per_req``), and each paced route the ratio of
-    both to its peak's (``{route}_paced_busy_share``, ``{route}_paced_cpu_ratio``):
+    request (``{name}_server_cpu_ms_per_req``), and where a local PostgreSQL's was
+    read, its cores (``{name}_database_cores``); each paced route gives the ratio of
+    all that CPU to its peak's, per second and per request
+    (``{route}_paced_busy_share``, ``{route}_paced_cpu_ratio``):
     a request that costs more CPU when requests arrive spread out than in the
     closed loop's bursts leaves the paced rate nearer saturation than 80%.
     """
@@ -131,6 +133,8 @@ def summarise(backend: str, runs: dict[str, WrkResult], trivial: WrkResult) -> d
         if result.server_cores is not None and result.server_cpu_ms_per_request is not None:
             measured[f"{name}_server_cores_{backend}"] = result.server_cores
             measured[f"{name}_server_cpu_ms_per_req_{backend}"] = result.server_cpu_ms_per_request
+        if result.database_cores is not None:
+            measured[f"{name}_database_cores_{backend}"] = result.database_cores
     peaks = {route: runs[f"{route}_peak"] for route in PACED_ROUTES}
     measured[f"response_peak_ratio_{backend}"] = (
         peaks["response"].per_s / trivial.per_s if trivial.per_s > 0 else 0.0
@@ -147,14 +151,24 @@ def summarise(backend: str, runs: dict[str, WrkResult], trivial: WrkResult) -> d
     return measured
 
 
+def _used(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
+
+
 def paced_busy_share(peak: WrkResult, paced: WrkResult) -> tuple[float, float] | None:
     """How busy the servers were in the paced run, as a share of their peak's cores, and
-    its CPU per request over the peak's; ``None`` where either run's CPU is unknown."""
-    peak_cores, peak_cpu = peak.server_cores, peak.server_cpu_ms_per_request
-    paced_cores, paced_cpu = paced.server_cores, paced.server_cpu_ms_per_request
-    if not peak_cores or not peak_cpu or paced_cores is None or paced_cpu is None:
+    its CPU per request over the peak's; ``None`` where either run's CPU is unknown. The
+    database server's CPU counts where both runs read it (PostgreSQL on this machine)."""
+    with_database = peak.database_cpu_s is not None and paced.database_cpu_s is not None
+    peak_cpu = peak.busy_cpu_s if with_database else peak.server_cpu_s
+    paced_cpu = paced.busy_cpu_s if with_database else paced.server_cpu_s
+    if not peak_cpu or paced_cpu is None:
         return None  # unknown, or a peak run that used no CPU (nothing to compare with)
-    return paced_cores / peak_cores, paced_cpu / peak_cpu
+    if min(peak.seconds, paced.seconds) <= 0 or min(peak.requests, paced.requests) <= 0:
+        return None
+    cores = (paced_cpu / paced.seconds) / (peak_cpu / peak.seconds)
+    per_request = (paced_cpu / paced.requests) / (peak_cpu / peak.requests)
+    return cores, per_request
 
 
 def bench_backend(
@@ -207,11 +221,14 @@ def bench_backend(
             if warmup_lines is not None:
                 warm["lines"] = warmup_lines
             measure(running.urls, f"{name}-warmup", folder, warmup, **warm)
-            before = running.cpu_s()
+            before = running.cpu_s(), running.database_cpu_s()
             result = measure(running.urls, name, folder, sizes, **kwargs)
-            after = running.cpu_s()
-        if before is not None and after is not None:
-            result = replace(result, server_cpu_s=after - before)
+            after = running.cpu_s(), running.database_cpu_s()
+        result = replace(
+            result,
+            server_cpu_s=_used(before[0], after[0]),
+            database_cpu_s=_used(before[1], after[1]),
+        )
         runs[name] = result
         late = f", late sends {result.late_share:.1%}" if result.paced else ""
         cpu = (
@@ -220,6 +237,8 @@ def bench_backend(
             if result.server_cores is not None and result.server_cpu_ms_per_request is not None
             else ""
         )
+        if result.database_cores is not None:
+            cpu += f", database {result.database_cores:.2f} cores"
         say(
             f"{backend}: {name}: {result.per_s:,.0f} req/s, p50 {result.p50_ms:.1f} ms, "
             f"p99 {result.p99_ms:.1f} ms, non-2xx {result.non2xx}, "

@@ -16,10 +16,17 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from benchmarks import bench_api
-from benchmarks.api_runs import PACED_SETTLE_S, Running, _free_port, _wrk_script
+from benchmarks.api_runs import (
+    PACED_SETTLE_S,
+    Running,
+    _free_port,
+    _wrk_script,
+    local_postgres_pids,
+)
 from benchmarks.api_workload import circles_holding
 from benchmarks.bench_api import (
     FULL,
@@ -37,6 +44,7 @@ from benchmarks.bench_system import check_targets, largest_circle_radius_m
 from sim.core.counties import nassau
 from sim.core.geography import haversine_m
 from sim.core.population import camera_rows, generate_population
+from tests import databases
 
 TINY = Sizes(duration_s=1, warmup_s=1, connections=4, threads=2, homes=0, requests=0, residents=0)
 
@@ -221,7 +229,14 @@ def test_the_seeded_slice_has_camera_owners_for_every_resident_login(sizes: Size
     assert len(set(owner[covered].tolist())) >= sizes.residents, len(centres)
 
 
-def _result(per_s: float, p99_ms: float, *, late: int = 0, cpu_s: float | None = None) -> WrkResult:
+def _result(
+    per_s: float,
+    p99_ms: float,
+    *,
+    late: int = 0,
+    cpu_s: float | None = None,
+    database_cpu_s: float | None = None,
+) -> WrkResult:
     return WrkResult(
         requests=int(per_s * 10),
         seconds=10.0,
@@ -233,6 +248,7 @@ def _result(per_s: float, p99_ms: float, *, late: int = 0, cpu_s: float | None =
         late=late,
         paced=100 if late else 0,
         server_cpu_s=cpu_s,
+        database_cpu_s=database_cpu_s,
     )
 
 
@@ -406,3 +422,50 @@ def test_a_paced_run_reports_how_busy_its_servers_were_against_the_peak() -> Non
     assert paced_busy_share(runs["notification_list_peak"], runs["request_status_paced"]) is None
     idle_peak = _result(1000, 90, cpu_s=0.0)  # no CPU to compare with: no ratio, no error
     assert paced_busy_share(idle_peak, runs["request_status_paced"]) is None
+
+
+def test_a_local_databases_cpu_counts_in_how_busy_the_paced_run_was() -> None:
+    # Paced, the API processes use half their peak's CPU while PostgreSQL stays at 1.4
+    # cores: counted, the paced run was 19/24 (0.79) as busy as the peak, not 0.5.
+    runs = {
+        "healthz": _result(2000, 30, cpu_s=10.0, database_cpu_s=0.0),
+        "request_status_peak": _result(1000, 90, cpu_s=10.0, database_cpu_s=14.0),
+        "notification_list_peak": _result(500, 90, cpu_s=10.0, database_cpu_s=14.0),
+        "response_peak": _result(1600, 60, cpu_s=10.0, database_cpu_s=14.0),
+        "request_status_paced": _result(800, 40, cpu_s=5.0, database_cpu_s=14.0),
+        "notification_list_paced": _result(400, 640, cpu_s=5.0, database_cpu_s=14.0),
+        "response_paced": _result(1280, 20, cpu_s=5.0),  # the database's CPU unread
+    }
+    measured = summarise("postgres", runs, runs["healthz"])
+    assert measured["request_status_paced_database_cores_postgres"] == pytest.approx(1.4)
+    assert measured["notification_list_paced_busy_share_postgres"] == pytest.approx(19 / 24)
+    assert measured["notification_list_paced_cpu_ratio_postgres"] == pytest.approx(19 / 24 / 0.8)
+    assert measured["response_paced_busy_share_postgres"] == pytest.approx(0.5)  # servers only
+    assert "response_paced_database_cores_postgres" not in measured
+
+
+def test_the_database_server_is_found_only_on_this_machine() -> None:
+    assert local_postgres_pids("sqlite:///canvass.db") == []
+    assert local_postgres_pids("postgresql+psycopg://u@db.example:5432/canvass") == []
+    assert Running(["http://127.0.0.1:1"], [os.getpid()]).database_cpu_s() is None
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
+def test_a_local_postgresqls_cpu_is_read_from_its_backends() -> None:
+    databases.skip_or_fail_without_postgres()
+    url = databases.postgres_admin_url()
+    found = local_postgres_pids(url)
+    if not found:
+        pytest.skip(f"{url}: PostgreSQL runs elsewhere or its processes are hidden")
+    running = Running([], [], found)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:  # a backend forked for this connection
+            before = running.database_cpu_s()
+            connection.execute(text("SELECT count(*) FROM generate_series(1, 3000000)"))
+            after = running.database_cpu_s()
+    finally:
+        engine.dispose()
+    assert before is not None, found
+    assert after is not None, found
+    assert after - before >= 0.05, (found, before, after)  # the query's CPU, in a backend
