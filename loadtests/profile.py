@@ -59,6 +59,11 @@ def read_hour(path: str | Path) -> HourProfile:
         raise ProfileError(f"{path}: cannot read the load profile ({exc})") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise ProfileError(f"{path}: not a {FORMAT} file")
+    if raw.get("busiest_hour", {}) is None:
+        raise ProfileError(
+            f"{path}: the run recorded no operations, so it has no busiest hour to replay "
+            "(run the scenario longer or at a larger --scale)"
+        )
     try:
         hour = raw["busiest_hour"]["per_minute"]
         per_minute = {op: [int(n) for n in hour[op]] for op in raw["operations"] if op in hour}

@@ -62,6 +62,10 @@ def test_a_replayed_hour_runs_its_own_length_and_an_unreadable_profile_is_refuse
     args = ["loadtest", "--serve", "--shape", "county-hour", "--from-run", str(run)]
     assert main([*args, "--out", str(tmp_path / "out")]) == 2
     assert "cannot read the load profile" in capsys.readouterr().err
+    quiet = {**profile, "busiest_hour": None}  # what a run without any operation writes
+    (run / "load_profile.json").write_text(json.dumps(quiet))
+    assert main([*args, "--out", str(tmp_path / "out")]) == 2
+    assert "the run recorded no operations" in capsys.readouterr().err
 
 
 def loadtest(out: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
