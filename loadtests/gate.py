@@ -38,13 +38,27 @@ def county_hour_lines(
 ) -> list[str]:
     """Each operation: achieved total (Locust's count of its entry) beside the target."""
     lines = [f"county-hour: {counties:g} counties at {speedup:g}x"]
-    short = False
+    short = []
     for operation, target in hour.expected(counties=counties).items():
         entry = entries.get(OPERATION_ENTRIES[operation])
         achieved = entry.requests if entry is not None else 0
         share = f"{achieved / target:.0%}" if target else "-"
-        short = short or achieved < 0.9 * target
+        if achieved < 0.9 * target:
+            short.append(operation)
         lines.append(f"  {operation}: {achieved} achieved, {target:g} in the profile ({share})")
     if short:
-        lines.append("  the users could not keep up: raise --users or --canvass-pace")
+        why = "the users could not keep up (raise --users or --canvass-pace)"
+        waiting = [WAITS_ON[op] for op in short if op in WAITS_ON]
+        if waiting:
+            why += f", or had nothing to act on ({'; '.join(waiting)})"
+        lines.append(f"  short of the profile: {', '.join(short)}: {why}")
     return lines
+
+
+WAITS_ON = {
+    "moderation_decisions": "a decision needs a request submitted in the replay",
+    "answers": "an answer needs a notification a resident has read",
+    "evidence_listings": "a listing needs a live request of the replay's detectives",
+}
+"""Operations that act on what earlier ones made: short of the profile, they may have
+found nothing to act on (a profile's hour can hold decisions on requests from before it)."""

@@ -10,7 +10,9 @@ import pytest
 
 from loadtests import schedules, totp
 from loadtests.credentials import CredentialsError, read_credentials
+from loadtests.gate import county_hour_lines
 from loadtests.pacing import Budget
+from loadtests.profile import HourProfile
 from loadtests.slo import (
     DEFAULT_FILE,
     Figures,
@@ -60,6 +62,22 @@ def test_a_replayed_hour_drains_until_caught_up_or_the_drain_runs_out() -> None:
     assert schedules.replay(31.0, **hour, caught_up=False) == (6, 6.0)  # lagging work drains
     assert schedules.replay(31.0, **hour, caught_up=True) is None
     assert schedules.replay(60.0, **hour, caught_up=False) is None  # and not forever
+
+
+def test_a_replay_names_the_operations_short_of_the_profile_and_why_they_may_be() -> None:
+    hour = HourProfile({"notifications": [10, 10], "moderation_decisions": [1, 0]}, 1.0)
+    entries = {"GET /api/v1/me/notifications": Figures(19, 0, {5: 19})}
+    lines = county_hour_lines(entries, hour, counties=2.0, speedup=60.0)
+    assert lines[1:3] == [
+        "  notifications: 19 achieved, 40 in the profile (48%)",
+        "  moderation_decisions: 0 achieved, 2 in the profile (0%)",
+    ]
+    assert lines[3].startswith("  short of the profile: notifications, moderation_decisions: ")
+    assert "raise --users or --canvass-pace" in lines[3]
+    assert "a decision needs a request submitted in the replay" in lines[3]
+    entries["POST /api/v1/moderation/requests/[id]/decision"] = Figures(2, 0, {5: 2})
+    entries["GET /api/v1/me/notifications"] = Figures(37, 0, {5: 37})  # within 10%
+    assert len(county_hour_lines(entries, hour, counties=2.0, speedup=60.0)) == 3  # none short
 
 
 def test_a_credentials_file_without_homes_names_what_is_missing(tmp_path: Path) -> None:
