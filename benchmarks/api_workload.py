@@ -16,7 +16,6 @@ import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import select
 
-from benchmarks.bench_system import largest_circle_radius_m
+from benchmarks.bench_system import largest_circle_radius_m, publish_approved
 from sim.core.counties import nassau
 from sim.core.geography import densest_circle, haversine_m
 from sim.drivers.seed import seed_database
@@ -35,12 +34,10 @@ from system.config import load_settings
 from system.domain.accounts import decode_totp_secret, totp
 from system.domain.area import CircleArea
 from system.domain.geo import Point
-from system.domain.moderation import CHECKLIST_ITEMS
-from system.domain.rules import RequestDraft, RequestPolicy
+from system.domain.rules import RequestPolicy
 from system.service_layer import accounts
 from system.service_layer.jobs import run_pending_jobs
 from system.service_layer.registration import open_case
-from system.service_layer.requests import moderate, start_review, submit_request
 
 RESIDENT_PASSWORD = "bench resident password"
 
@@ -209,7 +206,6 @@ def _publish(
     radius_m = largest_circle_radius_m()
     detective_id = staff["detective1"]["subject_id"]
     moderator_id = staff["moderator"]["subject_id"]
-    now = ctx.clock.now()
     ids = []
     for number, centre in enumerate(centres, start=1):
         case = open_case(
@@ -218,30 +214,17 @@ def _publish(
             case_number=f"BENCH-API-{number}",
             incident_type="package_theft",
         )
-        draft = RequestDraft(
-            case_id=case.id,
-            incident_type="package_theft",
-            description="A parcel was taken from a porch on this block this afternoon.",
-            investigator_contact="Bench Detective, detective@bench.example",
-            incident_lat=centre.lat,
-            incident_lon=centre.lon,
-            window_start=now - timedelta(hours=3),
-            window_end=now - timedelta(hours=1),
-            area=CircleArea(center_lat=centre.lat, center_lon=centre.lon, radius_m=radius_m),
-            message="Did your camera record anyone at a porch in this window? Sharing is optional.",
-        )
-        for _ in range(count):
-            request_id = submit_request(ctx, officer_id=detective_id, draft=draft)
-            start_review(ctx, moderator_id=moderator_id, request_id=request_id)
-            moderate(
+        area = CircleArea(center_lat=centre.lat, center_lon=centre.lon, radius_m=radius_m)
+        ids += [
+            publish_approved(
                 ctx,
+                case_id=case.id,
+                detective_id=detective_id,
                 moderator_id=moderator_id,
-                request_id=request_id,
-                decision="approve",
-                reason="",
-                checklist=dict.fromkeys(CHECKLIST_ITEMS, True),
+                area=area,
             )
-            ids.append(request_id)
+            for _ in range(count)
+        ]
     return ids
 
 

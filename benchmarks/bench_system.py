@@ -157,9 +157,19 @@ def _approved_request(ctx: SqlServiceContext, area: CircleArea) -> int:
     case = open_case(
         ctx, officer_id=detective.id, case_number="BENCH-0001", incident_type="package_theft"
     )
+    return publish_approved(
+        ctx, case_id=case.id, detective_id=detective.id, moderator_id=moderator.id, area=area
+    )
+
+
+def publish_approved(
+    ctx: SqlServiceContext, *, case_id: int, detective_id: int, moderator_id: int, area: CircleArea
+) -> int:
+    """A porch theft's request over ``area`` (a two-hour window ending an hour ago),
+    submitted by the detective and approved by the moderator; returns its id."""
     now = ctx.clock.now()
     draft = RequestDraft(
-        case_id=case.id,
+        case_id=case_id,
         incident_type="package_theft",
         description="A parcel was taken from a front porch on this block this afternoon.",
         investigator_contact="Bench Detective, detective@bench.example",
@@ -170,11 +180,11 @@ def _approved_request(ctx: SqlServiceContext, area: CircleArea) -> int:
         area=area,
         message="Did your camera record anyone at a porch in this window? Sharing is optional.",
     )
-    request_id = submit_request(ctx, officer_id=detective.id, draft=draft)
-    start_review(ctx, moderator_id=moderator.id, request_id=request_id)
+    request_id = submit_request(ctx, officer_id=detective_id, draft=draft)
+    start_review(ctx, moderator_id=moderator_id, request_id=request_id)
     moderate(
         ctx,
-        moderator_id=moderator.id,
+        moderator_id=moderator_id,
         request_id=request_id,
         decision="approve",
         reason="",
