@@ -196,7 +196,7 @@ def bench_backend(
     if len(work.resident_tokens) < sizes.residents:
         capacity = answer_capacity_per_s(sizes, len(work.resident_tokens))
         say(
-            f"{backend}: warning: the circle holds {len(work.resident_tokens)} camera owners, "
+            f"{backend}: warning: the circles hold {len(work.resident_tokens)} camera owners, "
             f"not {sizes.residents}: answers for {capacity:,.0f}/s before repeats"
         )
     lines = [f"{tok} {nid}" for tok, nid in work.answers]

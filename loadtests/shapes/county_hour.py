@@ -3,12 +3,12 @@
 The hour comes from ``--canvass-profile`` (a run folder's ``load_profile.json``)
 and is scaled to ``--canvass-counties`` counties. Users (``--users``, paced
 with ``constant_throughput`` at ``--canvass-pace`` times their own rate) run
-for the replayed hour plus a drain of at most :data:`~loadtests.schedules.REPLAY_DRAIN_S`; each
-operation's task takes a permit from the process's
-:class:`~loadtests.pacing.Budget`, so each operation's rate is the profile's
-per-minute count × counties × speedup. The drain ends as soon as every permit
-is used; a master (``--canvass-processes``) sees no workers' budgets and waits
-it out.
+for the replayed hour, then drain for at most
+:data:`~loadtests.schedules.REPLAY_DRAIN_S`; each operation's task takes a
+permit from the process's :class:`~loadtests.pacing.Budget`, so each
+operation's rate is the profile's per-minute count × counties × speedup. The
+drain ends as soon as every permit is used; a master (``--canvass-processes``)
+sees no workers' budgets and waits it out.
 """
 
 from __future__ import annotations
