@@ -33,6 +33,15 @@ def slo_verdict(entries: Mapping[str, slo.Figures], thresholds: slo.Thresholds) 
     return Verdict([f"SLO held: every threshold, over {groups} route groups"], None)
 
 
+WAITS_ON = {
+    "moderation_decisions": "a decision needs a request submitted in the replay",
+    "answers": "an answer needs a notification a resident has read",
+    "evidence_listings": "a listing needs a live request of the replay's detectives",
+}
+"""Operations that act on what earlier ones made: short of the profile, they may have
+found nothing to act on (a profile's hour can hold decisions on requests from before it)."""
+
+
 def county_hour_lines(
     entries: Mapping[str, slo.Figures], hour: HourProfile, *, counties: float, speedup: float
 ) -> list[str]:
@@ -53,12 +62,3 @@ def county_hour_lines(
             why += f", or had nothing to act on ({'; '.join(waiting)})"
         lines.append(f"  short of the profile: {', '.join(short)}: {why}")
     return lines
-
-
-WAITS_ON = {
-    "moderation_decisions": "a decision needs a request submitted in the replay",
-    "answers": "an answer needs a notification a resident has read",
-    "evidence_listings": "a listing needs a live request of the replay's detectives",
-}
-"""Operations that act on what earlier ones made: short of the profile, they may have
-found nothing to act on (a profile's hour can hold decisions on requests from before it)."""

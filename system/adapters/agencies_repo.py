@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, exists, insert, select, update
 
@@ -51,23 +52,16 @@ class OfficerRepository(Repository):
         if officer_id in self._read:
             return self._read[officer_id]
         row = driver_sql.first_row(self.connection, _OFFICER, {"id": officer_id})
-        officer = (
-            None
-            if row is None
-            else Officer(row.id, row.agency_id, row.name, row.email, Role(row.role), row.active)
-        )
+        officer = None if row is None else _officer(row)
         self._read[officer_id] = officer
         return officer
 
     def with_agency(self, officer_id: int) -> tuple[Officer | None, Agency | None]:
         """The officer and their agency in one statement (every officer route checks both)."""
         row = driver_sql.first_row(self.connection, _OFFICER_WITH_AGENCY, {"id": officer_id})
-        if row is None:
-            self._read[officer_id] = None
-            return None, None
-        officer = Officer(row.id, row.agency_id, row.name, row.email, Role(row.role), row.active)
+        officer = None if row is None else _officer(row)
         self._read[officer_id] = officer
-        if row.agency_name is None:
+        if row is None or row.agency_name is None:
             return officer, None
         return officer, Agency(
             row.agency_id, row.agency_name, row.agency_county, row.agency_verified
@@ -134,6 +128,10 @@ class CaseRepository(Repository):
         self.connection.execute(
             update(t.cases).where(t.cases.c.id == case_id).values(status=status.value)
         )
+
+
+def _officer(row: Any) -> Officer:
+    return Officer(row.id, row.agency_id, row.name, row.email, Role(row.role), row.active)
 
 
 _AGENCY = select(t.agencies).where(t.agencies.c.id == bindparam("id"))
