@@ -109,6 +109,7 @@ class _TimedPort:
                 self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
                 self.calls[name] += 1
 
+        setattr(self, name, timed)  # built once: later calls find it without __getattr__
         return timed
 
 

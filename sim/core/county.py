@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from sim.core.geography import EARTH_RADIUS_M, haversine_m
+from sim.core.geography import EARTH_RADIUS_M, haversine_m, haversine_one_m
 from sim.core.params import ModelParams
 from sim.core.population import Population
 from sim.core.streams import Streams
@@ -157,6 +157,20 @@ class County:
         distance = haversine_m(lat, lon, pop.camera_lat[cameras], pop.camera_lon[cameras])
         return cameras[distance <= radius_m]
 
+    def resident_cameras_inside(
+        self, resident: int, lat: float, lon: float, radius_m: float
+    ) -> list[int]:
+        """:meth:`cameras_inside` of the resident's own cameras (a few), on Python floats."""
+        first, end = self.resident_camera_ptr[resident : resident + 2].tolist()
+        pop = self.population
+        lats = pop.camera_lat[first:end].tolist()
+        lons = pop.camera_lon[first:end].tolist()
+        return [
+            camera
+            for camera, c_lat, c_lon in zip(range(first, end), lats, lons, strict=True)
+            if haversine_one_m(lat, lon, c_lat, c_lon) <= radius_m
+        ]
+
     def homes_near(self, home: int, radius_m: float) -> IntArray:
         """Homes within ``radius_m`` of ``home`` (itself included), nearest first."""
         x, y = self.home_x_m[home], self.home_y_m[home]
@@ -164,14 +178,16 @@ class County:
         reach = math.ceil(radius_m / HOME_GRID_CELL_M)
         cx = int((x - x0) // HOME_GRID_CELL_M)
         cy = int((y - y0) // HOME_GRID_CELL_M)
-        chunks = []
-        for ix in range(max(cx - reach, 0), cx + reach + 1):
-            lo_key = ix * self._grid_rows + max(cy - reach, 0)
-            hi_key = ix * self._grid_rows + min(cy + reach, self._grid_rows - 1)
-            lo = np.searchsorted(self._grid_keys, lo_key, side="left")
-            hi = np.searchsorted(self._grid_keys, hi_key, side="right")
-            chunks.append(self._grid_order[lo:hi])
-        candidates = np.concatenate(chunks) if chunks else np.empty(0, dtype=np.int64)
+        # The grid's columns cx ± reach, each the run of its rows cy ± reach: one search
+        # for all the runs' starts and one for their ends, then every run gathered at once.
+        columns = np.arange(max(cx - reach, 0), cx + reach + 1, dtype=np.int64) * self._grid_rows
+        lo = np.searchsorted(self._grid_keys, columns + max(cy - reach, 0), side="left")
+        hi = np.searchsorted(
+            self._grid_keys, columns + min(cy + reach, self._grid_rows - 1), side="right"
+        )
+        lengths = hi - lo
+        starts = np.repeat(lo - (np.cumsum(lengths) - lengths), lengths)
+        candidates = self._grid_order[starts + np.arange(int(lengths.sum()), dtype=np.int64)]
         distance = np.hypot(self.home_x_m[candidates] - x, self.home_y_m[candidates] - y)
         close = distance <= radius_m
         nearest_first = np.lexsort((candidates[close], distance[close]))

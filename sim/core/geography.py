@@ -48,6 +48,16 @@ def haversine_m(
     return distance
 
 
+def haversine_one_m(lat: float, lon: float, lat2: float, lon2: float) -> float:
+    """:func:`haversine_m` to one point, on Python floats, for the few cameras of one
+    resident, where numpy's per-call cost dominates. It is the system's own computation
+    to the last bit; numpy's arcsin may differ from the C library's by that bit."""
+    p1, p2 = math.radians(lat), math.radians(lat2)
+    dl = math.radians(lon2 - lon)
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
 def densest_circle(
     lat: NDArray[np.float64], lon: NDArray[np.float64], radius_m: float, *, cell_m: float = 50.0
 ) -> tuple[float, float, int]:

@@ -286,12 +286,11 @@ def clips_to_share(
     clips = world.clips
     start, end = request.window_start_min, request.window_end_min
     middle = (start + end) / 2
-    inside = world.county.cameras_inside(
-        world.county.cameras_of(resident), request.lat, request.lon, request.radius_m
+    cameras = world.county.resident_cameras_inside(
+        resident, request.lat, request.lon, request.radius_m
     )
     relevant = set(relevant_cameras(world, resident, request))
     existing: list[tuple[float, int, float, int]] = []  # (from the middle, camera, at, theft)
-    cameras = inside.tolist()
     for camera, motion in zip(cameras, clips.motion_clips_of(cameras, start, end), strict=True):
         if camera in relevant and not clips.expired(camera, theft.at_min, now):
             existing.append((abs(theft.at_min - middle), camera, theft.at_min, theft.theft_id))
