@@ -15,7 +15,10 @@ of the run's clips. ``baseline_ratio`` is the wall time over their sum. The wall
 time is split into ``system_s`` (inside the system's port calls: the service
 layer, its database and content stores; ``system_calls`` by port method) and
 ``model_s`` (the rest: the SimPy model's own work); ``model_ratio`` is
-``model_s`` over the bare SimPy loop. ``peak_rss_mb`` is the largest resident
+``model_s`` over the bare SimPy loop. The model then runs again, alone, on the
+system's recorded answers (:mod:`benchmarks.sim_ports`): ``model_alone_s``, and
+``model_alone_ratio`` over the same loop, leave out what the system's work between
+the model's steps costs the model in evicted caches. ``peak_rss_mb`` is the largest resident
 memory of the process (and of any child process) by the end of the workload's
 replication, before the baselines allocate; ``scratch_mb`` the most its scratch
 folder (database and stores) held, sampled as it runs (the sampling's time,
@@ -29,7 +32,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from datetime import time as dtime
@@ -47,6 +49,7 @@ from benchmarks.sim_baselines import (
     bare_volume_store,
     object_copies,
 )
+from benchmarks.sim_ports import RecordingPort, ReplayPort, TimedPort
 from scenarios.loader import load_scenario
 from sim.core.model import CountyModel
 from sim.core.ports import SystemPort
@@ -89,40 +92,20 @@ class _CountingEnvironment:
         simpy.Environment.schedule = self._original  # type: ignore[method-assign]
 
 
-class _TimedPort:
-    """Delegates to a port and adds up the wall time spent inside each of its methods
-    (the system's work as the model sees it, deferred answers included where applied)."""
-
-    def __init__(self, port: SystemPort) -> None:
-        self._port = port
-        self.seconds: dict[str, float] = {}
-        self.calls: Counter[str] = Counter()
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._port, name)
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
-                self.calls[name] += 1
-
-        setattr(self, name, timed)  # built once: later calls find it without __getattr__
-        return timed
-
-
 def _count(connection: Any, table: Any, *where: Any) -> int:
     return int(
         connection.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
     )
 
 
-def replicate(name: str, *, scale: float, seed: int, echo: Callable[[str], None]) -> dict[str, Any]:
+def replicate(
+    name: str, *, scale: float, seed: int, echo: Callable[[str], None], replay: bool = False
+) -> dict[str, Any]:
     """One replication of scenario ``name`` in-process on SQLite, with its wall time, its
     events, the system's rows, clips and delivered transfers, the time inside each of the
-    system's port calls, the process's peak memory and the most its scratch folder held."""
+    system's port calls, the process's peak memory and the most its scratch folder held.
+    With ``replay``, the same model is then run again on the recorded answers of the
+    system (:mod:`benchmarks.sim_ports`), for the model's own time (``model_alone_s``)."""
     scenario = load_scenario(name)
     start = datetime.combine(scenario.run.start_date, dtime(0, 0), tzinfo=UTC)
     horizon_min = scenario.run.horizon_days * MIN_PER_DAY
@@ -130,7 +113,8 @@ def replicate(name: str, *, scale: float, seed: int, echo: Callable[[str], None]
         meter = ScratchMeter(Path(scratch))
         population, params = replication_inputs(scenario, seed=seed, scale=scale)
         driver = InProcessDriver(Path(scratch), start=start, policy=system_policy(params))
-        port = _TimedPort(driver)
+        recorder = RecordingPort(driver) if replay else None
+        port = TimedPort(driver if recorder is None else recorder)
         echo(f"{name}: {population.n_homes} homes; simulating {scenario.run.horizon_days:g} days")
         started = time.perf_counter()
 
@@ -152,6 +136,12 @@ def replicate(name: str, *, scale: float, seed: int, echo: Callable[[str], None]
             transfers = _count(connection, t.transfers, t.transfers.c.status == "delivered")
         meter.measure()
         driver.close()
+    model_alone_s = None
+    if recorder is not None:
+        replayed = recorder.replay()
+        del model, recorder  # the first run's records and the driver's maps
+        echo(f"  the model again, on the system's recorded answers ({len(replayed):,} calls)")
+        model_alone_s = _replayed_model_s(replayed, population, params, seed, horizon_min)
     return {
         "homes": population.n_homes,
         "wall_s": wall_s,
@@ -164,11 +154,24 @@ def replicate(name: str, *, scale: float, seed: int, echo: Callable[[str], None]
         "peak_rss_mb": max(peaks) if peaks else None,
         "scratch_mb": meter.peak_mb,
         "scratch_sampling_s": meter.sampling_s,
+        "model_alone_s": model_alone_s,
     }
 
 
+def _replayed_model_s(
+    port: ReplayPort, population: Any, params: Any, seed: int, horizon_min: float
+) -> float:
+    """The wall time of the model alone: built and run as in the recorded replication, every
+    call to the system answered from the recording."""
+    started = time.perf_counter()
+    CountyModel(population, params, cast(SystemPort, port), seed=seed).run(horizon_min)
+    elapsed = time.perf_counter() - started
+    port.check_finished()
+    return elapsed
+
+
 def run_bench_sim(*, scale: float, seed: int, echo: Callable[[str], None]) -> dict[str, Any]:
-    run = replicate(WORKLOAD, scale=scale, seed=seed, echo=echo)
+    run = replicate(WORKLOAD, scale=scale, seed=seed, echo=echo, replay=True)
     echo(f"{CALIBRATED} (the calibrated defaults), for its wall time:")
     calibrated = replicate(CALIBRATED, scale=scale, seed=seed, echo=echo)
     echo("the bare loops:")
@@ -200,6 +203,10 @@ def run_bench_sim(*, scale: float, seed: int, echo: Callable[[str], None]) -> di
         "system_s": system_s,
         "model_s": model_s,
         "model_ratio": model_s / bare_simpy_s if bare_simpy_s > 0 else float("inf"),
+        "model_alone_s": run["model_alone_s"],
+        "model_alone_ratio": (
+            run["model_alone_s"] / bare_simpy_s if bare_simpy_s > 0 else float("inf")
+        ),
         "peak_rss_mb": run["peak_rss_mb"],
         "scratch_mb": run["scratch_mb"],
         "scratch_sampling_s": run["scratch_sampling_s"],

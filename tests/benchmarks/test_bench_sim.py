@@ -9,6 +9,7 @@ import pytest
 
 from benchmarks.bench_sim import _figure, bench_sim_command
 from benchmarks.sim_baselines import bare_store, bare_volume_store, object_copies
+from benchmarks.sim_ports import RecordingPort, ReplayDiverged, TimedPort
 
 
 def test_bench_sim_writes_the_documented_form(tmp_path: Path) -> None:
@@ -51,6 +52,11 @@ def test_bench_sim_writes_the_documented_form(tmp_path: Path) -> None:
     assert 0 < measured["system_s"] < measured["wall_s"]
     assert measured["model_s"] == pytest.approx(measured["wall_s"] - measured["system_s"])
     assert measured["model_ratio"] == pytest.approx(measured["model_s"] / baseline["bare_simpy_s"])
+    # The model alone, replayed on the system's recorded answers (it finished every call).
+    assert measured["model_alone_s"] > 0
+    assert measured["model_alone_ratio"] == pytest.approx(
+        measured["model_alone_s"] / baseline["bare_simpy_s"]
+    )
     targets = {t["name"]: (t["op"], t["value"]) for t in result["targets"]}
     assert targets == {
         "wall_s": ("<", 300),
@@ -101,3 +107,53 @@ def test_figures_print_without_exponents() -> None:
     assert _figure(6.862) == "6.862"
     assert _figure(0.001681) == "0.001681"
     assert _figure(None) == "None"
+
+
+class _Counter:
+    """A stand-in system: each call answers with how many calls came before it."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def ask(self, *, at_min: float) -> int:
+        self.asked += 1
+        return self.asked
+
+    def tell(self, *, at_min: float) -> None:
+        self.asked += 1
+
+
+def test_a_replay_answers_each_call_as_the_recorded_system_did() -> None:
+    recorder = RecordingPort(_Counter())
+    answers = [recorder.ask(at_min=1.0), recorder.tell(at_min=2.0), recorder.ask(at_min=3.0)]
+    assert answers == [1, None, 3]
+    replay = recorder.replay()
+    assert len(replay) == 3
+    assert [replay.ask(at_min=9.0), replay.tell(at_min=9.0), replay.ask(at_min=9.0)] == answers
+    replay.check_finished()
+
+
+def test_a_replay_that_asks_something_else_stops_and_says_where() -> None:
+    recorder = RecordingPort(_Counter())
+    recorder.ask(at_min=1.0)
+    recorder.tell(at_min=2.0)
+    replay = recorder.replay()
+    with pytest.raises(ReplayDiverged, match="call 1 was ask when recorded, now tell"):
+        replay.tell(at_min=1.0)
+    replay = recorder.replay()
+    replay.ask(at_min=1.0)
+    with pytest.raises(ReplayDiverged, match="made 1 of the 2 recorded calls"):
+        replay.check_finished()
+    replay.tell(at_min=2.0)
+    with pytest.raises(ReplayDiverged, match="call 3 \\(ask\\) was never made"):
+        replay.ask(at_min=3.0)
+
+
+def test_the_timed_port_adds_up_calls_and_time_per_method() -> None:
+    port = TimedPort(_Counter())
+    for _ in range(3):
+        port.ask(at_min=0.0)
+    port.tell(at_min=0.0)
+    assert port.calls == {"ask": 3, "tell": 1}
+    assert set(port.seconds) == {"ask", "tell"}
+    assert all(seconds >= 0 for seconds in port.seconds.values())
