@@ -139,7 +139,7 @@ def replicate(
     model_alone_s = None
     if recorder is not None:
         replayed = recorder.replay()
-        del model, recorder  # the first run's records and the driver's maps
+        del model  # the first run's records
         echo(f"  the model again, on the system's recorded answers ({len(replayed):,} calls)")
         model_alone_s = _replayed_model_s(replayed, population, params, seed, horizon_min)
     return {

@@ -15,9 +15,12 @@ the system's answers).
 
 from __future__ import annotations
 
+import pickle
 import time
 from collections import Counter
 from typing import Any
+
+from sim.core.ports import AnswerVerdict
 
 
 class TimedPort:
@@ -50,8 +53,9 @@ class ReplayDiverged(RuntimeError):
 
 class RecordingPort:
     """Delegates to a port and keeps, in call order, which method was called and what it
-    returned (the objects themselves: an answer's verdict is settled later by the driver,
-    and the replay sees it settled)."""
+    returned. Results are kept pickled, a few bytes a number, so that the recording adds
+    little to the replication's peak memory; an answer's verdict is kept as the object
+    itself, since the driver settles it later (and the replay sees it settled)."""
 
     def __init__(self, port: Any) -> None:
         self._port = port
@@ -71,14 +75,20 @@ class RecordingPort:
         def recorded(*args: Any, **kwargs: Any) -> Any:
             result = method(*args, **kwargs)
             codes.append(code)
-            results.append(result)
+            live = result is None or isinstance(result, AnswerVerdict)
+            results.append(result if live else pickle.dumps(result, protocol=5))
             return result
 
         setattr(self, name, recorded)
         return recorded
 
     def replay(self) -> ReplayPort:
-        return ReplayPort(self.method_names, self.method_of_call, self.results)
+        """A port answering as the recorded system did (the results unpickled now, before a
+        replay is timed)."""
+        results = [
+            r if isinstance(r, AnswerVerdict | None) else pickle.loads(r) for r in self.results
+        ]
+        return ReplayPort(self.method_names, self.method_of_call, results)
 
 
 class ReplayPort:

@@ -10,6 +10,7 @@ import pytest
 from benchmarks.bench_sim import _figure, bench_sim_command
 from benchmarks.sim_baselines import bare_store, bare_volume_store, object_copies
 from benchmarks.sim_ports import RecordingPort, ReplayDiverged, TimedPort
+from sim.core.ports import AnswerVerdict
 
 
 def test_bench_sim_writes_the_documented_form(tmp_path: Path) -> None:
@@ -131,6 +132,29 @@ def test_a_replay_answers_each_call_as_the_recorded_system_did() -> None:
     assert len(replay) == 3
     assert [replay.ask(at_min=9.0), replay.tell(at_min=9.0), replay.ask(at_min=9.0)] == answers
     replay.check_finished()
+
+
+class _Verdicts:
+    """A stand-in system whose answers' verdicts are settled after the call returns."""
+
+    def __init__(self) -> None:
+        self.given: list[AnswerVerdict] = []
+
+    def respond(self, *, at_min: float) -> AnswerVerdict:
+        self.given.append(AnswerVerdict())
+        return self.given[-1]
+
+
+def test_a_replay_sees_each_verdict_as_the_system_settled_it_later() -> None:
+    system = _Verdicts()
+    recorder = RecordingPort(system)
+    first, second = recorder.respond(at_min=1.0), recorder.respond(at_min=2.0)
+    assert not first.settled
+    first.settle(True)
+    second.settle(False)
+    replay = recorder.replay()
+    again = [replay.respond(at_min=1.0), replay.respond(at_min=2.0)]
+    assert [v.accepted for v in again] == [True, False]
 
 
 def test_a_replay_that_asks_something_else_stops_and_says_where() -> None:
