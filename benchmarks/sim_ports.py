@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pickle
 import time
-from collections import Counter
+from collections import Counter, deque
 from typing import Any
 
 from sim.core.ports import AnswerVerdict
@@ -51,17 +51,28 @@ class ReplayDiverged(RuntimeError):
     """The replayed model asked the system something the recorded run did not."""
 
 
+class _Settled:
+    """What a recording keeps of an answer's verdict once the driver has settled it."""
+
+    def __init__(self, accepted: bool) -> None:
+        self.accepted = accepted
+
+
+_ACCEPTED, _REFUSED = _Settled(True), _Settled(False)
+
+
 class RecordingPort:
     """Delegates to a port and keeps, in call order, which method was called and what it
-    returned. Results are kept pickled, a few bytes a number, so that the recording adds
-    little to the replication's peak memory; an answer's verdict is kept as the object
-    itself, since the driver settles it later (and the replay sees it settled)."""
+    returned, in little memory so as to add little to the replication's peak: results
+    pickled (a few bytes a number), and an answer's verdict, which the driver settles
+    after the call, held until then and kept as accepted or refused from then on."""
 
     def __init__(self, port: Any) -> None:
         self._port = port
         self._methods: dict[str, int] = {}
         self.method_of_call = bytearray()  # an index into method_names per call
         self.results: list[Any] = []
+        self._unsettled: deque[tuple[int, AnswerVerdict]] = deque()  # (call, verdict)
 
     @property
     def method_names(self) -> list[str]:
@@ -70,24 +81,34 @@ class RecordingPort:
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._port, name)
         code = self._methods.setdefault(name, len(self._methods))
-        codes, results = self.method_of_call, self.results
+        codes, results, unsettled = self.method_of_call, self.results, self._unsettled
 
         def recorded(*args: Any, **kwargs: Any) -> Any:
             result = method(*args, **kwargs)
             codes.append(code)
-            live = result is None or isinstance(result, AnswerVerdict)
-            results.append(result if live else pickle.dumps(result, protocol=5))
+            if isinstance(result, AnswerVerdict):
+                unsettled.append((len(results), result))
+                results.append(result)
+            else:
+                results.append(None if result is None else pickle.dumps(result, protocol=5))
+            # The driver settles verdicts in the order it was given the answers.
+            while unsettled and unsettled[0][1].settled:
+                at, verdict = unsettled.popleft()
+                results[at] = _ACCEPTED if verdict.accepted else _REFUSED
             return result
 
         setattr(self, name, recorded)
         return recorded
 
     def replay(self) -> ReplayPort:
-        """A port answering as the recorded system did (the results unpickled now, before a
-        replay is timed)."""
-        results = [
-            r if isinstance(r, AnswerVerdict | None) else pickle.loads(r) for r in self.results
-        ]
+        """A port answering as the recorded system did (the results rebuilt now, before a
+        replay is timed; every verdict must be settled by then)."""
+        results: list[Any] = []
+        for result in self.results:
+            if isinstance(result, AnswerVerdict | _Settled):
+                results.append(AnswerVerdict(result.accepted))  # a verdict unsettled raises
+            else:
+                results.append(None if result is None else pickle.loads(result))
         return ReplayPort(self.method_names, self.method_of_call, results)
 
 

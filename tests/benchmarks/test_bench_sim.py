@@ -148,10 +148,11 @@ class _Verdicts:
 def test_a_replay_sees_each_verdict_as_the_system_settled_it_later() -> None:
     system = _Verdicts()
     recorder = RecordingPort(system)
-    first, second = recorder.respond(at_min=1.0), recorder.respond(at_min=2.0)
+    first = recorder.respond(at_min=1.0)
     assert not first.settled
-    first.settle(True)
-    second.settle(False)
+    first.settle(True)  # before the next call: the recording keeps only the outcome
+    second = recorder.respond(at_min=2.0)
+    second.settle(False)  # after the last call: the recording holds the verdict itself
     replay = recorder.replay()
     again = [replay.respond(at_min=1.0), replay.respond(at_min=2.0)]
     assert [v.accepted for v in again] == [True, False]
