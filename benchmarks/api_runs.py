@@ -237,6 +237,7 @@ class WrkResult:
 
     @property
     def database_cores(self) -> float | None:
+        """Cores the local database server kept busy on average over the run."""
         return _per(self.database_cpu_s, self.seconds)
 
     @property

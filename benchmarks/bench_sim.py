@@ -52,6 +52,8 @@ from benchmarks.sim_baselines import (
 from benchmarks.sim_ports import RecordingPort, ReplayPort, TimedPort
 from scenarios.loader import load_scenario
 from sim.core.model import CountyModel
+from sim.core.params import ModelParams
+from sim.core.population import Population
 from sim.core.ports import SystemPort
 from sim.core.scenario_params import MIN_PER_DAY, replication_inputs
 from sim.drivers.inprocess import InProcessDriver, system_policy
@@ -159,7 +161,7 @@ def replicate(
 
 
 def _replayed_model_s(
-    port: ReplayPort, population: Any, params: Any, seed: int, horizon_min: float
+    port: ReplayPort, population: Population, params: ModelParams, seed: int, horizon_min: float
 ) -> float:
     """The wall time of the model alone: built and run as in the recorded replication, every
     call to the system answered from the recording."""
