@@ -35,7 +35,17 @@ def _sqlite_bind(value: datetime | None) -> str | None:
 
 
 def _sqlite_result(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+    """The aware UTC time of a stored value. The stored form carries no offset, so UTC's
+    is appended and parsed in the same C call: ``replace(tzinfo=UTC)`` after the parse
+    took 1.2 µs against 0.2 µs, and a county-year reads some 37 times per shared clip
+    (2026-12-07). A value with an offset of its own (none of ours) or no time of day keeps
+    the old reading: its clock time, labelled UTC."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value + "+00:00")
+    except ValueError:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
