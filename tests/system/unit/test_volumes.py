@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ import pytest
 from system.adapters.blobstore import FileContentStore
 from system.adapters.stores import StoreNeedsMigration, open_content_store
 from system.adapters.volume_records import HEADER_BYTES
-from system.adapters.volume_upkeep import compact, migrate
+from system.adapters.volume_upkeep import CompactionReport, compact, migrate
 from system.adapters.volumes import VolumeContentStore
 from system.domain.stores import (
     FixedKeys,
@@ -206,8 +207,21 @@ def test_evd05_rotation_rewraps_keys_in_the_index_without_touching_the_volumes(
         VolumeContentStore(root, ring("k1")).read_all(addresses[0])
 
 
-def test_compaction_under_concurrent_reads_never_fails_a_read(tmp_path: Path) -> None:
-    root = tmp_path / "clips"
+@dataclass
+class _CompactedWhileRead:
+    store: VolumeContentStore
+    contents: dict[str, bytes]  # what is live, as written
+    doomed: list[str]  # deleted before the first compaction
+    newer: str  # appended after it
+    report: CompactionReport
+    again: CompactionReport  # the second compaction's
+    failures: list[str]  # the reader's
+    overlapped: bool  # a read overlapped the first compaction
+
+
+def _compact_while_reading(root: Path) -> _CompactedWhileRead:
+    """Compact a store (half its records deleted) twice while another store object on the
+    same folder, as another process would, reads every live record in a loop."""
     store = VolumeContentStore(root, ring("k1"), volume_bytes=20_000, durable=False)
     contents = {store.put(clip(i), max_bytes=LIMIT).sha256: clip(i) for i in range(120)}
     doomed = list(contents)[::2]
@@ -253,16 +267,28 @@ def test_compaction_under_concurrent_reads_never_fails_a_read(tmp_path: Path) ->
         stop.set()
         thread.join()
         sys.setswitchinterval(switch_interval)
+    return _CompactedWhileRead(store, contents, doomed, newer, report, again, failures, overlapped)
 
-    assert failures == []
-    assert overlapped, "no read overlapped the compaction"
-    assert report.records_moved == len(contents)
-    assert report.bytes_after < report.bytes_before * 0.6
-    assert (again.volumes_compacted, again.records_moved) == (1, 1)
+
+def test_compaction_under_concurrent_reads_never_fails_a_read(tmp_path: Path) -> None:
+    # On a loaded machine the reading thread may get no CPU for a whole compaction (it
+    # happened once in 2026-12-07's test run beside a benchmark): then the scenario is
+    # run again on a fresh store, a few times at most; no read may ever fail.
+    for attempt in range(5):
+        run = _compact_while_reading(tmp_path / f"clips-{attempt}")
+        assert run.failures == []
+        if run.overlapped:
+            break
+    else:
+        pytest.fail("in five tries no read overlapped the compaction")
+    store, contents = run.store, run.contents
+    assert run.report.records_moved == len(contents)
+    assert run.report.bytes_after < run.report.bytes_before * 0.6
+    assert (run.again.volumes_compacted, run.again.records_moved) == (1, 1)
     for sha256, data in contents.items():
         assert store.read_all(sha256) == data
-    assert store.read_all(newer) == clip(500)
-    for sha256 in doomed:
+    assert store.read_all(run.newer) == clip(500)
+    for sha256 in run.doomed:
         assert not store.exists(sha256)
 
 
