@@ -14,7 +14,10 @@ rate-limit buckets start full:
   decline: every call answers a notification of its own, since an answer is
   accepted once and a repeat is a 409 that does none of the work);
 * p50/p95/p99 of each of the three at a fixed rate of 80% of its own peak
-  (the targets: ``*_p99_ms``, per backend).
+  (the targets: ``*_p99_ms``, per backend), run right after that peak;
+* each read's peak again, right after its paced run: how far it moved
+  (``*_peak_drift``) says whether the paced rate was still 80% of what the
+  servers could serve while it ran (this machine's speed drifts).
 
 Peaks come from ``wrk`` with a Lua script that hands every connection its own
 tokens and notifications; a peak counts 2xx answers only. The fixed-rate run
@@ -77,6 +80,8 @@ __all__ = [
     "answers_allowed",
     "bench_api_command",
     "measure",
+    "paced_busy_share",
+    "peak_drift",
     "summarise",
 ]
 
@@ -92,6 +97,9 @@ PACED_ROUTES = ("request_status", "notification_list", "response")
 """Routes measured twice: their closed-loop peak, then paced at a share of it."""
 PG_PREFIX = "canvass_bench_api"  # the PostgreSQL scratch database's name begins so
 PACED_SHARE = 0.8  # the fixed rate, as a share of each paced route's own peak
+RECHECKED_ROUTES = ("request_status", "notification_list")
+"""Reads whose peak is measured again right after their paced run (``{route}_peak_after``)."""
+DRIFT_WARNING = 0.1  # a peak that moved more than this across its paced run is warned of
 LATE_SHARE_WARNING = 0.01  # above this, the paced percentiles understate queueing
 BUSY_SHARE_WARNING = 0.9  # paced servers this busy (of their peak's CPU) are near saturation
 
@@ -99,9 +107,14 @@ BUSY_SHARE_WARNING = 0.9  # paced servers this busy (of their peak's CPU) are ne
 # --- one backend ------------------------------------------------------------------------
 
 
+def paced_rate(peak: WrkResult) -> float:
+    """A paced route's fixed rate: :data:`PACED_SHARE` of its own peak (2xx per second)."""
+    return PACED_SHARE * peak.per_s
+
+
 def paced_rates(peaks: dict[str, WrkResult]) -> dict[str, float]:
-    """Each paced route's fixed rate: :data:`PACED_SHARE` of its own peak (2xx per second)."""
-    return {route: PACED_SHARE * peaks[route].per_s for route in PACED_ROUTES}
+    """Each paced route's fixed rate (:func:`paced_rate`)."""
+    return {route: paced_rate(peaks[route]) for route in PACED_ROUTES}
 
 
 def summarise(backend: str, runs: dict[str, WrkResult], trivial: WrkResult) -> dict[str, float]:
@@ -120,7 +133,9 @@ def summarise(backend: str, runs: dict[str, WrkResult], trivial: WrkResult) -> d
     all that CPU to its peak's, per second and per request
     (``{route}_paced_busy_share``, ``{route}_paced_cpu_ratio``):
     a request that costs more CPU when requests arrive spread out than in the
-    closed loop's bursts leaves the paced rate nearer saturation than 80%.
+    closed loop's bursts leaves the paced rate nearer saturation than 80%. A route
+    whose peak was measured again after its paced run (``{route}_peak_after``) gives
+    how far it moved, ``{route}_peak_drift`` (after / before - 1).
     """
     measured: dict[str, float] = {}
     for name, result in runs.items():
@@ -144,11 +159,23 @@ def summarise(backend: str, runs: dict[str, WrkResult], trivial: WrkResult) -> d
         measured[f"{route}_p99_ms_{backend}"] = paced.p99_ms
         measured[f"{route}_paced_rate_per_s_{backend}"] = rate
         measured[f"{route}_paced_late_share_{backend}"] = paced.late_share
+        drift = peak_drift(runs, route)
+        if drift is not None:
+            measured[f"{route}_peak_drift_{backend}"] = drift
         busy = paced_busy_share(peaks[route], paced)
         if busy is not None:
             measured[f"{route}_paced_busy_share_{backend}"] = busy[0]
             measured[f"{route}_paced_cpu_ratio_{backend}"] = busy[1]
     return measured
+
+
+def peak_drift(runs: dict[str, WrkResult], route: str) -> float | None:
+    """How far ``route``'s peak moved across its paced run (after / before - 1), where it
+    was measured again; ``None`` otherwise."""
+    before, after = runs.get(f"{route}_peak"), runs.get(f"{route}_peak_after")
+    if before is None or after is None or before.per_s <= 0:
+        return None
+    return after.per_s / before.per_s - 1
 
 
 def _used(before: float | None, after: float | None) -> float | None:
@@ -258,37 +285,33 @@ def bench_backend(
     status_path = f"/api/v1/requests/{work.request_id}"
     status_lines = [work.detective_token] * max(1, sizes.connections)
     listing_path = "/api/v1/me/notifications"
-    peaks = {
-        "request_status": run("request_status_peak", path=status_path, lines=status_lines),
-        "notification_list": run(
-            "notification_list_peak", path=listing_path, lines=work.resident_tokens
-        ),
-        "response": run(
-            "response_peak", path=listing_path, lines=peak_lines, warmup_lines=peak_warmup
-        ),
+    # Each route's paced run follows its own peak at once, and each read's peak is measured
+    # again after it: this machine's speed can drift by a fifth within a minute, and a paced
+    # rate set from a peak the servers no longer reach measures a queue (the drift is
+    # reported, ``{route}_peak_drift``). The response has no answers to spare for a third run.
+    routes: dict[str, dict[str, Any]] = {
+        "request_status": {"path": status_path, "lines": status_lines},
+        "notification_list": {"path": listing_path, "lines": work.resident_tokens},
+        "response": {"path": listing_path},
     }
-    rates = paced_rates(peaks)
-    paced = {
-        "request_status": run(
-            "request_status_paced",
-            path=status_path,
-            lines=status_lines,
-            rate_per_s=rates["request_status"],
-        ),
-        "notification_list": run(
-            "notification_list_paced",
-            path=listing_path,
-            lines=work.resident_tokens,
-            rate_per_s=rates["notification_list"],
-        ),
-        "response": run(
-            "response_paced",
-            path=listing_path,
-            lines=paced_lines,
-            warmup_lines=paced_warmup,
-            rate_per_s=rates["response"],
-        ),
+    peak_kwargs: dict[str, dict[str, Any]] = {
+        "response": {"lines": peak_lines, "warmup_lines": peak_warmup}
     }
+    paced_kwargs: dict[str, dict[str, Any]] = {
+        "response": {"lines": paced_lines, "warmup_lines": paced_warmup}
+    }
+    peaks: dict[str, WrkResult] = {}
+    paced: dict[str, WrkResult] = {}
+    for route, common in routes.items():
+        peaks[route] = run(f"{route}_peak", **common, **peak_kwargs.get(route, {}))
+        paced[route] = run(
+            f"{route}_paced",
+            **common,
+            **paced_kwargs.get(route, {}),
+            rate_per_s=paced_rate(peaks[route]),
+        )
+        if route in RECHECKED_ROUTES:
+            run(f"{route}_peak_after", **common)
     measured = summarise(backend, runs, trivial)
     for route in PACED_ROUTES:
         if paced[route].late_share > LATE_SHARE_WARNING:
@@ -296,6 +319,13 @@ def bench_backend(
                 f"{backend}: warning: {paced[route].late_share:.1%} of {route}'s paced sends "
                 "missed their slot; wrk times from the send, so the paced percentiles "
                 "understate queueing"
+            )
+        drift = peak_drift(runs, route)
+        if drift is not None and abs(drift) > DRIFT_WARNING:
+            say(
+                f"{backend}: warning: {route}'s peak moved by {drift:+.0%} across its paced "
+                "run (the same servers' code, freshly started): the paced rate was not "
+                f"{PACED_SHARE:.0%} of what they could serve meanwhile"
             )
         busy = paced_busy_share(peaks[route], paced[route])
         if busy is not None and busy[0] > BUSY_SHARE_WARNING:
