@@ -94,7 +94,7 @@ TARGETS = (
 )
 """Each ``*_p99_ms`` is the route's p99 at :data:`PACED_SHARE` of its own peak."""
 PACED_ROUTES = ("request_status", "notification_list", "response")
-"""Routes measured twice: their closed-loop peak, then paced at a share of it."""
+"""Routes measured at their closed-loop peak, then paced at a share of it."""
 PG_PREFIX = "canvass_bench_api"  # the PostgreSQL scratch database's name begins so
 PACED_SHARE = 0.8  # the fixed rate, as a share of each paced route's own peak
 RECHECKED_ROUTES = ("request_status", "notification_list")
@@ -324,7 +324,7 @@ def bench_backend(
         if drift is not None and abs(drift) > DRIFT_WARNING:
             say(
                 f"{backend}: warning: {route}'s peak moved by {drift:+.0%} across its paced "
-                "run (the same servers' code, freshly started): the paced rate was not "
+                "run (each run on freshly started servers): the paced rate was not "
                 f"{PACED_SHARE:.0%} of what they could serve meanwhile"
             )
         busy = paced_busy_share(peaks[route], paced[route])

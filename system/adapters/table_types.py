@@ -43,9 +43,12 @@ def _sqlite_result(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime.fromisoformat(value + "+00:00")
+        parsed = datetime.fromisoformat(value + "+00:00")
     except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:  # a bare date parses, offset ignored
         return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return parsed
 
 
 class UTCDateTime(TypeDecorator[datetime]):

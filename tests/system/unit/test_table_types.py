@@ -55,12 +55,14 @@ def test_stored_text_without_microseconds_or_with_an_offset_still_reads(
     engine, times = table
     with engine.begin() as conn:
         conn.execute(
-            text("INSERT INTO times (id, at) VALUES (1, '2025-04-21 18:00:00'), (2, :o)"),
-            {"o": "2025-04-21 18:00:00+02:00"},
+            text("INSERT INTO times (id, at) VALUES (1, '2025-04-21 18:00:00'), (2, :o), (3, :d)"),
+            {"o": "2025-04-21 18:00:00+02:00", "d": "2025-04-21"},
         )
         read = conn.execute(select(times.c.at).order_by(times.c.id)).scalars().all()
     # Text written by hand keeps its clock time, labelled UTC (the stored form has no offset).
-    assert read == [datetime(2025, 4, 21, 18, 0, tzinfo=UTC)] * 2
+    assert read == [datetime(2025, 4, 21, 18, 0, tzinfo=UTC)] * 2 + [
+        datetime(2025, 4, 21, tzinfo=UTC)
+    ]
     assert all(at.tzinfo is UTC for at in read)
 
 
