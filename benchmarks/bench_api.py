@@ -289,49 +289,42 @@ def bench_backend(
     # again after it: this machine's speed can drift by a fifth within a minute, and a paced
     # rate set from a peak the servers no longer reach measures a queue (the drift is
     # reported, ``{route}_peak_drift``). The response has no answers to spare for a third run.
-    routes: dict[str, dict[str, Any]] = {
+    peak_runs: dict[str, dict[str, Any]] = {
         "request_status": {"path": status_path, "lines": status_lines},
         "notification_list": {"path": listing_path, "lines": work.resident_tokens},
-        "response": {"path": listing_path},
+        "response": {"path": listing_path, "lines": peak_lines, "warmup_lines": peak_warmup},
     }
-    peak_kwargs: dict[str, dict[str, Any]] = {
-        "response": {"lines": peak_lines, "warmup_lines": peak_warmup}
-    }
-    paced_kwargs: dict[str, dict[str, Any]] = {
-        "response": {"lines": paced_lines, "warmup_lines": paced_warmup}
-    }
+    # The answers paced are answers of their own: none is answered twice.
+    paced_answers = {"lines": paced_lines, "warmup_lines": paced_warmup}
     peaks: dict[str, WrkResult] = {}
-    paced: dict[str, WrkResult] = {}
-    for route, common in routes.items():
-        peaks[route] = run(f"{route}_peak", **common, **peak_kwargs.get(route, {}))
-        paced[route] = run(
-            f"{route}_paced",
-            **common,
-            **paced_kwargs.get(route, {}),
-            rate_per_s=paced_rate(peaks[route]),
-        )
+    for route, peak_run in peak_runs.items():
+        peaks[route] = run(f"{route}_peak", **peak_run)
+        paced_run = peak_run | paced_answers if route == "response" else peak_run
+        run(f"{route}_paced", **paced_run, rate_per_s=paced_rate(peaks[route]))
         if route in RECHECKED_ROUTES:
-            run(f"{route}_peak_after", **common)
+            run(f"{route}_peak_after", **peak_run)
     measured = summarise(backend, runs, trivial)
     for route in PACED_ROUTES:
-        if paced[route].late_share > LATE_SHARE_WARNING:
+        late = measured[f"{route}_paced_late_share_{backend}"]
+        if late > LATE_SHARE_WARNING:
             say(
-                f"{backend}: warning: {paced[route].late_share:.1%} of {route}'s paced sends "
+                f"{backend}: warning: {late:.1%} of {route}'s paced sends "
                 "missed their slot; wrk times from the send, so the paced percentiles "
                 "understate queueing"
             )
-        drift = peak_drift(runs, route)
+        drift = measured.get(f"{route}_peak_drift_{backend}")
         if drift is not None and abs(drift) > DRIFT_WARNING:
             say(
                 f"{backend}: warning: {route}'s peak moved by {drift:+.0%} across its paced "
                 "run (each run on freshly started servers): the paced rate was not "
                 f"{PACED_SHARE:.0%} of what they could serve meanwhile"
             )
-        busy = paced_busy_share(peaks[route], paced[route])
-        if busy is not None and busy[0] > BUSY_SHARE_WARNING:
+        busy = measured.get(f"{route}_paced_busy_share_{backend}")
+        if busy is not None and busy > BUSY_SHARE_WARNING:
+            cpu_ratio = measured[f"{route}_paced_cpu_ratio_{backend}"]
             say(
                 f"{backend}: warning: at {PACED_SHARE:.0%} of {route}'s peak rate the servers "
-                f"were {busy[0]:.0%} as busy as at the peak ({busy[1]:.2f}x its CPU per "
+                f"were {busy:.0%} as busy as at the peak ({cpu_ratio:.2f}x its CPU per "
                 "request): the paced rate was near what they could serve, so its "
                 "percentiles measure a queue"
             )
