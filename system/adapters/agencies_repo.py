@@ -33,6 +33,7 @@ class OfficerRepository(Repository):
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
         self._read: dict[int, Officer | None] = {}
+        self._with_agency: dict[int, tuple[Officer | None, Agency | None]] = {}
 
     def add(self, *, agency_id: int, name: str, email: str, role: Role, now: datetime) -> Officer:
         new_id = self._insert(
@@ -57,15 +58,22 @@ class OfficerRepository(Repository):
         return officer
 
     def with_agency(self, officer_id: int) -> tuple[Officer | None, Agency | None]:
-        """The officer and their agency in one statement (every officer route checks both)."""
+        """The officer and their agency in one statement (every officer route checks both),
+        read once per unit of work as :meth:`get` is (a route's audit entry and its access
+        check both ask; no unit of work that acts as an officer changes their agency)."""
+        known = self._with_agency.get(officer_id)
+        if known is not None:
+            return known
         row = driver_sql.first_row(self.connection, _OFFICER_WITH_AGENCY, {"id": officer_id})
         officer = None if row is None else _officer(row)
         self._read[officer_id] = officer
-        if row is None or row.agency_name is None:
-            return officer, None
-        return officer, Agency(
-            row.agency_id, row.agency_name, row.agency_county, row.agency_verified
+        agency = (
+            None
+            if row is None or row.agency_name is None
+            else Agency(row.agency_id, row.agency_name, row.agency_county, row.agency_verified)
         )
+        self._with_agency[officer_id] = (officer, agency)
+        return officer, agency
 
     def email_taken(self, email: str) -> bool:
         return email_taken(self.connection, t.officers, email)

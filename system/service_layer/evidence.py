@@ -80,7 +80,8 @@ class SharedEvidence:
 def _officer_attempt(
     uow: UnitOfWork, ctx: ServiceContext, officer_id: int, *, obj: str, action: str
 ) -> AuditedAttempt:
-    officer = uow.officers.get(officer_id)
+    # The read the access check (active_officer) makes next: one statement for both.
+    officer, _agency = uow.officers.with_agency(officer_id)
     role = "unknown" if officer is None else officer.role.value
     return AuditedAttempt(uow, ctx.clock.now(), f"officer:{officer_id}", role, obj, action)
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from system.adapters import tables as t
 from system.domain.audit import AuditEntry
@@ -114,6 +115,33 @@ def test_evd01_assigned_detective_reads_and_downloads_and_each_read_is_audited(
     ]
     assert all(e.role == Role.DETECTIVE.value for e in audit_of(ew.ctx, ew.item_id))
     assert_chain_verifies(ew.ctx)
+
+
+def test_evd01_a_listing_reads_the_officer_once_for_its_check_and_its_audit_entry(
+    ew: EvidenceWorld,
+) -> None:
+    """The audit entry's role and the access check (REQ-05) come from one read."""
+    seen: list[str] = []
+
+    def remember(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split()).lower())
+
+    event.listen(ew.ctx.engine, "before_cursor_execute", remember)
+    try:
+        views = evidence.list_evidence(ew.ctx, officer_id=ew.detective_id, case_id=ew.case_id)
+    finally:
+        event.remove(ew.ctx.engine, "before_cursor_execute", remember)
+
+    assert [v.id for v in views] == [ew.item_id]
+    officer_reads = [s for s in seen if s.startswith("select") and "from officers" in s]
+    assert len(officer_reads) == 1, officer_reads
+    with ew.ctx.uow(read_only=True) as uow:
+        listing = uow.audit.entries(obj=f"case:{ew.case_id}")
+    assert (listing[-1].role, listing[-1].action, listing[-1].outcome) == (
+        Role.DETECTIVE.value,
+        "evidence.list",
+        "ok",
+    )
 
 
 def test_evd01_unassigned_detective_of_the_same_agency_is_denied_and_the_denial_audited(
